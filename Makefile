@@ -1,0 +1,38 @@
+# Two commands for a new user: `make demo` runs the pipeline locally, `make test` runs the tests.
+# Both build .venv on first use and rebuild it when a requirements file changes.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := constraints/constraints-3.0.6-python3.12.txt
+STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
+
+.PHONY: setup test lint unit demo bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.txt requirements-dev.txt $(CONSTRAINTS)
+	@py=$$(scripts/find-python) && echo "creating $(VENV) with $$py" && rm -rf $(VENV) && $$py -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "uv==$$(sed -n 's/^uv==//p' $(CONSTRAINTS))"
+	grep -v '^--constraint' requirements.txt > $(VENV)/requirements-mwaa.txt
+	$(UV) pip install --python $(BIN)/python --quiet -c $(CONSTRAINTS) \
+		-r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -e .
+	@touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit -q
+
+test: $(STAMP) lint
+	$(BIN)/pytest -q -p no:cacheprovider
+
+demo: $(STAMP)
+	$(BIN)/flightdata demo
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,116 @@
+"""Resource names: the one description both deployments (AWS CDK and the local endpoint) read.
+
+Every name derives from a single prefix, so MWAA and a laptop differ by one setting:
+``AIRFLOW__FLIGHTDATA__PREFIX`` (an MWAA Airflow configuration option ``flightdata.prefix``)
+or ``FLIGHTDATA_PREFIX``. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "flightdata-local"
+PREFIX_ENV_VARS = ("AIRFLOW__FLIGHTDATA__PREFIX", "FLIGHTDATA_PREFIX")
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{2,40}[a-z0-9]$")
+
+# Prefixes inside the lake bucket, one per kind of data.
+RAW = "raw"
+PROCESSED = "processed"
+QUARANTINE = "quarantine"
+CURATED = "curated"
+REPORTS = "reports"
+STAGING = "staging"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Names of every AWS resource the pipeline uses."""
+
+    prefix: str
+
+    def __post_init__(self) -> None:
+        if not _PREFIX_RE.match(self.prefix):
+            raise ConfigError(
+                f"resource prefix {self.prefix!r} must be 4-42 characters of lowercase letters, digits "
+                "and '-', starting with a letter (it names S3 buckets)"
+            )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Resources:
+        env = os.environ if environ is None else environ
+        for var in PREFIX_ENV_VARS:
+            if env.get(var):
+                return cls(env[var])
+        return cls(DEFAULT_PREFIX)
+
+    @property
+    def lake_bucket(self) -> str:
+        return f"{self.prefix}-lake"
+
+    @property
+    def athena_results_bucket(self) -> str:
+        return f"{self.prefix}-athena-results"
+
+    @property
+    def athena_output_location(self) -> str:
+        return f"s3://{self.athena_results_bucket}/results/"
+
+    @property
+    def ingestion_function(self) -> str:
+        return f"{self.prefix}-ingestion"
+
+    @property
+    def etl_function(self) -> str:
+        return f"{self.prefix}-etl"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.prefix}-lambda-dlq"
+
+    @property
+    def glue_database(self) -> str:
+        return self.prefix.replace("-", "_")
+
+    @property
+    def workgroup(self) -> str:
+        return f"{self.prefix}-analytics"
+
+    @property
+    def opensky_secret(self) -> str:
+        return f"{self.prefix}/opensky-client"
+
+    @property
+    def metrics_namespace(self) -> str:
+        return "FlightData"
+
+    def table_location(self, kind: str) -> str:
+        return f"s3://{self.lake_bucket}/{kind}/"
+
+    @property
+    def tables(self) -> dict[str, str]:
+        """Glue table name for each lake prefix that Athena reads."""
+        return {PROCESSED: "processed", CURATED: "curated_hourly", QUARANTINE: "quarantine"}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """How each Lambda function is built and sized, shared by the CDK app and the local deploy."""
+
+    name_attr: str
+    handler: str
+    timeout_s: int
+    memory_mb: int
+    reserved_concurrency: int
+
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec("ingestion_function", "flightdata.lambdas.ingestion.handler", 50, 512, 5),
+    FunctionSpec("etl_function", "flightdata.lambdas.etl.handler", 60, 1024, 5),
+)

@@ -1,0 +1,107 @@
+"""OpenSky ``/states/all`` JSON bytes → a typed Arrow table, one row per state vector.
+
+The fast path transposes the rows with ``zip`` and lets Arrow convert whole columns.
+Rows that are not state vectors, and values of the wrong type, take a slow path that
+keeps them (as nulls plus a reason) so the ETL can quarantine them instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from flightdata.opensky.client import check_states_document
+from flightdata.opensky.errors import BadPayloadError
+from flightdata.schema import API_COLUMNS_MAX, API_COLUMNS_MIN, API_SCHEMA, STATE_VECTOR
+
+MALFORMED_ROW = "malformed_row"
+
+
+class MalformedSnapshotError(ValueError):
+    """The bytes are not a ``/states/all`` document; nothing can be kept but the raw bytes."""
+
+
+@dataclass
+class ParsedSnapshot:
+    """A snapshot as typed columns, aligned with ``states`` (the rows exactly as sent)."""
+
+    api_time: int
+    table: pa.Table
+    states: list[Any]
+    columns: int | None
+    # Reasons found while typing, by row index: malformed rows and wrong-typed values.
+    type_reasons: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def record_count(self) -> int:
+        return len(self.states)
+
+
+def parse_snapshot(body: bytes) -> ParsedSnapshot:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedSnapshotError(f"snapshot is not JSON: {exc.msg} at byte {exc.pos}") from None
+    try:
+        api_time, states = check_states_document(document)
+    except BadPayloadError as exc:
+        raise MalformedSnapshotError(str(exc)) from None
+    return parse_states(api_time, states)
+
+
+def parse_states(api_time: int, states: list[Any]) -> ParsedSnapshot:
+    type_reasons: dict[int, list[str]] = {}
+    try:
+        widths = set(map(len, states))
+    except TypeError:  # a row without a length: not a list
+        widths = {-1}
+    uniform = widths <= {API_COLUMNS_MIN} or widths <= {API_COLUMNS_MAX}
+    rows = states if uniform else _regularise(states, type_reasons)
+    # Rows all have one width here, so zip drops nothing.
+    column_values = list(zip(*rows, strict=False)) if rows else [()] * API_COLUMNS_MAX
+
+    arrays = []
+    for column in STATE_VECTOR:
+        index = column.api_index
+        assert index is not None
+        if index < len(column_values):
+            arrays.append(_typed(column_values[index], column.arrow_type, column.name, type_reasons))
+        else:
+            arrays.append(pa.nulls(len(states), column.arrow_type))
+    table = pa.Table.from_arrays(arrays, schema=API_SCHEMA)
+    columns = next(iter(widths)) if len(widths) == 1 and states else None
+    return ParsedSnapshot(api_time, table, states, columns, type_reasons)
+
+
+def _regularise(states: list[Any], type_reasons: dict[int, list[str]]) -> list[Any]:
+    """Pad 17-column rows to 18 and blank out rows that are not state vectors."""
+    blank = (None,) * API_COLUMNS_MAX
+    rows: list[Any] = []
+    for i, row in enumerate(states):
+        if isinstance(row, list) and API_COLUMNS_MIN <= len(row) <= API_COLUMNS_MAX:
+            rows.append(row if len(row) == API_COLUMNS_MAX else [*row, None])
+        else:
+            rows.append(blank)
+            type_reasons.setdefault(i, []).append(MALFORMED_ROW)
+    return rows
+
+
+def _typed(values: tuple[Any, ...], arrow_type: pa.DataType, name: str, reasons: dict[int, list[str]]) -> pa.Array:
+    try:
+        return pa.array(values, type=arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        pass
+    # Slow path, only for a column that holds a value of the wrong type.
+    code = f"wrong_type_{name}"
+    kept: list[Any] = []
+    for i, value in enumerate(values):
+        try:
+            pa.array([value], type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+            reasons.setdefault(i, []).append(code)
+            value = None
+        kept.append(value)
+    return pa.array(kept, type=arrow_type)

@@ -1,0 +1,197 @@
+"""One snapshot → processed rows, quarantined rows and a quality summary.
+
+Invariant, checked on every snapshot: fetched = valid + quarantined.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from flightdata import lake
+from flightdata.etl.parse import ParsedSnapshot, parse_snapshot
+from flightdata.etl.validate import reasons_by_row, rule_masks
+from flightdata.schema import (
+    METRES_TO_FEET,
+    PROCESSED_SCHEMA,
+    QUARANTINE_SCHEMA,
+)
+
+PARQUET_COMPRESSION = "zstd"
+PARQUET_COMPRESSION_LEVEL = 3
+
+
+class InvariantError(RuntimeError):
+    """Rows were lost or duplicated between fetch and write: a bug, never a data problem."""
+
+
+@dataclass(frozen=True)
+class SnapshotContext:
+    """What the ETL needs to know about a snapshot besides its bytes."""
+
+    snapshot_time: datetime
+    region: str = "global"
+    ingested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "snapshot_time", lake.as_utc(self.snapshot_time))
+
+
+@dataclass(frozen=True)
+class QualitySummary:
+    snapshot_time: str
+    api_time: int
+    region: str
+    records: int
+    valid: int
+    quarantined: int
+    quality_score: float | None
+    completeness: float | None
+    countries: int
+    on_ground_share: float | None
+    reasons: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SnapshotResult:
+    processed: pa.Table
+    quarantine: pa.Table
+    summary: QualitySummary
+
+
+def transform(body: bytes, context: SnapshotContext) -> SnapshotResult:
+    """Parse and validate a ``/states/all`` response (raises MalformedSnapshotError)."""
+    return transform_parsed(parse_snapshot(body), context)
+
+
+def transform_parsed(parsed: ParsedSnapshot, context: SnapshotContext) -> SnapshotResult:
+    table = _normalise(parsed.table)
+    masks = rule_masks(table, parsed.api_time)
+    if parsed.type_reasons:
+        masks.update(_type_masks(parsed, table.num_rows))
+    bad_rows, reasons = reasons_by_row(masks)
+    valid_mask = pc.invert(functools.reduce(pc.or_, masks.values()))
+
+    metadata = _metadata(context, parsed.api_time)
+    processed = _processed(table.filter(valid_mask), metadata)
+    quarantine = _quarantine(parsed, table, bad_rows, reasons, metadata)
+
+    if processed.num_rows + quarantine.num_rows != parsed.record_count:
+        raise InvariantError(
+            f"snapshot {context.snapshot_time.isoformat()} {context.region}: fetched {parsed.record_count} "
+            f"!= valid {processed.num_rows} + quarantined {quarantine.num_rows}"
+        )
+    summary = _summary(parsed, table, processed, masks, context)
+    return SnapshotResult(processed, quarantine, summary)
+
+
+def _normalise(table: pa.Table) -> pa.Table:
+    """Callsign stripped, empty → null. Integer-valued floats are already floats (schema types)."""
+    callsign = pc.utf8_trim_whitespace(table["callsign"])
+    callsign = pc.if_else(pc.equal(callsign, ""), pa.scalar(None, pa.string()), callsign)
+    return table.set_column(table.schema.get_field_index("callsign"), "callsign", callsign)
+
+
+def _type_masks(parsed: ParsedSnapshot, n: int) -> dict[str, pa.Array]:
+    by_code: dict[str, list[int]] = {}
+    for row, codes in parsed.type_reasons.items():
+        for code in codes:
+            by_code.setdefault(code, []).append(row)
+    masks = {}
+    for code, rows in by_code.items():
+        flags = [False] * n
+        for row in rows:
+            flags[row] = True
+        masks[code] = pa.array(flags, pa.bool_())
+    return masks
+
+
+def _metadata(context: SnapshotContext, api_time: int) -> dict[str, pa.Scalar]:
+    ts = pa.timestamp("ms")
+    return {
+        "snapshot_time": pa.scalar(context.snapshot_time.replace(tzinfo=None), ts),
+        "api_time": pa.scalar(datetime.fromtimestamp(api_time, UTC).replace(tzinfo=None), ts),
+        "region": pa.scalar(context.region, pa.string()),
+        "ingested_at": pa.scalar(lake.as_utc(context.ingested_at).replace(tzinfo=None), ts),
+    }
+
+
+def _processed(valid: pa.Table, metadata: dict[str, pa.Scalar]) -> pa.Table:
+    n = valid.num_rows
+    columns = {name: valid[name] for name in valid.column_names}
+    columns["baro_altitude_ft"] = pc.multiply(valid["baro_altitude"], pa.scalar(METRES_TO_FEET, pa.float32()))
+    for name, value in metadata.items():
+        columns[name] = pa.repeat(value, n)
+    table = pa.table([columns[f.name] for f in PROCESSED_SCHEMA], schema=PROCESSED_SCHEMA)
+    return table.sort_by([("icao24", "ascending")])
+
+
+def _quarantine(
+    parsed: ParsedSnapshot,
+    table: pa.Table,
+    bad_rows: pa.Array,
+    reasons: pa.ListArray,
+    metadata: dict[str, pa.Scalar],
+) -> pa.Table:
+    n = len(bad_rows)
+    records = [orjson.dumps(parsed.states[i]).decode() for i in bad_rows.to_pylist()]
+    columns = {
+        "icao24": pc.take(table["icao24"], bad_rows),
+        "reasons": reasons,
+        "record": pa.array(records, pa.string()),
+        **{name: pa.repeat(value, n) for name, value in metadata.items()},
+    }
+    return pa.table([columns[f.name] for f in QUARANTINE_SCHEMA], schema=QUARANTINE_SCHEMA)
+
+
+def _summary(
+    parsed: ParsedSnapshot,
+    table: pa.Table,
+    processed: pa.Table,
+    masks: dict[str, pa.Array],
+    context: SnapshotContext,
+) -> QualitySummary:
+    records = parsed.record_count
+    valid = processed.num_rows
+    with_position = pc.sum(pc.and_(pc.is_valid(table["latitude"]), pc.is_valid(table["longitude"]))).as_py()
+    on_ground = pc.sum(processed["on_ground"]).as_py() or 0
+    return QualitySummary(
+        snapshot_time=context.snapshot_time.isoformat().replace("+00:00", "Z"),
+        api_time=parsed.api_time,
+        region=context.region,
+        records=records,
+        valid=valid,
+        quarantined=records - valid,
+        quality_score=round(valid / records, 6) if records else None,
+        completeness=round((with_position or 0) / records, 6) if records else None,
+        countries=pc.count_distinct(processed["origin_country"]).as_py(),
+        on_ground_share=round(on_ground / valid, 6) if valid else None,
+        reasons={code: n for code, mask in masks.items() if (n := pc.sum(mask).as_py() or 0)},
+    )
+
+
+def to_parquet(table: pa.Table) -> bytes:
+    """Parquet bytes tuned for size: zstd, dictionaries except for floats (random, so plain
+    compresses better) and icao24 (unique per row, sorted, so delta-encoded)."""
+    plain = {f.name for f in table.schema if pa.types.is_floating(f.type)}
+    sink = io.BytesIO()
+    pq.write_table(
+        table,
+        sink,
+        compression=PARQUET_COMPRESSION,
+        compression_level=PARQUET_COMPRESSION_LEVEL,
+        use_dictionary=[f.name for f in table.schema if f.name not in plain and f.name != "icao24"],
+        column_encoding={"icao24": "DELTA_BYTE_ARRAY"} if "icao24" in table.column_names else None,
+    )
+    return sink.getvalue()

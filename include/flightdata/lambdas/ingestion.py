@@ -1,0 +1,111 @@
+"""Ingestion Lambda: fetch one OpenSky snapshot and land it, gzipped and unchanged, under raw/.
+
+Environment: ``LAKE_BUCKET``; ``OPENSKY_SECRET_NAME`` (Secrets Manager JSON with
+``client_id`` and ``client_secret``; anonymous when unset); ``OPENSKY_BASE_URL`` to point
+at the simulator instead of the live API. S3 and Secrets Manager follow ``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import boto3
+import orjson
+from aws_lambda_powertools import Logger
+
+from flightdata.etl.snapshot import raw_object
+from flightdata.etl.transform import SnapshotContext
+from flightdata.lambdas.events import IngestionEvent
+from flightdata.opensky import ClientCredentials, CreditBudgetExceeded, Endpoints, OpenSkyClient
+from flightdata.opensky.client import HISTORY_LIMIT_S
+from flightdata.storage import S3Store
+
+logger = Logger(service="flightdata-ingestion")
+
+# Warm invocations reuse the client (its token and its last known credits).
+_clients: dict[str, OpenSkyClient] = {}
+SAFETY_MARGIN_S = 5.0
+
+
+def reset_caches() -> None:
+    _clients.clear()
+
+
+def load_credentials(secret_name: str | None) -> ClientCredentials | None:
+    if not secret_name:
+        return None
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=secret_name)
+    try:
+        fields = orjson.loads(secret["SecretString"])
+        return ClientCredentials(fields["client_id"], fields["client_secret"])
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"secret {secret_name!r} must be JSON with client_id and client_secret"
+        ) from exc
+
+
+def opensky_client() -> OpenSkyClient:
+    secret_name = os.environ.get("OPENSKY_SECRET_NAME") or None
+    cache_key = secret_name or "anonymous"
+    if cache_key not in _clients:
+        base_url = os.environ.get("OPENSKY_BASE_URL")
+        endpoints = Endpoints.at(base_url) if base_url else Endpoints()
+        _clients[cache_key] = OpenSkyClient(endpoints, load_credentials(secret_name))
+    return _clients[cache_key]
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = IngestionEvent.parse(event)
+    logger.append_keys(snapshot_time=request.snapshot_time.isoformat(), region=request.region)
+    client = opensky_client()
+    client.credit_reserve = request.credit_reserve
+    if request.credits_remaining is not None:
+        client.credits_remaining = request.credits_remaining
+    budget = request.time_budget_s
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        budget = min(budget, context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S)
+
+    # Authenticated callers ask for the snapshot's own minute, so a rerun lands the same data.
+    at_time = int(request.snapshot_time.timestamp())
+    use_time = client.authenticated and 0 <= time.time() - at_time < HISTORY_LIMIT_S - 60
+    started = time.perf_counter()
+    try:
+        fetched = client.fetch_states(
+            request.bbox,
+            extended=request.extended,
+            at_time=at_time if use_time else None,
+            time_budget_s=budget,
+        )
+    except CreditBudgetExceeded as exc:
+        logger.warning("skipped: %s", exc)
+        return {
+            "status": "skipped",
+            "reason": str(exc),
+            "snapshot_time": request.snapshot_time.isoformat(),
+            "region": request.region,
+            "credits_remaining": exc.remaining,
+        }
+    fetch_s = time.perf_counter() - started
+
+    store = S3Store(os.environ["LAKE_BUCKET"])
+    context_ = SnapshotContext(request.snapshot_time, request.region)
+    key, body, content_type = raw_object(fetched.body, context_)
+    store.put(key, body, content_type)
+    result = {
+        "status": "ok",
+        "bucket": store.bucket,
+        "raw_key": key,
+        "snapshot_time": request.snapshot_time.isoformat(),
+        "region": request.region,
+        "api_time": fetched.api_time,
+        "records": fetched.record_count,
+        "credits_spent": fetched.credits_spent,
+        "credits_remaining": fetched.credits_remaining,
+        "attempts": fetched.attempts,
+        "timings": {"fetch_s": round(fetch_s, 3), "total_s": round(time.perf_counter() - started, 3)},
+    }
+    logger.info("landed raw snapshot", extra={k: result[k] for k in ("raw_key", "records", "credits_remaining")})
+    return result

@@ -1,0 +1,47 @@
+"""Typed OpenSky errors. Messages carry what a person needs to act, never a secret or token."""
+
+from __future__ import annotations
+
+
+class OpenSkyError(Exception):
+    """Base of every error the OpenSky client raises."""
+
+
+class InvalidRequestError(OpenSkyError, ValueError):
+    """The call's own arguments are wrong (bounding box, time); retrying cannot help."""
+
+
+class AuthenticationError(OpenSkyError):
+    """The token endpoint refused the client credentials, or the API refused the token twice."""
+
+
+class RateLimitedError(OpenSkyError):
+    """OpenSky answered 429 and the wait it asked for does not fit the call's time budget."""
+
+    def __init__(self, message: str, retry_after_s: float | None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class SourceUnavailableError(OpenSkyError):
+    """5xx, timeouts or connection errors outlasted the retries within the time budget."""
+
+
+class BadPayloadError(OpenSkyError):
+    """The response is not a states document: not JSON, truncated, or of the wrong shape."""
+
+
+class CreditBudgetExceeded(OpenSkyError):
+    """The call would take the remaining API credits below the configured reserve.
+
+    Not a failure of the source: callers turn it into a clean skip.
+    """
+
+    def __init__(self, cost: int, remaining: int, reserve: int) -> None:
+        super().__init__(
+            f"skipping the OpenSky call: it costs {cost} credits, {remaining} remain and "
+            f"{reserve} are held in reserve"
+        )
+        self.cost = cost
+        self.remaining = remaining
+        self.reserve = reserve
