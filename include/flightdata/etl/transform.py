@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flightdata import lake
-from flightdata.etl.parse import ParsedSnapshot, parse_snapshot
+from flightdata.etl.parse import MALFORMED_ROW, ParsedSnapshot, parse_snapshot
 from flightdata.etl.validate import reasons_by_row, rule_masks
 from flightdata.schema import (
     METRES_TO_FEET,
@@ -80,6 +80,9 @@ def transform_parsed(parsed: ParsedSnapshot, context: SnapshotContext) -> Snapsh
     masks = rule_masks(table, parsed.api_time)
     if parsed.type_reasons:
         masks.update(_type_masks(parsed, table.num_rows))
+    if MALFORMED_ROW in masks:  # a row that is not a state vector gets that reason alone
+        fine = pc.invert(masks[MALFORMED_ROW])
+        masks = {code: mask if code == MALFORMED_ROW else pc.and_(mask, fine) for code, mask in masks.items()}
     bad_rows, reasons = reasons_by_row(masks)
     valid_mask = pc.invert(functools.reduce(pc.or_, masks.values()))
 

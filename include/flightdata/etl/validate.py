@@ -29,7 +29,7 @@ def rule_masks(table: pa.Table, api_time: int) -> dict[str, pa.Array]:
     latitude, longitude = table["latitude"], table["longitude"]
     last_contact, time_position = table["last_contact"], table["time_position"]
     masks = {
-        "bad_icao24": pc.invert(pc.match_substring_regex(table["icao24"], ICAO24_PATTERN)),
+        "bad_icao24": pc.invert(pc.fill_null(pc.match_substring_regex(table["icao24"], ICAO24_PATTERN), False)),
         "bad_latitude": _outside(latitude, *LATITUDE_RANGE),
         "bad_longitude": _outside(longitude, *LONGITUDE_RANGE),
         "partial_position": pc.xor(pc.is_null(latitude), pc.is_null(longitude)),

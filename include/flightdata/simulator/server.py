@@ -66,6 +66,14 @@ class Simulator:
         with self.lock:
             self.faults.clear()
 
+    def reset(self) -> None:
+        """Forget faults, tokens, spent credits and the request count."""
+        with self.lock:
+            self.faults.clear()
+            self.tokens.clear()
+            self.credits.clear()
+            self.requests_served = 0
+
     def next_fault(self) -> Fault | None:
         with self.lock:
             if not self.faults:

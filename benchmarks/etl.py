@@ -1,0 +1,83 @@
+"""ETL throughput on a 12,000-record simulated snapshot, against orjson parsing of the same bytes.
+
+Prints one ``name value`` line per figure. Ratios compare figures measured in this run.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from flightdata.etl.transform import SnapshotContext, to_parquet, transform
+
+RECORDS = 12_000
+REPEATS = 21
+SNAPSHOT_TIME = 1_767_225_600
+
+
+def snapshot_bytes() -> bytes:
+    from flightdata.simulator import Fleet, TrafficShape
+
+    fleet = Fleet(seed=11, shape=TrafficShape(aircraft=RECORDS))
+    return orjson.dumps({"time": SNAPSHOT_TIME, "states": fleet.states_at(SNAPSHOT_TIME)})
+
+
+def run_etl(body: bytes) -> tuple[bytes, bytes]:
+    result = transform(body, SnapshotContext(datetime.fromtimestamp(SNAPSHOT_TIME, UTC)))
+    return to_parquet(result.processed), to_parquet(result.quarantine)
+
+
+def median_seconds(fn, *args) -> float:
+    fn(*args)  # warm-up
+    samples = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        fn(*args)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def peak_rss_mb(body: bytes) -> float:
+    """Peak RSS of a fresh process that imports the ETL and runs it once, as a cold Lambda would."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as handle:
+        handle.write(body)
+        handle.flush()
+        out = subprocess.run(
+            [sys.executable, __file__, "--rss", handle.name], check=True, capture_output=True, text=True
+        )
+    return float(out.stdout.strip())
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--rss":
+        run_etl(Path(sys.argv[2]).read_bytes())
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        return
+    body = snapshot_bytes()
+    compact = orjson.dumps(orjson.loads(body))
+    parse_s = median_seconds(orjson.loads, body)
+    etl_s = median_seconds(run_etl, body)
+    processed, _ = run_etl(body)
+    figures = {
+        "etl_records": RECORDS,
+        "etl_records_per_s": round(RECORDS / etl_s),
+        "parse_seconds": round(parse_s, 5),
+        "etl_seconds": round(etl_s, 5),
+        "etl_over_parse_ratio": round(etl_s / parse_s, 2),
+        "parquet_over_json_ratio": round(len(processed) / len(compact), 3),
+        "etl_peak_rss_mb": round(peak_rss_mb(body), 1),
+    }
+    for name, value in figures.items():
+        print(f"{name} {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Facts the project states in more than one medium stay consistent."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from flightdata import config
+from flightdata.schema import PROCESSED_COLUMNS, glue_columns, glue_type
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_requirements_point_mwaa_at_the_constraints_we_keep_a_copy_of():
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    constraint = next(line for line in lines if line.startswith("--constraint"))
+
+    match = re.search(r"constraints-(\d+\.\d+\.\d+)/constraints-(\d+\.\d+)\.txt", constraint)
+    assert match, f"no Airflow constraints URL in {constraint!r}"
+    airflow, python = match.groups()
+    copy = ROOT / "constraints" / f"constraints-{airflow}-python{python}.txt"
+    assert copy.exists(), f"requirements.txt names Airflow {airflow}/Python {python} but {copy} is missing"
+    assert f"apache-airflow=={airflow}" in copy.read_text()
+
+
+def test_every_resource_name_derives_from_the_prefix():
+    names = config.Resources("flightdata-dev")
+
+    assert names.lake_bucket == "flightdata-dev-lake"
+    assert names.glue_database == "flightdata_dev"
+    assert names.ingestion_function == "flightdata-dev-ingestion"
+    assert config.Resources.from_env({"AIRFLOW__FLIGHTDATA__PREFIX": "fd-prod"}).workgroup == "fd-prod-analytics"
+    assert config.Resources.from_env({}).prefix == config.DEFAULT_PREFIX
+
+
+@pytest.mark.parametrize("prefix", ["", "Flight", "a", "x" * 60, "fd_prod"])
+def test_a_malformed_prefix_is_refused_with_the_reason(prefix):
+    with pytest.raises(config.ConfigError, match="resource prefix"):
+        config.Resources(prefix)
+
+
+def test_glue_columns_come_from_the_schema():
+    columns = {c["Name"]: c["Type"] for c in glue_columns(PROCESSED_COLUMNS)}
+
+    assert columns["latitude"] == "double"
+    assert columns["velocity"] == "float"
+    assert columns["sensors"] == "array<int>"
+    assert columns["snapshot_time"] == "timestamp"
+    with pytest.raises(TypeError, match="no Glue type"):
+        glue_type(pa.large_binary())
