@@ -23,7 +23,8 @@ def test_requirements_point_mwaa_at_the_constraints_we_keep_a_copy_of():
     airflow, python = match.groups()
     copy = ROOT / "constraints" / f"constraints-{airflow}-python{python}.txt"
     assert copy.exists(), f"requirements.txt names Airflow {airflow}/Python {python} but {copy} is missing"
-    assert f"apache-airflow=={airflow}" in copy.read_text()
+    url = constraint.split(None, 1)[1].strip('"')
+    assert url in copy.read_text(), f"{copy.name} was not copied from {url}"
 
 
 def test_every_resource_name_derives_from_the_prefix():
