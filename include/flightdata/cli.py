@@ -63,6 +63,21 @@ def _demo(args: argparse.Namespace) -> int:
     return run_core_demo(minutes=args.minutes, out=Path(args.out))
 
 
+def _local_aws_serve(args: argparse.Namespace) -> int:
+    from localaws.server import serve
+
+    serve(args.port, Path(args.state_dir), args.region)
+    return 0
+
+
+def _local_aws_deploy(args: argparse.Namespace) -> int:
+    from flightdata.config import Resources
+    from localaws.deploy import deploy
+
+    print(orjson.dumps(deploy(args.endpoint, Resources.from_env(), args.opensky_url, args.region)).decode())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flightdata", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -81,6 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=7)
     sim.add_argument("--aircraft", type=int, default=12_000)
     sim.set_defaults(run=_opensky_sim)
+
+    local_aws = commands.add_parser("local-aws", help="the local AWS endpoint (infra/local)")
+    local_commands = local_aws.add_subparsers(dest="local_command", required=True)
+    serve = local_commands.add_parser("serve", help="serve the endpoint on 127.0.0.1 in the foreground")
+    serve.add_argument("--port", type=int, default=4566)
+    serve.add_argument("--state-dir", default=".local/aws-state")
+    serve.add_argument("--region", default="eu-west-1")
+    serve.set_defaults(run=_local_aws_serve)
+    deploy = local_commands.add_parser("deploy", help="create the project's resources on the endpoint")
+    deploy.add_argument("--endpoint", required=True, help="e.g. http://127.0.0.1:4566")
+    deploy.add_argument("--opensky-url", help="OpenSky simulator base URL for the ingestion function")
+    deploy.add_argument("--region", default="eu-west-1")
+    deploy.set_defaults(run=_local_aws_deploy)
 
     demo = commands.add_parser("demo", help="run the pipeline locally on simulated traffic")
     demo.add_argument("--minutes", type=int, default=5)

@@ -1,0 +1,150 @@
+"""Create, on the local endpoint, exactly the resources the AWS deployment creates.
+
+Everything comes from ``flightdata.config`` (names, function sizing) and
+``flightdata.schema`` (tables), the description the CDK app reads too. Running it twice
+changes nothing: existing resources are updated in place.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+import orjson
+from botocore.exceptions import ClientError
+
+import flightdata
+from flightdata import config, schema
+from flightdata.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+log = logging.getLogger(__name__)
+
+LAMBDA_ROLE = "arn:aws:iam::123456789012:role/flightdata-lambda"
+RUNTIME = "python3.12"
+
+
+def build_code_zip() -> bytes:
+    """The functions' code: the flightdata package (dependencies come from the runtime's layer)."""
+    package = Path(flightdata.__file__).parent
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                info = zipfile.ZipInfo(f"flightdata/{path.relative_to(package)}", date_time=(2020, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def table_input(names: config.Resources, kind: str) -> dict[str, Any]:
+    """The Glue TableInput of a Parquet lake table, from the one schema."""
+    columns = schema.PROCESSED_COLUMNS if kind != config.QUARANTINE else schema.QUARANTINE
+    return {
+        "Name": names.tables[kind],
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "ZSTD"},
+        "PartitionKeys": schema.glue_partition_keys(),
+        "StorageDescriptor": {
+            "Columns": schema.glue_columns(columns),
+            "Location": names.table_location(kind),
+            "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+            "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+        },
+    }
+
+
+def deploy(endpoint_url: str, names: config.Resources, opensky_url: str | None, region: str) -> dict[str, Any]:
+    def client(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - the local endpoint accepts any key
+        )
+
+    s3, sqs, glue, lam = client("s3"), client("sqs"), client("glue"), client("lambda")
+    for bucket in (names.lake_bucket, names.athena_results_bucket):
+        try:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+    queue_url = sqs.create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    secrets = client("secretsmanager")
+    secret = orjson.dumps({"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}).decode()
+    try:
+        secrets.create_secret(Name=names.opensky_secret, SecretString=secret)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceExistsException":
+            raise
+        secrets.put_secret_value(SecretId=names.opensky_secret, SecretString=secret)
+
+    try:
+        glue.create_database(DatabaseInput={"Name": names.glue_database})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "AlreadyExistsException":
+            raise
+    for kind in names.tables:
+        table = table_input(names, kind)
+        try:
+            glue.create_table(DatabaseName=names.glue_database, TableInput=table)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "AlreadyExistsException":
+                raise
+            glue.update_table(DatabaseName=names.glue_database, TableInput=table)
+
+    athena = client("athena")
+    try:
+        athena.create_work_group(
+            Name=names.workgroup,
+            Configuration={"ResultConfiguration": {"OutputLocation": names.athena_output_location}},
+        )
+    except ClientError as exc:
+        if "already" not in str(exc).lower():
+            raise
+
+    code = build_code_zip()
+    environment = {"LAKE_BUCKET": names.lake_bucket, "FLIGHTDATA_PREFIX": names.prefix}
+    for spec in config.FUNCTIONS:
+        name = getattr(names, spec.name_attr)
+        variables = dict(environment)
+        if spec.name_attr == "ingestion_function":
+            variables["OPENSKY_SECRET_NAME"] = names.opensky_secret
+            if opensky_url:
+                variables["OPENSKY_BASE_URL"] = opensky_url
+        settings = {
+            "Runtime": RUNTIME,
+            "Handler": spec.handler,
+            "Role": LAMBDA_ROLE,
+            "Timeout": spec.timeout_s,
+            "MemorySize": spec.memory_mb,
+            "Environment": {"Variables": variables},
+            "DeadLetterConfig": {"TargetArn": queue_arn},
+        }
+        try:
+            lam.get_function(FunctionName=name)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            lam.create_function(FunctionName=name, Code={"ZipFile": code}, Architectures=["arm64"], **settings)
+        else:
+            lam.update_function_code(FunctionName=name, ZipFile=code)
+            lam.update_function_configuration(FunctionName=name, **settings)
+    log.info("deployed %s to %s", names.prefix, endpoint_url)
+    return {
+        "buckets": [names.lake_bucket, names.athena_results_bucket],
+        "functions": [getattr(names, s.name_attr) for s in config.FUNCTIONS],
+        "queue": names.dead_letter_queue,
+        "database": names.glue_database,
+        "tables": list(names.tables.values()),
+        "workgroup": names.workgroup,
+        "secret": names.opensky_secret,
+    }

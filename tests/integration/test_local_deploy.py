@@ -1,0 +1,63 @@
+"""The project's own resources on the local endpoint, and both Lambdas run there for real."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from flightdata.config import Resources
+from localaws.deploy import deploy
+
+pytestmark = pytest.mark.integration
+
+NAMES = Resources("flightdata-it")
+
+
+@pytest.fixture
+def deployed(aws, local_aws, opensky_sim):
+    return deploy(local_aws.url, NAMES, opensky_sim.url, "eu-west-1")
+
+
+def test_deploy_creates_the_shared_description_and_is_idempotent(deployed, aws, local_aws, opensky_sim):
+    again = deploy(local_aws.url, NAMES, opensky_sim.url, "eu-west-1")
+
+    assert again == deployed
+    assert {NAMES.lake_bucket, NAMES.athena_results_bucket} <= {b["Name"] for b in aws("s3").list_buckets()["Buckets"]}
+    tables = aws("glue").get_tables(DatabaseName=NAMES.glue_database)["TableList"]
+    assert sorted(t["Name"] for t in tables) == sorted(NAMES.tables.values())
+    processed = next(t for t in tables if t["Name"] == "processed")
+    assert [k["Name"] for k in processed["PartitionKeys"]] == ["year", "month", "day", "hour"]
+    functions = {f["FunctionName"]: f for f in aws("lambda").list_functions()["Functions"]}
+    assert functions[NAMES.ingestion_function]["Handler"] == "flightdata.lambdas.ingestion.handler"
+    assert functions[NAMES.etl_function]["DeadLetterConfig"]["TargetArn"].endswith(NAMES.dead_letter_queue)
+
+
+def test_ingestion_then_etl_run_on_the_endpoint(deployed, aws):
+    lam, s3 = aws("lambda"), aws("s3")
+    minute = (datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)).isoformat()
+
+    ingest = lam.invoke(FunctionName=NAMES.ingestion_function, Payload=json.dumps({"snapshot_time": minute}))
+    landed = json.loads(ingest["Payload"].read())
+    assert "FunctionError" not in ingest, landed
+    etl = lam.invoke(
+        FunctionName=NAMES.etl_function,
+        Payload=json.dumps({"raw_key": landed["raw_key"], "snapshot_time": landed["snapshot_time"]}),
+    )
+    summary = json.loads(etl["Payload"].read())
+
+    assert "FunctionError" not in etl, summary
+    assert summary["records"] == landed["records"] == summary["valid"] + summary["quarantined"]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=NAMES.lake_bucket)["Contents"]}
+    assert set(summary["keys"].values()) <= keys
+    assert landed["raw_key"] in keys
+
+
+def test_a_bad_event_fails_the_invocation_with_the_field_named(deployed, aws):
+    response = aws("lambda").invoke(FunctionName=NAMES.etl_function, Payload=json.dumps({"raw_key": "x"}))
+
+    error = json.loads(response["Payload"].read())
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "InvalidEventError"
+    assert "'raw_key'" in error["errorMessage"]
