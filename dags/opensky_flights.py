@@ -1,0 +1,88 @@
+"""
+### opensky_flights
+
+Every minute: fetch the state of every aircraft from OpenSky (the **ingest** Lambda lands
+the raw response in S3), turn it into validated Parquet (the **transform** Lambda writes
+`processed/` and `quarantine/`), then add the hour's Glue partitions and publish quality
+metrics to CloudWatch.
+
+Parameters: `regions`, named bounding boxes fetched in parallel (default: one global
+region); `credit_reserve`, OpenSky credits never to spend (a minute that would cross it is
+skipped, not failed). The `aws_default` connection decides whether this talks to AWS or to
+the local endpoint; resource names come from the `flightdata.prefix` setting.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
+from airflow.sdk import DAG, Asset, Param, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from flightdata.orchestration import minutely
+from flightdata.orchestration.operators import OpenSkyIngestOperator, ResourceNames
+
+PROCESSED = Asset(name="opensky_processed", uri="s3://flightdata-lake/processed/")
+
+with DAG(
+    dag_id="opensky_flights",
+    schedule=CronTriggerTimetable("* * * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=3,
+    dagrun_timeout=timedelta(minutes=3),
+    default_args={
+        "owner": "flightdata",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=10),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(seconds=40),
+    },
+    params={
+        "regions": Param(minutely.DEFAULT_REGIONS, schema=minutely.REGIONS_SCHEMA, description="named boxes"),
+        "credit_reserve": Param(minutely.DEFAULT_CREDIT_RESERVE, type="integer", minimum=0),
+    },
+    user_defined_macros={"fd": ResourceNames()},
+    tags=["flightdata", "opensky", "ingestion"],
+    doc_md=__doc__,
+) as dag:
+
+    @task
+    def plan(params=None, logical_date=None) -> list[str]:
+        return minutely.ingestion_payloads(logical_date, params["regions"], params["credit_reserve"])
+
+    ingest = OpenSkyIngestOperator.partial(
+        task_id="ingest", function_name="{{ fd.ingestion_function }}"
+    ).expand(payload=plan())
+
+    @task(trigger_rule="none_failed_min_one_success")
+    def etl_requests(ingested) -> list[str]:
+        return [minutely.etl_payload(result) for result in ingested]
+
+    transform = LambdaInvokeFunctionOperator.partial(
+        task_id="transform", function_name="{{ fd.etl_function }}"
+    ).expand(payload=etl_requests(ingest.output))
+
+    @task(outlets=[PROCESSED])
+    def register_partitions(logical_date=None) -> list[str]:
+        from flightdata.config import Resources
+
+        glue = AwsBaseHook(aws_conn_id="aws_default", client_type="glue").get_conn()
+        return minutely.register_partitions(glue, Resources.from_env(), logical_date)
+
+    @task
+    def publish_quality_metrics(ingested, transformed) -> int:
+        from flightdata.config import Resources
+
+        credits = {json.loads(r)["region"]: json.loads(r).get("credits_remaining") for r in ingested}
+        summaries = [{**(s := json.loads(r)), "credits_remaining": credits.get(s["region"])} for r in transformed]
+        data = minutely.quality_metric_data(summaries)
+        cloudwatch = AwsBaseHook(aws_conn_id="aws_default", client_type="cloudwatch").get_conn()
+        cloudwatch.put_metric_data(Namespace=Resources.from_env().metrics_namespace, MetricData=data)
+        return len(data)
+
+    transform >> register_partitions()
+    publish_quality_metrics(ingest.output, transform.output)

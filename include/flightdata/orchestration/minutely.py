@@ -1,0 +1,119 @@
+"""The minutely run: payloads for the Lambdas, Glue partitions to add, quality metrics to publish.
+
+Pure functions of their inputs; the AWS calls take a boto3 client, so the same code runs
+against AWS or the local endpoint (the ``aws_default`` connection decides).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from flightdata import config, lake
+
+log = logging.getLogger(__name__)
+
+REGION_NAME_PATTERN = "^[a-z][a-z0-9_-]{0,31}$"
+_BOUND = {"type": "number"}
+REGIONS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 12,
+    "items": {
+        "type": "object",
+        "required": ["name"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "pattern": REGION_NAME_PATTERN},
+            "bbox": {
+                "type": "object",
+                "required": ["lamin", "lomin", "lamax", "lomax"],
+                "additionalProperties": False,
+                "properties": {
+                    "lamin": {**_BOUND, "minimum": -90, "maximum": 90},
+                    "lamax": {**_BOUND, "minimum": -90, "maximum": 90},
+                    "lomin": {**_BOUND, "minimum": -180, "maximum": 180},
+                    "lomax": {**_BOUND, "minimum": -180, "maximum": 180},
+                },
+            },
+        },
+    },
+}
+DEFAULT_REGIONS: list[dict[str, Any]] = [{"name": "global"}]
+DEFAULT_CREDIT_RESERVE = 100
+
+
+def ingestion_payloads(snapshot_time: datetime, regions: list[dict[str, Any]], credit_reserve: int) -> list[str]:
+    """One ingestion event per region, as the JSON the Lambda operator sends."""
+    names = [r["name"] for r in regions]
+    if len(set(names)) != len(names):
+        raise ValueError(f"region names must be unique, got {names}")
+    when = lake.as_utc(snapshot_time).replace(second=0, microsecond=0)
+    return [
+        json.dumps(
+            {
+                "snapshot_time": when.isoformat(),
+                "region": region["name"],
+                "bbox": region.get("bbox"),
+                "credit_reserve": credit_reserve,
+            }
+        )
+        for region in regions
+    ]
+
+
+def etl_payload(ingest_result: str | dict[str, Any]) -> str:
+    landed = json.loads(ingest_result) if isinstance(ingest_result, str) else ingest_result
+    return json.dumps(
+        {
+            "bucket": landed["bucket"],
+            "raw_key": landed["raw_key"],
+            "snapshot_time": landed["snapshot_time"],
+            "region": landed["region"],
+        }
+    )
+
+
+def register_partitions(glue: Any, names: config.Resources, snapshot_time: datetime) -> list[str]:
+    """Add the hour partition of the processed and quarantine tables when it is new."""
+    values = lake.partition_values(snapshot_time)
+    added = []
+    for kind in (config.PROCESSED, config.QUARANTINE):
+        table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[kind])["Table"]
+        descriptor = copy.deepcopy(table["StorageDescriptor"])
+        descriptor["Location"] = f"{names.table_location(kind)}{lake.partition_path(snapshot_time)}/"
+        try:
+            glue.create_partition(
+                DatabaseName=names.glue_database,
+                TableName=table["Name"],
+                PartitionInput={"Values": list(values.values()), "StorageDescriptor": descriptor},
+            )
+            added.append(f"{table['Name']}/{lake.partition_path(snapshot_time)}")
+        except glue.exceptions.AlreadyExistsException:
+            log.info("partition %s of %s exists already", values, table["Name"])
+    return added
+
+
+def quality_metric_data(summaries: list[dict[str, Any]], now: datetime | None = None) -> list[dict[str, Any]]:
+    """CloudWatch ``MetricData`` for each region's ETL summary."""
+    now = now or datetime.now(UTC)
+    data: list[dict[str, Any]] = []
+    for s in summaries:
+        when = lake.parse_snapshot_time(s["snapshot_time"])
+        dims = [{"Name": "Region", "Value": s["region"]}]
+        values = {
+            ("Records", "Count"): s["records"],
+            ("ValidRecords", "Count"): s["valid"],
+            ("QuarantinedRecords", "Count"): s["quarantined"],
+            ("QualityScore", "Percent"): None if s["quality_score"] is None else 100 * s["quality_score"],
+            ("Completeness", "Percent"): None if s["completeness"] is None else 100 * s["completeness"],
+            ("EndToEndLatency", "Seconds"): (now - when).total_seconds(),
+            ("CreditsRemaining", "Count"): s.get("credits_remaining"),
+        }
+        for (name, unit), value in values.items():
+            if value is not None:
+                data.append({"MetricName": name, "Dimensions": dims, "Timestamp": when, "Value": value, "Unit": unit})
+    return data
