@@ -54,17 +54,17 @@ with DAG(
     def plan(params=None, logical_date=None) -> list[str]:
         return minutely.ingestion_payloads(logical_date, params["regions"], params["credit_reserve"])
 
-    ingest = OpenSkyIngestOperator.partial(
-        task_id="ingest", function_name="{{ fd.ingestion_function }}"
-    ).expand(payload=plan())
+    ingest = OpenSkyIngestOperator.partial(task_id="ingest", function_name="{{ fd.ingestion_function }}").expand(
+        payload=plan()
+    )
 
     @task(trigger_rule="none_failed_min_one_success")
     def etl_requests(ingested) -> list[str]:
         return [minutely.etl_payload(result) for result in ingested]
 
-    transform = LambdaInvokeFunctionOperator.partial(
-        task_id="transform", function_name="{{ fd.etl_function }}"
-    ).expand(payload=etl_requests(ingest.output))
+    transform = LambdaInvokeFunctionOperator.partial(task_id="transform", function_name="{{ fd.etl_function }}").expand(
+        payload=etl_requests(ingest.output)
+    )
 
     @task(outlets=[PROCESSED])
     def register_partitions(logical_date=None) -> list[str]:

@@ -33,9 +33,7 @@ def _transform(args: argparse.Namespace) -> int:
             when = lake.parse_snapshot_time(args.snapshot_time)
         else:
             when = datetime.fromtimestamp(_api_time(body), UTC)
-        written = process_snapshot(
-            DirectoryStore(args.out), body, SnapshotContext(when, args.region), keep_raw=True
-        )
+        written = process_snapshot(DirectoryStore(args.out), body, SnapshotContext(when, args.region), keep_raw=True)
     except (MalformedSnapshotError, ValueError) as exc:
         print(f"error: {args.snapshot}: {exc}", file=sys.stderr)
         return 1

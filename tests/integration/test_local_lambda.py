@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 pytestmark = pytest.mark.integration
 
-HANDLERS = '''
+HANDLERS = """
 import json, os, time
 
 def ok(event, context):
@@ -26,7 +26,7 @@ def fail(event, context):
 
 def slow(event, context):
     time.sleep(5)
-'''
+"""
 
 
 def package() -> bytes:
@@ -43,8 +43,11 @@ def functions(aws):
     queue_url = sqs.create_queue(QueueName="contract-dlq")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     created = []
-    for name, handler, timeout in [("ok-fn", "handlers.ok", 10), ("fail-fn", "handlers.fail", 10),
-                                   ("slow-fn", "handlers.slow", 1)]:
+    for name, handler, timeout in [
+        ("ok-fn", "handlers.ok", 10),
+        ("fail-fn", "handlers.fail", 10),
+        ("slow-fn", "handlers.slow", 1),
+    ]:
         lam.create_function(
             FunctionName=name,
             Runtime="python3.12",
@@ -118,9 +121,9 @@ def test_async_failures_are_retried_twice_then_dead_lettered(functions):
     deadline = time.monotonic() + 30
     messages = []
     while not messages and time.monotonic() < deadline:
-        messages = sqs.receive_message(
-            QueueUrl=queue_url, WaitTimeSeconds=1, MessageAttributeNames=["All"]
-        ).get("Messages", [])
+        messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1, MessageAttributeNames=["All"]).get(
+            "Messages", []
+        )
     assert messages, "the failed event never reached the dead-letter queue"
     assert json.loads(messages[0]["Body"]) == {"n": 1}
     assert "malformed" in messages[0]["MessageAttributes"]["ErrorMessage"]["StringValue"]

@@ -105,9 +105,7 @@ def test_bad_ingestion_events_name_the_field(lake, event, field):
 def test_etl_turns_the_raw_snapshot_into_processed_and_quarantine(lake, fixture_json):
     landed = ingestion.handler({"snapshot_time": recent_minute()}, LambdaContext())
 
-    result = etl.handler(
-        {"raw_key": landed["raw_key"], "snapshot_time": landed["snapshot_time"]}, LambdaContext()
-    )
+    result = etl.handler({"raw_key": landed["raw_key"], "snapshot_time": landed["snapshot_time"]}, LambdaContext())
 
     def read(kind):
         return pq.read_table(io.BytesIO(lake.get_object(Bucket=BUCKET, Key=result["keys"][kind])["Body"].read()))

@@ -156,9 +156,7 @@ def test_exhausted_daily_credits_are_a_rate_limit(opensky_sim):
         client_for(opensky_sim, credentials=None).fetch_states()
 
 
-@pytest.mark.parametrize(
-    ("fault", "message"), [("truncated", "not JSON"), ("not_json", "not JSON")]
-)
+@pytest.mark.parametrize(("fault", "message"), [("truncated", "not JSON"), ("not_json", "not JSON")])
 def test_broken_bodies_are_bad_payloads(opensky_sim, fault, message):
     opensky_sim.simulator.add_fault(fault)
 

@@ -35,9 +35,10 @@ def test_consecutive_minutes_move_each_aircraft_by_its_speed():
             continue  # no position, integer-rounded, on the ground, or near a pole
         dlat = math.radians(a[6] - s[6])
         dlon = math.radians((a[5] - s[5] + 180) % 360 - 180)
-        h = math.sin(dlat / 2) ** 2 + math.cos(math.radians(s[6])) * math.cos(math.radians(a[6])) * math.sin(
-            dlon / 2
-        ) ** 2
+        h = (
+            math.sin(dlat / 2) ** 2
+            + math.cos(math.radians(s[6])) * math.cos(math.radians(a[6])) * math.sin(dlon / 2) ** 2
+        )
         metres = 2 * 6_371_000 * math.asin(math.sqrt(h))
         assert abs(metres - s[9] * 60) < 0.02 * s[9] * 60 + 30, icao
         checked += 1

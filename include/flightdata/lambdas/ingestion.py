@@ -41,9 +41,7 @@ def load_credentials(secret_name: str | None) -> ClientCredentials | None:
         fields = orjson.loads(secret["SecretString"])
         return ClientCredentials(fields["client_id"], fields["client_secret"])
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(
-            f"secret {secret_name!r} must be JSON with client_id and client_secret"
-        ) from exc
+        raise ValueError(f"secret {secret_name!r} must be JSON with client_id and client_secret") from exc
 
 
 def opensky_client() -> OpenSkyClient:

@@ -231,9 +231,7 @@ class OpenSkyClient:
         self._session = session or requests.Session()
         self._clock = clock
         self._sleep = sleep
-        self._tokens = (
-            TokenCache(self._session, self.endpoints.token_url, credentials, clock) if credentials else None
-        )
+        self._tokens = TokenCache(self._session, self.endpoints.token_url, credentials, clock) if credentials else None
 
     @property
     def authenticated(self) -> bool:
@@ -412,4 +410,3 @@ def _float_header(response: requests.Response, name: str) -> float | None:
         return float(value)
     except ValueError:
         return None
-

@@ -39,8 +39,7 @@ class CreditBudgetExceeded(OpenSkyError):
 
     def __init__(self, cost: int, remaining: int, reserve: int) -> None:
         super().__init__(
-            f"skipping the OpenSky call: it costs {cost} credits, {remaining} remain and "
-            f"{reserve} are held in reserve"
+            f"skipping the OpenSky call: it costs {cost} credits, {remaining} remain and {reserve} are held in reserve"
         )
         self.cost = cost
         self.remaining = remaining

@@ -194,9 +194,7 @@ class Fleet:
 
         if box is not None:
             lamin, lomin, lamax, lomax = box
-            selected = np.flatnonzero(
-                (lat_deg >= lamin) & (lat_deg <= lamax) & (lon_deg >= lomin) & (lon_deg <= lomax)
-            )
+            selected = np.flatnonzero((lat_deg >= lamin) & (lat_deg <= lamax) & (lon_deg >= lomin) & (lon_deg <= lomax))
         else:
             selected = np.arange(n)
 

@@ -21,9 +21,11 @@ from urllib.parse import unquote
 
 import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from localaws.athena import AthenaApiError, AthenaExecutor
+from localaws.journal import Journal
 from localaws.lambda_executor import API_PREFIX, LambdaApiError, LambdaExecutor
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,15 @@ log = logging.getLogger(__name__)
 DEFAULT_REGION = "eu-west-1"
 CODE_PREFIX = "/_localaws/lambda-code/"
 _FUNCTION_PATH = re.compile(rf"^{API_PREFIX}/(?P<name>[^/]+)(?P<rest>/.*)?$")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("%s %s -> %s", self.command, self.path, code)
+
+
+def _make_server(port: int, app: LocalAws) -> Any:
+    return make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
 
 
 class LocalAws:
@@ -41,11 +52,17 @@ class LocalAws:
         self.region = region
         self.endpoint_url = ""  # set once the socket is bound
         self.moto = DomainDispatcherApplication(create_backend_app)
+        self.journal = Journal(state_dir / "journal")
         self.lambdas: LambdaExecutor | None = None
+        self.athena = AthenaExecutor(state_dir, self.client)
 
     def bind(self, endpoint_url: str) -> None:
+        """Start serving at ``endpoint_url``, first replaying the journal of an earlier run."""
         self.endpoint_url = endpoint_url
         self.lambdas = LambdaExecutor(self.state_dir, endpoint_url, self.region, self._send_to_dlq)
+        replayed = self.journal.replay(self.moto)
+        if replayed:
+            log.info("restored %d requests' worth of state from %s", replayed, self.journal.root)
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -62,7 +79,17 @@ class LocalAws:
             return self._lambda(Request(environ))(environ, start_response)
         if path.startswith(CODE_PREFIX):  # GetFunction's Code.Location
             return self._code_download(path.removeprefix(CODE_PREFIX))(environ, start_response)
-        return self.moto(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("AmazonAthena.") and self.athena.handles(target.split(".", 1)[1]):
+            return self._athena(target.split(".", 1)[1], Request(environ))(environ, start_response)
+        return self.journal.record(self.moto, environ, start_response)
+
+    def _athena(self, operation: str, request: Request) -> Response:
+        try:
+            body = json.loads(request.get_data() or b"{}")
+            return _json(200, self.athena.handle(operation, body))
+        except AthenaApiError as exc:
+            return _json(exc.status, {"__type": exc.error_type, "Message": str(exc)}, exc.error_type)
 
     # --- Lambda REST API -----------------------------------------------------------------
     def _lambda(self, request: Request) -> Response:
@@ -175,7 +202,7 @@ def running(state_dir: Path | None = None, port: int = 0, region: str = DEFAULT_
         if state_dir is None:
             state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="localaws-")))
         app = LocalAws(state_dir, region)
-        server = make_server("127.0.0.1", port, app, threaded=True)
+        server = _make_server(port, app)
         url = f"http://127.0.0.1:{server.server_port}"
         app.bind(url)
         thread = threading.Thread(target=server.serve_forever, name="local-aws", daemon=True)
@@ -191,7 +218,7 @@ def serve(port: int, state_dir: Path, region: str = DEFAULT_REGION) -> None:
     """Serve in the foreground until interrupted."""
     state_dir.mkdir(parents=True, exist_ok=True)
     app = LocalAws(state_dir, region)
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = _make_server(port, app)
     app.bind(f"http://127.0.0.1:{server.server_port}")
     log.info("local AWS endpoint on %s (state in %s)", app.endpoint_url, state_dir)
     with contextlib.suppress(KeyboardInterrupt):

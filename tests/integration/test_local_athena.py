@@ -1,0 +1,227 @@
+"""Athena on the local endpoint, checked with plain boto3 and the Amazon provider's operators."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+import uuid
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+pytestmark = pytest.mark.integration
+
+BUCKET = "athena-contract"
+OUTPUT = f"s3://{BUCKET}/results/"
+TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
+
+
+def run_query(athena, sql: str, database: str, output: str | None = OUTPUT) -> dict:
+    request = {"QueryString": sql, "QueryExecutionContext": {"Database": database}}
+    if output:
+        request["ResultConfiguration"] = {"OutputLocation": output}
+    query_id = athena.start_query_execution(**request)["QueryExecutionId"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+        if execution["Status"]["State"] in TERMINAL:
+            return execution
+        time.sleep(0.05)
+    raise AssertionError(f"query {query_id} did not finish")
+
+
+def rows(athena, query_id: str, **kwargs) -> list[list[str | None]]:
+    result = athena.get_query_results(QueryExecutionId=query_id, **kwargs)["ResultSet"]["Rows"]
+    return [[cell.get("VarCharValue") for cell in row["Data"]] for row in result]
+
+
+def put_parquet(s3, key: str, table: pa.Table) -> int:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=sink.getvalue())
+    return len(sink.getvalue())
+
+
+@pytest.fixture
+def lake(aws):
+    """A database with a table `flights` partitioned by hour; hours 00 and 01 registered, 02 not."""
+    s3, glue, athena = aws("s3"), aws("glue"), aws("athena")
+    if BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    database = f"contract_{uuid.uuid4().hex[:8]}"
+    glue.create_database(DatabaseInput={"Name": database})
+    location = f"s3://{BUCKET}/{database}/flights/"
+    sizes = {}
+    for hour, countries in {"00": ["US", "US", "DE"], "01": ["FR", "US"], "02": ["XX"] * 5}.items():
+        table = pa.table(
+            {
+                "icao24": [f"{hour}{i:04x}" for i in range(len(countries))],
+                "origin_country": countries,
+                "altitude_ft": [1000.0 * (i + 1) for i in range(len(countries))],
+            }
+        )
+        sizes[hour] = put_parquet(s3, f"{database}/flights/hour={hour}/part-0.parquet", table)
+    create = run_query(
+        athena,
+        f"CREATE EXTERNAL TABLE flights (icao24 string, origin_country string, altitude_ft double) "
+        f"PARTITIONED BY (hour string) STORED AS PARQUET LOCATION '{location}'",
+        database,
+    )
+    assert create["Status"]["State"] == "SUCCEEDED", create["Status"]
+    for hour in ("00", "01"):
+        added = run_query(athena, f"ALTER TABLE flights ADD IF NOT EXISTS PARTITION (hour='{hour}')", database)
+        assert added["Status"]["State"] == "SUCCEEDED", added["Status"]
+    return {"database": database, "athena": athena, "s3": s3, "glue": glue, "sizes": sizes, "location": location}
+
+
+def test_select_sees_only_registered_partitions(lake):
+    execution = run_query(
+        lake["athena"],
+        "SELECT origin_country, count(*) AS flights FROM flights GROUP BY origin_country ORDER BY flights DESC, 1",
+        lake["database"],
+    )
+
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    assert rows(lake["athena"], execution["QueryExecutionId"]) == [
+        ["origin_country", "flights"],
+        ["US", "3"],
+        ["DE", "1"],
+        ["FR", "1"],
+    ]
+    assert execution["Statistics"]["DataScannedInBytes"] == lake["sizes"]["00"] + lake["sizes"]["01"]
+    assert execution["Statistics"]["EngineExecutionTimeInMillis"] >= 0
+
+
+def test_partition_filters_prune_the_files_read(lake):
+    execution = run_query(lake["athena"], "SELECT count(*) FROM flights WHERE hour = '01'", lake["database"])
+
+    assert rows(lake["athena"], execution["QueryExecutionId"])[1] == ["2"]
+    assert execution["Statistics"]["DataScannedInBytes"] == lake["sizes"]["01"]
+
+
+def test_results_are_paginated_with_column_info_and_written_as_csv(lake):
+    athena = lake["athena"]
+    execution = run_query(athena, "SELECT icao24, altitude_ft FROM flights ORDER BY icao24", lake["database"])
+    query_id = execution["QueryExecutionId"]
+
+    first = athena.get_query_results(QueryExecutionId=query_id, MaxResults=2)
+    second = athena.get_query_results(QueryExecutionId=query_id, MaxResults=2, NextToken=first["NextToken"])
+    columns = first["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
+    assert [(c["Name"], c["Type"]) for c in columns] == [("icao24", "varchar"), ("altitude_ft", "double")]
+    assert len(first["ResultSet"]["Rows"]) == 2
+    assert len(second["ResultSet"]["Rows"]) == 2
+    assert execution["ResultConfiguration"]["OutputLocation"] == f"{OUTPUT}{query_id}.csv"
+    csv_text = lake["s3"].get_object(Bucket=BUCKET, Key=f"results/{query_id}.csv")["Body"].read().decode()
+    assert csv_text.splitlines()[:2] == ['"icao24","altitude_ft"', '"000000","1000.0"']
+
+
+def test_ctas_writes_partitioned_parquet_and_registers_it(lake):
+    athena, database = lake["athena"], lake["database"]
+    target = f"s3://{BUCKET}/{database}/by_country/"
+    sql = (
+        f"CREATE TABLE by_country WITH (format = 'PARQUET', external_location = '{target}', "
+        "partitioned_by = ARRAY['hour'], write_compression = 'ZSTD') AS "
+        "SELECT icao24, origin_country, hour FROM flights ORDER BY icao24"
+    )
+
+    created = run_query(athena, sql, database)
+    again = run_query(athena, sql.replace("by_country WITH", "by_country_2 WITH"), database)
+
+    assert created["Status"]["State"] == "SUCCEEDED", created["Status"]
+    partitions = lake["glue"].get_partitions(DatabaseName=database, TableName="by_country")["Partitions"]
+    assert sorted(p["Values"][0] for p in partitions) == ["00", "01"]
+    counted = run_query(athena, "SELECT hour, count(*) FROM by_country GROUP BY hour ORDER BY hour", database)
+    assert rows(athena, counted["QueryExecutionId"])[1:] == [["00", "3"], ["01", "2"]]
+    assert again["Status"]["State"] == "FAILED"
+    assert again["Status"]["StateChangeReason"].startswith("HIVE_PATH_ALREADY_EXISTS")
+
+
+def test_insert_into_adds_partitions(lake):
+    athena, database = lake["athena"], lake["database"]
+
+    inserted = run_query(athena, "INSERT INTO flights SELECT 'abc001', 'IE', 500.0, '07'", database)
+
+    assert inserted["Status"]["State"] == "SUCCEEDED", inserted["Status"]
+    counted = run_query(athena, "SELECT count(*) FROM flights WHERE hour = '07'", database)
+    assert rows(athena, counted["QueryExecutionId"])[1] == ["1"]
+
+
+def test_drop_table_removes_it_from_the_catalog(lake):
+    athena, database = lake["athena"], lake["database"]
+
+    dropped = run_query(athena, "DROP TABLE flights", database)
+    after = run_query(athena, "SELECT count(*) FROM flights", database)
+
+    assert dropped["Status"]["State"] == "SUCCEEDED"
+    assert after["Status"]["State"] == "FAILED"
+    assert "TABLE_NOT_FOUND" in after["Status"]["StateChangeReason"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "reason"),
+    [
+        ("SELECT nope FROM flights", "nope"),
+        ("SELEC 1", "line 1:1"),
+        ("SELECT 1; SELECT 2", "Only one sql statement"),
+        ("SHOW TABLES", "not supported"),
+    ],
+)
+def test_bad_sql_fails_with_a_reason(lake, sql, reason):
+    execution = run_query(lake["athena"], sql, lake["database"])
+
+    assert execution["Status"]["State"] == "FAILED"
+    assert reason in execution["Status"]["StateChangeReason"]
+
+
+def test_output_location_comes_from_the_workgroup(lake):
+    athena = lake["athena"]
+    group = f"wg-{uuid.uuid4().hex[:6]}"
+    athena.create_work_group(Name=group, Configuration={"ResultConfiguration": {"OutputLocation": OUTPUT}})
+
+    query_id = athena.start_query_execution(QueryString="SELECT 1", WorkGroup=group)["QueryExecutionId"]
+
+    assert query_id in athena.list_query_executions(WorkGroup=group)["QueryExecutionIds"]
+
+
+def test_the_providers_athena_operator_and_glue_sensor(lake, local_aws, monkeypatch):
+    from airflow.exceptions import TaskDeferred
+    from airflow.providers.amazon.aws.operators.athena import AthenaOperator
+    from airflow.providers.amazon.aws.sensors.glue_catalog_partition import GlueCatalogPartitionSensor
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT",
+        json.dumps({"conn_type": "aws", "extra": {"endpoint_url": local_aws.url, "region_name": "eu-west-1"}}),
+    )
+    plain = AthenaOperator(
+        task_id="plain",
+        query="SELECT count(*) FROM flights",
+        database=lake["database"],
+        output_location=OUTPUT,
+        sleep_time=0,
+    )
+    query_id = plain.execute({})
+    assert rows(lake["athena"], query_id)[1] == ["5"]
+
+    deferred = AthenaOperator(
+        task_id="deferred",
+        query="SELECT 1",
+        database=lake["database"],
+        output_location=OUTPUT,
+        deferrable=True,
+        sleep_time=1,
+    )
+    with pytest.raises(TaskDeferred) as deferral:
+        deferred.execute({})
+    event = asyncio.run(anext(deferral.value.trigger.run())).payload
+    assert event["status"] == "success"
+    assert deferred.execute_complete({}, event) == event["value"]
+
+    sensor = GlueCatalogPartitionSensor(
+        task_id="sensor", database_name=lake["database"], table_name="flights", expression="hour='01'"
+    )
+    assert sensor.poke({}) is True
+    sensor.expression = "hour='09'"
+    assert sensor.poke({}) is False
