@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml requirements.txt requirements-dev.txt $(CONSTRAINTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q

@@ -401,7 +401,9 @@ class AthenaExecutor:
                 continue
             listing = ", ".join(f"'{f}'" for f in files)
             extra = "".join(f", '{v}' AS \"{k}\"" for k, v in zip(table.partition_keys, values, strict=True))
-            selects.append(f"SELECT *{extra} FROM read_parquet([{listing}], union_by_name=true, hive_partitioning=false)")
+            selects.append(
+                f"SELECT *{extra} FROM read_parquet([{listing}], union_by_name=true, hive_partitioning=false)"
+            )
         if selects:
             con.sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS ' + " UNION ALL BY NAME ".join(selects))
             return
