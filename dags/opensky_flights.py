@@ -15,7 +15,7 @@ the local endpoint; resource names come from the `flightdata.prefix` setting.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
@@ -23,29 +23,24 @@ from airflow.sdk import DAG, Asset, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata.orchestration import minutely
-from flightdata.orchestration.operators import OpenSkyIngestOperator, ResourceNames
+from flightdata.orchestration.dag_defaults import AWS_CONN_ID, DEFAULT_ARGS, MACROS, START_DATE
+from flightdata.orchestration.operators import OpenSkyIngestOperator
 
 PROCESSED = Asset(name="opensky_processed", uri="s3://flightdata-lake/processed/")
 
 with DAG(
     dag_id="opensky_flights",
     schedule=CronTriggerTimetable("* * * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=3,
     dagrun_timeout=timedelta(minutes=3),
-    default_args={
-        "owner": "flightdata",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=10),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(seconds=40),
-    },
+    default_args={**DEFAULT_ARGS, "max_retry_delay": timedelta(seconds=40)},
     params={
         "regions": Param(minutely.DEFAULT_REGIONS, schema=minutely.REGIONS_SCHEMA, description="named boxes"),
         "credit_reserve": Param(minutely.DEFAULT_CREDIT_RESERVE, type="integer", minimum=0),
     },
-    user_defined_macros={"fd": ResourceNames()},
+    user_defined_macros=MACROS,
     tags=["flightdata", "opensky", "ingestion"],
     doc_md=__doc__,
 ) as dag:
@@ -70,7 +65,7 @@ with DAG(
     def register_partitions(logical_date=None) -> list[str]:
         from flightdata.config import Resources
 
-        glue = AwsBaseHook(aws_conn_id="aws_default", client_type="glue").get_conn()
+        glue = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="glue").get_conn()
         return minutely.register_partitions(glue, Resources.from_env(), logical_date)
 
     @task
@@ -80,7 +75,7 @@ with DAG(
         credits = {json.loads(r)["region"]: json.loads(r).get("credits_remaining") for r in ingested}
         summaries = [{**(s := json.loads(r)), "credits_remaining": credits.get(s["region"])} for r in transformed]
         data = minutely.quality_metric_data(summaries)
-        cloudwatch = AwsBaseHook(aws_conn_id="aws_default", client_type="cloudwatch").get_conn()
+        cloudwatch = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="cloudwatch").get_conn()
         cloudwatch.put_metric_data(Namespace=Resources.from_env().metrics_namespace, MetricData=data)
         return len(data)
 

@@ -56,9 +56,9 @@ def _opensky_sim(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from flightdata.demo import run_core_demo
+    from localaws.demo import run
 
-    return run_core_demo(minutes=args.minutes, out=Path(args.out))
+    return run(minutes=args.minutes, root=Path(args.out))
 
 
 def _local_aws_serve(args: argparse.Namespace) -> int:
@@ -109,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.set_defaults(run=_local_aws_deploy)
 
     demo = commands.add_parser("demo", help="run the pipeline locally on simulated traffic")
-    demo.add_argument("--minutes", type=int, default=5)
-    demo.add_argument("--out", default=".local/demo-lake")
+    demo.add_argument("--minutes", type=int, default=10)
+    demo.add_argument("--out", default=".local/demo", help="where the demo keeps its state and logs")
     demo.set_defaults(run=_demo)
     return parser
 

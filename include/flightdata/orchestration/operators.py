@@ -24,8 +24,15 @@ class OpenSkyIngestOperator(LambdaInvokeFunctionOperator):
         return result
 
 
-class ResourceNames:
-    """Template access to resource names, resolved at render time (never at DAG parse time)."""
+class TemplateFacts:
+    """``{{ fd.* }}`` in templates: resource names resolved at render time (never at DAG parse
+    time) and the column lists SQL needs, from the one schema."""
+
+    @property
+    def processed_columns(self) -> str:
+        from flightdata.schema import PROCESSED_COLUMNS
+
+        return ", ".join(c.name for c in PROCESSED_COLUMNS)
 
     def __getattr__(self, name: str) -> Any:
         from flightdata.config import Resources

@@ -257,6 +257,9 @@ class AthenaExecutor:
             state, reason = "CANCELLED", "Query was cancelled by the user"
         except duckdb.Error as exc:
             state, reason = "FAILED", _duckdb_reason(exc)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            state, reason = "FAILED", f"{error.get('Code', 'AccessDenied')}: {error.get('Message', exc)}"
         except Exception as exc:
             log.exception("local Athena query %s failed unexpectedly", query_id)
             state, reason = "FAILED", f"GENERIC_INTERNAL_ERROR: {type(exc).__name__}: {exc}"

@@ -1,0 +1,61 @@
+"""The daily report's day, and publishing its results to the lake's reports/ prefix."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from flightdata import config, lake, reporting
+from flightdata.orchestration.athena import bytes_scanned, result_rows
+
+
+def plan_day(logical_date: datetime, day_param: str | None) -> dict[str, Any]:
+    """The day given as a parameter, else the day before the run's logical date."""
+    if day_param:
+        try:
+            day = datetime.strptime(day_param, "%Y-%m-%d").replace(tzinfo=lake.as_utc(logical_date).tzinfo)
+        except ValueError:
+            raise ValueError(f"param 'day' must look like 2026-01-31, got {day_param!r}") from None
+    else:
+        day = lake.as_utc(logical_date).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    values = lake.partition_values(day)
+    return {
+        "day": f"{day:%Y-%m-%d}",
+        "partition_filter": f"year = '{values['year']}' AND month = '{values['month']}' AND day = '{values['day']}'",
+        "prefix": f"{config.REPORTS}/date={day:%Y-%m-%d}/",
+    }
+
+
+def publish(athena: Any, s3: Any, names: config.Resources, plan: dict[str, Any], query_ids: dict[str, str]) -> dict:
+    results = {
+        name: reporting.QueryResult(result_rows(athena, query_id), bytes_scanned(athena, query_id))
+        for name, query_id in query_ids.items()
+    }
+    keys = {}
+    for name, result in results.items():
+        key = f"{plan['prefix']}{name}.csv"
+        s3.put_object(
+            Bucket=names.lake_bucket, Key=key, Body=reporting.to_csv(result.rows).encode(), ContentType="text/csv"
+        )
+        keys[name] = key
+    page = f"{plan['prefix']}report.html"
+    s3.put_object(
+        Bucket=names.lake_bucket,
+        Key=page,
+        Body=reporting.render_html(plan["day"], results).encode(),
+        ContentType="text/html; charset=utf-8",
+    )
+    summary = {
+        "day": plan["day"],
+        "html": page,
+        "csv": keys,
+        "bytes_scanned": {name: r.bytes_scanned for name, r in results.items()},
+    }
+    s3.put_object(
+        Bucket=names.lake_bucket,
+        Key=f"{plan['prefix']}summary.json",
+        Body=json.dumps(summary).encode(),
+        ContentType="application/json",
+    )
+    return summary

@@ -1,0 +1,13 @@
+{%- set plan = ti.xcom_pull(task_ids="plan") -%}
+-- Rows in the compacted hour against rows in that hour's minutely files.
+WITH compacted AS (
+    SELECT count(*) AS row_count FROM {{ fd.glue_database }}.{{ plan.staging_table }}
+),
+minutely AS (
+    SELECT count(*) AS row_count
+    FROM {{ fd.glue_database }}.processed
+    WHERE {{ plan.partition_filter }}
+)
+SELECT compacted.row_count AS compacted_rows, minutely.row_count AS minutely_rows
+FROM compacted
+CROSS JOIN minutely

@@ -1,0 +1,18 @@
+{%- set plan = ti.xcom_pull(task_ids="plan") -%}
+-- One hour of minutely snapshots rewritten as a few large Parquet files, sorted so that
+-- Athena can skip row groups by aircraft and time. Writes to a run-specific location;
+-- the compaction DAG then points the curated hour's partition at it.
+CREATE TABLE {{ fd.glue_database }}.{{ plan.staging_table }}
+WITH (
+    format = 'PARQUET',
+    write_compression = 'ZSTD',
+    external_location = '{{ plan.staging_location }}'
+) AS
+WITH minutely AS (
+    SELECT {{ fd.processed_columns }}
+    FROM {{ fd.glue_database }}.processed
+    WHERE {{ plan.partition_filter }}
+)
+SELECT *
+FROM minutely
+ORDER BY icao24, snapshot_time

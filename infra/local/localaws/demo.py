@@ -1,0 +1,109 @@
+"""``make demo``: the whole pipeline on the embedded default, no network and no AWS account.
+
+Simulator and local AWS endpoint start as child processes; ``opensky_flights`` runs for
+consecutive minutes with ``airflow dags test``, then ``opensky_compaction`` for that hour
+and ``opensky_daily_report`` for that day. Every process stops at the end, on failure and
+on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from flightdata import lake
+from localaws.stack import LocalStack, StackError, local_stack
+
+
+def demo_minutes(now: datetime, count: int) -> list[datetime]:
+    """The last ``count`` whole minutes if they share an hour, else the previous hour's last ones.
+
+    One hour keeps the compaction step meaningful; all of them are under an hour old, so an
+    authenticated fetch can ask OpenSky (or the simulator) for each exact minute.
+    """
+    last = now.astimezone(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    first = last - timedelta(minutes=count - 1)
+    if first.hour != last.hour:
+        last = last.replace(minute=0) - timedelta(minutes=1)
+        first = last - timedelta(minutes=count - 1)
+    return [first + timedelta(minutes=i) for i in range(count)]
+
+
+def _minute_counts(stack: LocalStack, when: datetime) -> tuple[int, int]:
+    s3 = stack.client("s3")
+    counts = []
+    for key in (lake.processed_key(when, "global"), lake.quarantine_key(when, "global")):
+        body = s3.get_object(Bucket=stack.names.lake_bucket, Key=key)["Body"].read()
+        counts.append(pq.read_metadata(io.BytesIO(body)).num_rows)
+    return counts[0], counts[1]
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def run(minutes: int = 10, root: Path = Path(".local/demo")) -> int:
+    if not 1 <= minutes <= 30:
+        print("error: --minutes must be between 1 and 30", file=sys.stderr)
+        return 2
+    shutil.rmtree(root, ignore_errors=True)
+    started = time.monotonic()
+    slots = demo_minutes(datetime.now(UTC), minutes)
+    hour = slots[0].replace(minute=0)
+    try:
+        _say("starting the OpenSky simulator and the local AWS endpoint, deploying, preparing Airflow ...")
+        with local_stack(root) as stack:
+            _say(f"  simulator {stack.sim_url} · endpoint {stack.endpoint_url} · logs in {root / 'logs'}")
+            _say(f"opensky_flights for {minutes} minutes ({slots[0]:%H:%M}-{slots[-1]:%H:%M} UTC):")
+            _say(f"  {'minute':<6} {'records':>8} {'valid':>7} {'quarant.':>8} {'quality':>8} {'seconds':>8}")
+            total = valid_total = 0
+            for when in slots:
+                tick = time.monotonic()
+                stack.run_dag("opensky_flights", when)
+                valid, quarantined = _minute_counts(stack, when)
+                records = valid + quarantined
+                total, valid_total = total + records, valid_total + valid
+                _say(
+                    f"  {when:%H:%M}  {records:>8} {valid:>7} {quarantined:>8} "
+                    f"{valid / records if records else 0:>8.2%} {time.monotonic() - tick:>8.1f}"
+                )
+            _say(f"opensky_compaction for {hour:%Y-%m-%d %H}:00 ...")
+            stack.run_dag("opensky_compaction", conf={"hour": f"{hour:%Y-%m-%dT%H}", "wait_for_minutely": False})
+            values = lake.partition_values(hour)
+            where = " AND ".join(f"{k} = '{v}'" for k, v in values.items())
+            compacted = stack.athena_rows(f"SELECT count(*) FROM curated_hourly WHERE {where}")[0][0]
+            _say(f"  compacted rows: {compacted} (minutely valid rows: {valid_total})")
+            day = f"{hour:%Y-%m-%d}"
+            _say(f"opensky_daily_report for {day} ...")
+            stack.run_dag("opensky_daily_report", conf={"day": day})
+            _report(stack, day, root)
+    except StackError as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("demo interrupted; every process it started has been stopped", file=sys.stderr)
+        return 130
+    _say(f"done in {time.monotonic() - started:.0f} s: {total} state vectors fetched, {valid_total} valid.")
+    return 0
+
+
+def _report(stack: LocalStack, day: str, root: Path) -> None:
+    s3 = stack.client("s3")
+    prefix = f"reports/date={day}/"
+    summary = json.loads(s3.get_object(Bucket=stack.names.lake_bucket, Key=f"{prefix}summary.json")["Body"].read())
+    for name, title in (("flights_by_country", "top countries"), ("altitude_bands", "altitude bands")):
+        text = s3.get_object(Bucket=stack.names.lake_bucket, Key=summary["csv"][name])["Body"].read().decode()
+        rows = [line.split(",") for line in text.strip().splitlines()[1:6]]
+        _say(f"  {title}: " + "; ".join(f"{r[0]} {r[1]}" for r in rows))
+    scanned = summary["bytes_scanned"]
+    _say("  bytes scanned: " + ", ".join(f"{k} {v:,}" for k, v in scanned.items()))
+    page = root / f"report-{day}.html"
+    page.write_bytes(s3.get_object(Bucket=stack.names.lake_bucket, Key=summary["html"])["Body"].read())
+    _say(f"  HTML report: {page.resolve()}")

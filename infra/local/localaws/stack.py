@@ -1,0 +1,198 @@
+"""The whole local stack for ``make demo`` and the end-to-end tests: the OpenSky simulator and
+the local AWS endpoint as child processes, the project's resources deployed on it, and an
+Airflow home whose ``aws_default`` connection points at the endpoint. DAGs then run with
+``airflow dags test``, exactly as a developer would run them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+
+from flightdata.config import Resources
+from localaws.deploy import deploy
+
+REGION = "eu-west-1"
+PREFIX = "flightdata-local"
+ROOT = Path(__file__).resolve().parents[3]
+BIN = Path(sys.executable).parent
+
+
+class StackError(RuntimeError):
+    """A step of the local stack failed; the message says which and where its log is."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class LocalStack:
+    root: Path
+    sim_url: str
+    endpoint_url: str
+    names: Resources
+    env: dict[str, str]
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    runs: int = 0
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - the local endpoint accepts any key
+        )
+
+    def airflow(self, *args: str, log_name: str) -> Path:
+        """Run an ``airflow`` CLI command in this stack's environment; raise with its log on failure."""
+        log_path = self.root / "logs" / f"{log_name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("wb") as log_file:
+            done = subprocess.run(  # noqa: S603 - our own venv's airflow
+                [str(BIN / "airflow"), *args], env=self.env, stdout=log_file, stderr=subprocess.STDOUT, check=False
+            )
+        if done.returncode != 0:
+            raise StackError(f"airflow {' '.join(args[:2])} failed (exit {done.returncode}); log: {log_path}")
+        return log_path
+
+    def run_dag(self, dag_id: str, logical_date: datetime | None = None, conf: dict | None = None) -> Path:
+        """``airflow dags test``; raises StackError unless the run succeeds."""
+        self.runs += 1
+        args = ["dags", "test", dag_id]
+        if logical_date is not None:
+            args.append(logical_date.isoformat())
+        if conf is not None:
+            args += ["-c", json.dumps(conf)]
+        log_path = self.airflow(*args, log_name=f"{self.runs:03d}-{dag_id}")
+        text = log_path.read_text(errors="replace")
+        if "state=success" not in text.split("DagRun Finished", 1)[-1].split("\n", 1)[0]:
+            raise StackError(f"{dag_id} did not succeed; log: {log_path}")
+        return log_path
+
+    def athena_rows(self, sql: str) -> list[list[str | None]]:
+        athena = self.client("athena")
+        query_id = athena.start_query_execution(
+            QueryString=sql,
+            QueryExecutionContext={"Database": self.names.glue_database},
+            WorkGroup=self.names.workgroup,
+        )["QueryExecutionId"]
+        while True:
+            status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+            if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                break
+            time.sleep(0.1)
+        if status["State"] != "SUCCEEDED":
+            raise StackError(f"Athena query failed: {status.get('StateChangeReason')}")
+        rows = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"][1:]
+        return [[c.get("VarCharValue") for c in r["Data"]] for r in rows]
+
+
+def _start(command: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log_file:
+        return subprocess.Popen(  # noqa: S603 - our own console script
+            command, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+
+
+def _wait_ready(url: str, process: subprocess.Popen, what: str, log_path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StackError(f"{what} exited with {process.returncode}; log: {log_path}")
+        with contextlib.suppress(requests.RequestException):
+            requests.get(url, timeout=1)
+            return
+        time.sleep(0.2)
+    raise StackError(f"{what} did not start within 30 s; log: {log_path}")
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def local_stack(root: Path) -> Iterator[LocalStack]:
+    """Start, deploy and configure everything under ``root``; stop every process on exit."""
+    root = root.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
+    base_env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "FLIGHTDATA_PREFIX": PREFIX,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    processes: list[subprocess.Popen] = []
+    try:
+        sim_port, aws_port = free_port(), free_port()
+        sim_log, aws_log = root / "logs" / "opensky-sim.log", root / "logs" / "local-aws.log"
+        processes.append(_start([str(BIN / "flightdata"), "opensky-sim", "--port", str(sim_port)], sim_log, base_env))
+        processes.append(
+            _start(
+                [
+                    str(BIN / "flightdata"),
+                    "local-aws",
+                    "serve",
+                    "--port",
+                    str(aws_port),
+                    "--state-dir",
+                    str(root / "aws-state"),
+                ],
+                aws_log,
+                base_env,
+            )
+        )
+        sim_url, endpoint_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{aws_port}"
+        _wait_ready(f"{sim_url}/healthz", processes[0], "OpenSky simulator", sim_log)
+        _wait_ready(endpoint_url, processes[1], "local AWS endpoint", aws_log)
+
+        names = Resources(PREFIX)
+        env = {
+            **base_env,
+            "AIRFLOW_HOME": str(root / "airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
+                {"conn_type": "aws", "extra": {"endpoint_url": endpoint_url, "region_name": REGION}}
+            ),
+        }
+        stack = LocalStack(root, sim_url, endpoint_url, names, env, processes)
+        deploy(endpoint_url, names, sim_url, REGION)
+        stack.airflow("db", "migrate", log_name="000-db-migrate")
+        stack.airflow("dags", "reserialize", log_name="000-dags-reserialize")
+        yield stack
+    finally:
+        _stop(processes)
