@@ -1,0 +1,96 @@
+"""The shape of each DAG: task ids, dependencies, operator classes, parameters."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from tests.dags.test_dag_integrity import dagbag  # noqa: F401 - the shared fixture
+
+
+def edges(dag) -> set[tuple[str, str]]:
+    return {(task.task_id, down) for task in dag.tasks for down in task.downstream_task_ids}
+
+
+def test_opensky_flights_fans_out_after_the_lambdas(dagbag):  # noqa: F811
+    dag = dagbag.dags["opensky_flights"]
+
+    assert edges(dag) == {
+        ("plan", "ingest"),
+        ("ingest", "etl_requests"),
+        ("etl_requests", "transform"),
+        ("transform", "register_partitions"),
+        ("transform", "publish_quality_metrics"),
+        ("ingest", "publish_quality_metrics"),
+    }
+    assert type(dag.get_task("ingest")).__name__ == "MappedOperator"
+    assert dag.get_task("ingest").operator_class.__name__ == "OpenSkyIngestOperator"
+    assert dag.get_task("transform").operator_class.__name__ == "LambdaInvokeFunctionOperator"
+    assert dag.timetable.summary == "* * * * *"
+    assert [o.name for o in dag.get_task("register_partitions").outlets] == ["opensky_processed"]
+
+
+def test_opensky_compaction_waits_verifies_and_cleans_up(dagbag):  # noqa: F811
+    dag = dagbag.dags["opensky_compaction"]
+
+    assert {
+        ("plan", "hour_complete"),
+        ("hour_complete", "compact"),
+        ("compact", "count_check"),
+        ("count_check", "verify"),
+        ("verify", "publish"),
+        ("plan", "publish"),
+        ("publish", "cleanup"),
+        ("compact", "cleanup"),
+    } <= edges(dag)
+    assert type(dag.get_task("compact")).__name__ == "AthenaOperator"
+    assert dag.get_task("compact").deferrable is True
+    assert dag.get_task("cleanup").trigger_rule == "one_failed"
+
+
+def test_opensky_daily_report_runs_every_report_query(dagbag):  # noqa: F811
+    from flightdata.orchestration.dag_defaults import SQL_DIR
+    from flightdata.reporting import REPORT_NAMES
+
+    dag = dagbag.dags["opensky_daily_report"]
+
+    for name in REPORT_NAMES:
+        assert ("plan", f"query_{name}") in edges(dag)
+        assert (f"query_{name}", "publish_report") in edges(dag)
+        sql = (Path(SQL_DIR) / f"report_{name}.sql").read_text()
+        assert dag.get_task(f"query_{name}").query == sql
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([{"name": "europe", "bbox": {"lamin": 95, "lomin": 0, "lamax": 96, "lomax": 10}}], "95"),
+        ([{"name": "Europe West"}], "Europe West"),
+        ([{"label": "x"}], "name"),
+        ([], "regions"),
+    ],
+)
+def test_bad_regions_fail_at_trigger_time_naming_the_field(dagbag, value, message):  # noqa: F811
+    from airflow.exceptions import ParamValidationError
+
+    params = copy.deepcopy(dagbag.dags["opensky_flights"].params)
+
+    def trigger_with(regions):
+        params["regions"] = regions
+        return params.validate()
+
+    with pytest.raises(ParamValidationError, match="regions") as error:
+        trigger_with(value)
+    assert message in str(error.value)
+
+
+def test_named_boxes_are_accepted(dagbag):  # noqa: F811
+    params = copy.deepcopy(dagbag.dags["opensky_flights"].params)
+    params["regions"] = [
+        {"name": "europe", "bbox": {"lamin": 35, "lomin": -10, "lamax": 60, "lomax": 30}},
+        {"name": "us_east", "bbox": {"lamin": 25, "lomin": -85, "lamax": 45, "lomax": -65}},
+    ]
+
+    assert params.validate()["regions"][1]["name"] == "us_east"

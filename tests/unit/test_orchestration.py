@@ -1,0 +1,114 @@
+"""What the DAG tasks compute, without Airflow running."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from flightdata.config import Resources
+from flightdata.orchestration import compaction, minutely
+from flightdata.orchestration.report import plan_day
+from flightdata.reporting import QueryResult, render_html, to_csv
+
+NAMES = Resources("flightdata-test")
+MINUTE = datetime(2026, 3, 1, 14, 7, tzinfo=UTC)
+
+
+def test_ingestion_payloads_carry_the_minute_region_box_and_reserve():
+    box = {"lamin": 35, "lomin": -10, "lamax": 60, "lomax": 30}
+    payloads = [json.loads(p) for p in minutely.ingestion_payloads(MINUTE, [{"name": "europe", "bbox": box}], 50)]
+
+    assert payloads == [
+        {"snapshot_time": "2026-03-01T14:07:00+00:00", "region": "europe", "bbox": box, "credit_reserve": 50}
+    ]
+
+
+def test_region_names_must_be_unique():
+    with pytest.raises(ValueError, match="unique"):
+        minutely.ingestion_payloads(MINUTE, [{"name": "a"}, {"name": "a"}], 0)
+
+
+def test_etl_payload_follows_the_landed_raw_object():
+    landed = {"bucket": "b", "raw_key": "raw/x.json.gz", "snapshot_time": "t", "region": "global", "records": 5}
+
+    assert json.loads(minutely.etl_payload(json.dumps(landed))) == {
+        "bucket": "b",
+        "raw_key": "raw/x.json.gz",
+        "snapshot_time": "t",
+        "region": "global",
+    }
+
+
+def test_quality_metrics_have_units_the_region_dimension_and_skip_unknowns():
+    summary = {
+        "snapshot_time": "2026-03-01T14:07:00Z",
+        "region": "global",
+        "records": 100,
+        "valid": 98,
+        "quarantined": 2,
+        "quality_score": 0.98,
+        "completeness": 0.97,
+        "credits_remaining": None,
+    }
+
+    data = minutely.quality_metric_data([summary], now=datetime(2026, 3, 1, 14, 8, 30, tzinfo=UTC))
+
+    by_name = {d["MetricName"]: d for d in data}
+    assert by_name["QualityScore"]["Value"] == pytest.approx(98.0)
+    assert by_name["QualityScore"]["Unit"] == "Percent"
+    assert by_name["EndToEndLatency"]["Value"] == 90.0
+    assert "CreditsRemaining" not in by_name
+    assert all(d["Dimensions"] == [{"Name": "Region", "Value": "global"}] for d in data)
+
+
+def test_compaction_takes_the_previous_hour_unless_told():
+    assert compaction.hour_to_compact(datetime(2026, 3, 1, 15, 5, tzinfo=UTC), None) == datetime(
+        2026, 3, 1, 14, tzinfo=UTC
+    )
+    assert compaction.hour_to_compact(MINUTE, "2026-02-27T09") == datetime(2026, 2, 27, 9, tzinfo=UTC)
+    with pytest.raises(ValueError, match="param 'hour'"):
+        compaction.hour_to_compact(MINUTE, "yesterday")
+
+
+def test_each_run_and_try_stages_somewhere_new():
+    hour = datetime(2026, 3, 1, 14, tzinfo=UTC)
+    first = compaction.plan(NAMES, hour, "manual__1", 1)
+    retry = compaction.plan(NAMES, hour, "manual__1", 2)
+
+    assert first["staging_table"] != retry["staging_table"]
+    assert first["staging_location"].startswith(
+        "s3://flightdata-test-lake/curated/year=2026/month=03/day=01/hour=14/run="
+    )
+    assert first["partition_filter"] == "year = '2026' AND month = '03' AND day = '01' AND hour = '14'"
+
+
+def test_a_count_mismatch_fails_the_compaction():
+    assert compaction.check_counts({"compacted_rows": "10", "minutely_rows": "10"}) == 10
+    with pytest.raises(compaction.CompactionMismatch, match="holds 9 rows but its minutely files hold 10"):
+        compaction.check_counts({"compacted_rows": "9", "minutely_rows": "10"})
+
+
+def test_report_day_defaults_to_yesterday():
+    assert plan_day(MINUTE, None)["day"] == "2026-02-28"
+    assert plan_day(MINUTE, "2026-01-05")["prefix"] == "reports/date=2026-01-05/"
+    with pytest.raises(ValueError, match="param 'day'"):
+        plan_day(MINUTE, "05/01/2026")
+
+
+def test_the_html_report_is_self_contained_and_escapes_text():
+    results = {
+        "flights_by_country": QueryResult([{"origin_country": "<Nowhere>", "aircraft": "3"}], 1234),
+        "altitude_bands": QueryResult([], 0),
+    }
+
+    page = render_html("2026-03-01", results)
+
+    assert "&lt;Nowhere&gt;" in page
+    assert "1,234 bytes scanned" in page
+    assert "No data for this day" in page
+    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert "<script" not in page
+    assert "src=" not in page
+    assert to_csv(results["flights_by_country"].rows) == "origin_country,aircraft\n<Nowhere>,3\n"
