@@ -139,10 +139,19 @@ def _stop(processes: list[subprocess.Popen]) -> None:
 
 
 @contextlib.contextmanager
-def local_stack(root: Path) -> Iterator[LocalStack]:
-    """Start, deploy and configure everything under ``root``; stop every process on exit."""
+def local_stack(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[LocalStack]:
+    """Start, deploy and configure everything under ``root``; stop every process on exit.
+
+    ``extra_dags`` (benchmarks) are linked into a DAG folder beside the project's own DAGs.
+    """
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
+    dags_folder = ROOT / "dags"
+    if extra_dags:
+        dags_folder = root / "dags"
+        dags_folder.mkdir(exist_ok=True)
+        for dag_file in [*sorted((ROOT / "dags").glob("*.py")), *extra_dags]:
+            (dags_folder / dag_file.name).symlink_to(dag_file.resolve())
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     base_env.update(
         {
@@ -181,7 +190,7 @@ def local_stack(root: Path) -> Iterator[LocalStack]:
         env = {
             **base_env,
             "AIRFLOW_HOME": str(root / "airflow"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",

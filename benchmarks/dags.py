@@ -1,0 +1,69 @@
+"""DAG figures: one opensky_flights minute against the same shape of no-op tasks, and DAG file
+parse time against an empty TaskFlow DAG, all measured in this run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from localaws.demo import demo_minutes
+from localaws.stack import ROOT, local_stack
+
+HERE = Path(__file__).parent
+PARSE_REPEATS = 5
+TICKS = 3
+
+PARSE_ONE = """
+import sys, time, runpy
+from airflow.sdk import DAG, task  # the DAG processor has Airflow's own DAG classes loaded
+started = time.perf_counter()
+runpy.run_path(sys.argv[1])
+print(time.perf_counter() - started)
+"""
+
+
+def parse_seconds(path: Path) -> float:
+    samples = []
+    for _ in range(PARSE_REPEATS):
+        out = subprocess.run([sys.executable, "-c", PARSE_ONE, str(path)], check=True, capture_output=True, text=True)
+        samples.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
+def tick_seconds(stack, dag_id: str, minutes: list[datetime]) -> float:
+    samples = []
+    for when in minutes:
+        started = time.perf_counter()
+        stack.run_dag(dag_id, when)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    empty = parse_seconds(HERE / "empty_dag.py")
+    figures: dict[str, float] = {"dag_parse_empty_seconds": round(empty, 4)}
+    for dag_file in sorted((ROOT / "dags").glob("*.py")):
+        figures[f"dag_parse_ratio[{dag_file.stem}]"] = round(parse_seconds(dag_file) / empty, 2)
+    with (
+        tempfile.TemporaryDirectory(prefix="flightdata-bench-") as root,
+        local_stack(Path(root), extra_dags=(HERE / "noop_flights.py",)) as stack,
+    ):
+        minutes = demo_minutes(datetime.now(UTC), TICKS + 1)
+        stack.run_dag("opensky_flights", minutes[0])  # warm-up: first imports, first Lambda start
+        tick = tick_seconds(stack, "opensky_flights", minutes[1:])
+        noop = tick_seconds(stack, "noop_flights", minutes[1:])
+    figures["tick_seconds"] = round(tick, 2)
+    figures["tick_noop_seconds"] = round(noop, 2)
+    figures["tick_overhead_ratio"] = round(tick / noop, 2)
+    for name, value in figures.items():
+        print(f"{name} {value}")
+
+
+if __name__ == "__main__":
+    main()
