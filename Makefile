@@ -7,7 +7,7 @@ CONSTRAINTS := constraints/constraints-3.0.6-python3.12.txt
 STAMP := $(VENV)/.installed
 UV := $(BIN)/uv
 
-.PHONY: setup test lint unit demo bench clean
+.PHONY: setup test lint unit demo up bench clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,9 @@ test: $(STAMP) lint
 
 demo: $(STAMP)
 	$(BIN)/flightdata demo
+
+up: $(STAMP)
+	$(BIN)/flightdata up
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -76,6 +77,12 @@ def _local_aws_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _up(args: argparse.Namespace) -> int:
+    from localaws.up import run
+
+    return run(root=Path(args.state_dir), port=args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flightdata", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -112,10 +119,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--minutes", type=int, default=10)
     demo.add_argument("--out", default=".local/demo", help="where the demo keeps its state and logs")
     demo.set_defaults(run=_demo)
+
+    up = commands.add_parser("up", help="the Airflow web UI on the local stack (airflow standalone)")
+    up.add_argument("--port", type=int, default=8080)
+    up.add_argument("--state-dir", default=".local/up")
+    up.set_defaults(run=_up)
     return parser
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """Turn SIGTERM into SystemExit, so cleanup code (stopping child servers) runs."""
+    sys.exit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

@@ -125,17 +125,19 @@ def _wait_ready(url: str, process: subprocess.Popen, what: str, log_path: Path) 
     raise StackError(f"{what} did not start within 30 s; log: {log_path}")
 
 
-def _stop(processes: list[subprocess.Popen]) -> None:
+def stop(*processes: subprocess.Popen) -> None:
+    """Terminate each process and its children (SIGTERM, then SIGKILL after 20 s)."""
     for process in processes:
         if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
     for process in processes:
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @contextlib.contextmanager
@@ -160,6 +162,7 @@ def local_stack(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Local
             "AWS_DEFAULT_REGION": REGION,
             "FLIGHTDATA_PREFIX": PREFIX,
             "PYTHONUNBUFFERED": "1",
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         }
     )
     processes: list[subprocess.Popen] = []
@@ -204,4 +207,4 @@ def local_stack(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Local
         stack.airflow("dags", "reserialize", log_name="000-dags-reserialize")
         yield stack
     finally:
-        _stop(processes)
+        stop(*processes)

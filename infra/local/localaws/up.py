@@ -1,0 +1,32 @@
+"""``make up``: the Airflow web UI (``airflow standalone``) on the same local stack as the demo.
+
+The simulator, the endpoint and Airflow's own state live under ``.local/up`` and survive a
+restart; Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from localaws.stack import BIN, StackError, local_stack, stop
+
+
+def run(root: Path = Path(".local/up"), port: int = 8080) -> int:
+    try:
+        with local_stack(root) as stack:
+            env = {**stack.env, "AIRFLOW__API__PORT": str(port)}
+            passwords = stack.root / "airflow" / "simple_auth_manager_passwords.json.generated"
+            print(f"Airflow UI on http://127.0.0.1:{port}: user 'admin', password in {passwords}")
+            print(f"OpenSky simulator {stack.sim_url} · local AWS endpoint {stack.endpoint_url}", flush=True)
+            airflow = subprocess.Popen([str(BIN / "airflow"), "standalone"], env=env, start_new_session=True)  # noqa: S603
+            try:
+                return airflow.wait()
+            except KeyboardInterrupt:
+                return 0
+            finally:
+                stop(airflow)
+    except StackError as exc:
+        print(f"up failed: {exc}", file=sys.stderr)
+        return 1
