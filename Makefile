@@ -11,12 +11,12 @@ UV := $(BIN)/uv
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.txt requirements-dev.txt $(CONSTRAINTS)
+$(STAMP): pyproject.toml requirements.txt requirements-dev.txt infra/aws/requirements.txt $(CONSTRAINTS)
 	@py=$$(scripts/find-python) && echo "creating $(VENV) with $$py" && rm -rf $(VENV) && $$py -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check "uv==$$(sed -n 's/^uv==//p' $(CONSTRAINTS))"
 	grep -v '^--constraint' requirements.txt > $(VENV)/requirements-mwaa.txt
 	$(UV) pip install --python $(BIN)/python --quiet -c $(CONSTRAINTS) \
-		-r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -e .
+		-r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -r infra/aws/requirements.txt -e .
 	@touch $@
 
 lint: $(STAMP)
@@ -40,3 +40,17 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+.PHONY: package synth bundle deploy
+package: $(STAMP)
+	$(BIN)/python -m flightdata_cdk.package
+
+synth: $(STAMP)
+	JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1 $(BIN)/python infra/aws/app.py
+
+bundle: $(STAMP)
+	$(BIN)/python -m flightdata_cdk.bundle
+
+# make deploy BUCKET=<MwaaBucketName> ENVIRONMENT=<MwaaEnvironmentName> (stack outputs)
+deploy: bundle
+	$(BIN)/python -m flightdata_cdk.deploy --bucket "$(BUCKET)" --environment "$(ENVIRONMENT)"

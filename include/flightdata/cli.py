@@ -65,14 +65,15 @@ def _demo(args: argparse.Namespace) -> int:
 def _local_aws_serve(args: argparse.Namespace) -> int:
     from localaws.server import serve
 
-    serve(args.port, Path(args.state_dir), args.region)
+    serve(args.port, Path(args.state_dir), args.region, host=args.host)
     return 0
 
 
 def _local_aws_deploy(args: argparse.Namespace) -> int:
     from flightdata.config import Resources
-    from localaws.deploy import deploy
+    from localaws.deploy import deploy, wait_until_ready
 
+    wait_until_ready(args.endpoint, args.wait)
     print(orjson.dumps(deploy(args.endpoint, Resources.from_env(), args.opensky_url, args.region)).decode())
     return 0
 
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     local_commands = local_aws.add_subparsers(dest="local_command", required=True)
     serve = local_commands.add_parser("serve", help="serve the endpoint on 127.0.0.1 in the foreground")
     serve.add_argument("--port", type=int, default=4566)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 inside a container)")
     serve.add_argument("--state-dir", default=".local/aws-state")
     serve.add_argument("--region", default="eu-west-1")
     serve.set_defaults(run=_local_aws_serve)
@@ -113,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--endpoint", required=True, help="e.g. http://127.0.0.1:4566")
     deploy.add_argument("--opensky-url", help="OpenSky simulator base URL for the ingestion function")
     deploy.add_argument("--region", default="eu-west-1")
+    deploy.add_argument("--wait", type=float, default=0, help="seconds to wait for the endpoint to answer")
     deploy.set_defaults(run=_local_aws_deploy)
 
     demo = commands.add_parser("demo", help="run the pipeline locally on simulated traffic")

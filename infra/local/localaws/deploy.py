@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import boto3
 import orjson
+import requests
 from botocore.exceptions import ClientError
 
 import flightdata
-from flightdata import config, schema
+from flightdata import catalog, config
 from flightdata.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 log = logging.getLogger(__name__)
@@ -40,22 +42,17 @@ def build_code_zip() -> bytes:
     return buffer.getvalue()
 
 
-def table_input(names: config.Resources, kind: str) -> dict[str, Any]:
-    """The Glue TableInput of a Parquet lake table, from the one schema."""
-    columns = schema.PROCESSED_COLUMNS if kind != config.QUARANTINE else schema.QUARANTINE
-    return {
-        "Name": names.tables[kind],
-        "TableType": "EXTERNAL_TABLE",
-        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "ZSTD"},
-        "PartitionKeys": schema.glue_partition_keys(),
-        "StorageDescriptor": {
-            "Columns": schema.glue_columns(columns),
-            "Location": names.table_location(kind),
-            "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-            "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
-        },
-    }
+def wait_until_ready(endpoint_url: str, timeout_s: float) -> None:
+    """Wait up to ``timeout_s`` for the endpoint to answer (it may still be starting)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            requests.get(endpoint_url, timeout=2)
+            return
+        except requests.RequestException:
+            if time.monotonic() >= deadline:
+                raise ConnectionError(f"no AWS endpoint answers at {endpoint_url}") from None
+            time.sleep(0.5)
 
 
 def deploy(endpoint_url: str, names: config.Resources, opensky_url: str | None, region: str) -> dict[str, Any]:
@@ -93,7 +90,7 @@ def deploy(endpoint_url: str, names: config.Resources, opensky_url: str | None, 
         if exc.response["Error"]["Code"] != "AlreadyExistsException":
             raise
     for kind in names.tables:
-        table = table_input(names, kind)
+        table = catalog.table_input(names, kind)
         try:
             glue.create_table(DatabaseName=names.glue_database, TableInput=table)
         except ClientError as exc:

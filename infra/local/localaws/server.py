@@ -40,8 +40,8 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("%s %s -> %s", self.command, self.path, code)
 
 
-def _make_server(port: int, app: LocalAws) -> Any:
-    return make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
+def _make_server(port: int, app: LocalAws, host: str = "127.0.0.1") -> Any:
+    return make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
 
 
 class LocalAws:
@@ -214,11 +214,11 @@ def running(state_dir: Path | None = None, port: int = 0, region: str = DEFAULT_
             thread.join(timeout=5)
 
 
-def serve(port: int, state_dir: Path, region: str = DEFAULT_REGION) -> None:
-    """Serve in the foreground until interrupted."""
+def serve(port: int, state_dir: Path, region: str = DEFAULT_REGION, host: str = "127.0.0.1") -> None:
+    """Serve in the foreground until interrupted. Lambda code reaches the endpoint on loopback."""
     state_dir.mkdir(parents=True, exist_ok=True)
     app = LocalAws(state_dir, region)
-    server = _make_server(port, app)
+    server = _make_server(port, app, host)
     app.bind(f"http://127.0.0.1:{server.server_port}")
     log.info("local AWS endpoint on %s (state in %s)", app.endpoint_url, state_dir)
     with contextlib.suppress(KeyboardInterrupt):

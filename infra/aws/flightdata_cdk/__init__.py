@@ -1,0 +1,1 @@
+"""The AWS deployment of flightdata: a CDK app that synthesises offline."""

@@ -1,0 +1,72 @@
+"""cdk-nag's AwsSolutions checks, with every suppression and its reason in one place."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, NagPackSuppression, NagSuppressions
+
+from flightdata_cdk.stack import FlightDataStack
+
+
+def check(app: cdk.App, stack: FlightDataStack) -> None:
+    cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    for path, rules in SUPPRESSIONS.items():
+        node = stack.node.try_find_child(path) if path != "." else stack
+        if node is None:
+            raise LookupError(f"cdk-nag suppression for {path!r}: no such construct in {stack.stack_name}")
+        NagSuppressions.add_resource_suppressions(
+            node,
+            [NagPackSuppression(id=rule, reason=reason, applies_to=applies_to) for rule, reason, applies_to in rules],
+            apply_to_children=True,
+        )
+
+
+# construct id → [(rule, reason, applies_to or None)]
+SUPPRESSIONS: dict[str, list[tuple[str, str, list[str] | None]]] = {
+    "OpenSkySecret": [
+        (
+            "AwsSolutions-SMG4",
+            "OpenSky issues the client credentials; they are rotated in OpenSky's portal, "
+            "then written here by hand, so there is no rotation Lambda to run.",
+            None,
+        ),
+    ],
+    "ingestion_function": [
+        (
+            "AwsSolutions-IAM4",
+            "AWSLambdaBasicExecutionRole only lets the function write its own logs.",
+            ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+        ),
+        (
+            "AwsSolutions-IAM5",
+            "Writes only under the lake's raw/ prefix (object keys carry the partition); "
+            "X-Ray trace calls have no resource type.",
+            None,
+        ),
+        ("AwsSolutions-L1", "Python 3.12 on purpose: the same interpreter MWAA runs Airflow 3.0.6 on.", None),
+    ],
+    "etl_function": [
+        (
+            "AwsSolutions-IAM4",
+            "AWSLambdaBasicExecutionRole only lets the function write its own logs.",
+            ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+        ),
+        (
+            "AwsSolutions-IAM5",
+            "Reads raw/ and writes processed/ and quarantine/ only (object keys carry the "
+            "partition); X-Ray trace calls have no resource type.",
+            None,
+        ),
+        ("AwsSolutions-L1", "Python 3.12 on purpose: the same interpreter MWAA runs Airflow 3.0.6 on.", None),
+    ],
+    "MwaaExecutionRole": [
+        (
+            "AwsSolutions-IAM5",
+            "Wildcards are scoped as narrowly as AWS allows: objects under the lake's "
+            "processed/, quarantine/, curated/ and reports/ prefixes, this database's tables, this environment's "
+            "log groups, MWAA's own airflow-celery-* queues; PutMetricData and DescribeLogGroups have no "
+            "resource type (PutMetricData is held to the project's namespace by a condition).",
+            None,
+        ),
+    ],
+}

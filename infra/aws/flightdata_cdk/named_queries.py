@@ -1,0 +1,42 @@
+"""Athena named queries for the daily reports, rendered from the same SQL files the DAG runs.
+
+In the console they report on yesterday (UTC); the DAG renders the same files for any day.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+import flightdata
+from flightdata.config import Resources
+from flightdata.reporting import REPORTS
+
+SQL_DIR = Path(flightdata.__file__).parent / "sql"
+YESTERDAY = "(current_date - interval '1' day)"
+YESTERDAY_FILTER = " AND ".join(
+    f"{key} = date_format({YESTERDAY}, '{fmt}')" for key, fmt in (("year", "%Y"), ("month", "%m"), ("day", "%d"))
+)
+
+
+class _Yesterday:
+    """Stands in for the task instance the DAG's templates pull their plan from."""
+
+    def xcom_pull(self, task_ids: str) -> dict[str, Any]:
+        return {"partition_filter": YESTERDAY_FILTER}
+
+
+def named_queries(names: Resources) -> list[tuple[str, str, str]]:
+    """(name, description, SQL) for every report."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(SQL_DIR),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - SQL
+    )
+    queries = []
+    for name, title, _, _ in REPORTS:
+        sql = environment.get_template(f"report_{name}.sql").render(fd=names, ti=_Yesterday())
+        queries.append((name, f"{title}, yesterday (UTC)", sql.strip()))
+    return queries

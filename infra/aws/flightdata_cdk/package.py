@@ -1,0 +1,85 @@
+"""``make package``: the Lambda deployment package, built without Docker.
+
+uv (pinned by the MWAA constraints) fetches manylinux wheels for the functions' platform
+(arm64, CPython 3.12) with ``--only-binary``, so nothing compiles here; the flightdata package is copied beside them.
+The zip is reproducible: fixed timestamps and sorted entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[1]
+ROOT = HERE.parents[1]
+REQUIREMENTS = HERE / "lambda-requirements.txt"
+PACKAGE_SOURCE = ROOT / "include" / "flightdata"
+BUILD = ROOT / "build" / "lambda"
+ZIP_PATH = BUILD / "flightdata-lambda.zip"
+PLATFORM = "aarch64-manylinux_2_17"
+UV = Path(sys.executable).with_name("uv")
+# Left out: test suites and caches nobody imports at run time.
+SKIP_PARTS = {"__pycache__", "tests", "test"}
+SKIP_SUFFIXES = {".pyc", ".pyi"}
+
+
+def _inputs_digest() -> str:
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes())
+    for path in sorted(PACKAGE_SOURCE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build(force: bool = False) -> Path:
+    """Build the zip unless one from the same inputs exists; return its path."""
+    stamp = BUILD / "inputs.sha256"
+    digest = _inputs_digest()
+    if not force and ZIP_PATH.exists() and stamp.exists() and stamp.read_text() == digest:
+        return ZIP_PATH
+    site = BUILD / "python"
+    shutil.rmtree(site, ignore_errors=True)
+    site.mkdir(parents=True)
+    subprocess.run(  # noqa: S603 - uv from our own venv
+        [
+            str(UV),
+            "pip",
+            "install",
+            "--quiet",
+            "--target",
+            str(site),
+            "--python-platform",
+            PLATFORM,
+            "--python-version",
+            "3.12",
+            "--only-binary",
+            ":all:",
+            "-r",
+            str(REQUIREMENTS),
+        ],
+        check=True,
+    )
+    shutil.copytree(PACKAGE_SOURCE, site / "flightdata", ignore=shutil.ignore_patterns("__pycache__"))
+    tmp = ZIP_PATH.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for path in sorted(site.rglob("*")):
+            relative = path.relative_to(site)
+            if not path.is_file() or SKIP_PARTS & set(relative.parts) or path.suffix in SKIP_SUFFIXES:
+                continue
+            info = zipfile.ZipInfo(str(relative), date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    tmp.replace(ZIP_PATH)
+    stamp.write_text(digest)
+    return ZIP_PATH
+
+
+if __name__ == "__main__":
+    path = build(force="--force" in sys.argv)
+    unzipped = sum(i.file_size for i in zipfile.ZipFile(path).infolist())
+    print(f"{path} {path.stat().st_size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped")

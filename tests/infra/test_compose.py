@@ -1,0 +1,91 @@
+"""docker-compose.yml against the Compose specification and against what the project has.
+
+There is no Docker engine here, so the file is checked, not run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import compose_spec
+import pytest
+import yaml
+
+from flightdata.cli import build_parser
+from flightdata.config import Resources
+from flightdata_cdk.stack import AIRFLOW_VERSION
+
+ROOT = Path(__file__).parents[2]
+COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
+SERVICES = COMPOSE["services"]
+AIRFLOW_SERVICES = ["api-server", "scheduler", "dag-processor", "triggerer"]
+
+
+def flightdata_commands(service: str) -> list[list[str]]:
+    command = SERVICES[service]["command"]
+    script = command[-1] if command[0] == "sh" else " ".join(command)
+    calls = re.split(r"&&|&|;", script)
+    return [shlex.split(call)[1:] for call in calls if call.strip().startswith("flightdata ")]
+
+
+def option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def test_the_file_follows_the_compose_specification():
+    # YAML merge keys (<<) are resolved first, as `docker compose config` does.
+    compose = compose_spec.PyCompose.from_json(json.dumps(COMPOSE))
+
+    assert {"postgres", "local-aws", "opensky-sim", *AIRFLOW_SERVICES} <= set(compose.service_names())
+
+
+def test_airflow_is_the_version_mwaa_runs():
+    image = SERVICES["api-server"]["image"]
+
+    assert image == f"apache/airflow:{AIRFLOW_VERSION}-python3.12"
+    assert (ROOT / "constraints" / f"constraints-{AIRFLOW_VERSION}-python3.12.txt").exists()
+    for service in AIRFLOW_SERVICES:
+        assert SERVICES[service]["command"] == [service], f"{service} runs {SERVICES[service]['command']}"
+
+
+@pytest.mark.parametrize("service", ["local-aws", "opensky-sim"])
+def test_every_flightdata_command_is_one_the_cli_accepts(service):
+    commands = flightdata_commands(service)
+
+    assert commands, f"{service} runs no flightdata command"
+    for args in commands:
+        build_parser().parse_args(args)  # exits (SystemExit) on an unknown command or flag
+
+
+def test_mounted_paths_exist():
+    for service in SERVICES.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{source} is mounted but missing"
+
+
+def test_ports_and_urls_agree():
+    serve, deploy = flightdata_commands("local-aws")
+    (sim,) = flightdata_commands("opensky-sim")
+    airflow_env = SERVICES["api-server"]["environment"]
+    connection = json.loads(airflow_env["AIRFLOW_CONN_AWS_DEFAULT"])["extra"]["endpoint_url"]
+
+    assert f"{option(serve, '--port')}:{option(serve, '--port')}" in SERVICES["local-aws"]["ports"]
+    assert urlsplit(connection).port == int(option(serve, "--port"))
+    assert urlsplit(connection).hostname == "local-aws"
+    assert urlsplit(option(deploy, "--opensky-url")).port == int(option(sim, "--port"))
+    assert urlsplit(option(deploy, "--opensky-url")).hostname == "opensky-sim"
+
+
+def test_every_container_uses_one_resource_prefix():
+    airflow_prefix = SERVICES["api-server"]["environment"]["AIRFLOW__FLIGHTDATA__PREFIX"]
+    tools_prefix = SERVICES["local-aws"]["environment"]["FLIGHTDATA_PREFIX"]
+
+    assert airflow_prefix == tools_prefix
+    assert Resources(airflow_prefix).prefix == airflow_prefix
