@@ -30,15 +30,13 @@ import sqlglot
 from botocore.exceptions import ClientError
 from sqlglot import exp
 
+from flightdata.catalog import PARQUET_INPUT, PARQUET_OUTPUT, PARQUET_SERDE
 from flightdata.schema import glue_type
 
 log = logging.getLogger(__name__)
 
 MAX_RESULTS_PER_PAGE = 1000
 ROWS_PER_FILE = 2_000_000
-PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 _DUCKDB_TYPES = {
     "string": "VARCHAR",
     "varchar": "VARCHAR",

@@ -42,6 +42,11 @@ def build_code_zip() -> bytes:
     return buffer.getvalue()
 
 
+def _exists(exc: ClientError, *codes: str) -> bool:
+    """True when a create call failed only because the resource is there already."""
+    return exc.response["Error"]["Code"] in codes
+
+
 def wait_until_ready(endpoint_url: str, timeout_s: float) -> None:
     """Wait up to ``timeout_s`` for the endpoint to answer (it may still be starting)."""
     deadline = time.monotonic() + timeout_s
@@ -70,7 +75,7 @@ def deploy(endpoint_url: str, names: config.Resources, opensky_url: str | None, 
         try:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
         except ClientError as exc:
-            if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            if not _exists(exc, "BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
     queue_url = sqs.create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -80,21 +85,21 @@ def deploy(endpoint_url: str, names: config.Resources, opensky_url: str | None, 
     try:
         secrets.create_secret(Name=names.opensky_secret, SecretString=secret)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceExistsException":
+        if not _exists(exc, "ResourceExistsException"):
             raise
         secrets.put_secret_value(SecretId=names.opensky_secret, SecretString=secret)
 
     try:
         glue.create_database(DatabaseInput={"Name": names.glue_database})
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "AlreadyExistsException":
+        if not _exists(exc, "AlreadyExistsException"):
             raise
     for kind in names.tables:
         table = catalog.table_input(names, kind)
         try:
             glue.create_table(DatabaseName=names.glue_database, TableInput=table)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "AlreadyExistsException":
+            if not _exists(exc, "AlreadyExistsException"):
                 raise
             glue.update_table(DatabaseName=names.glue_database, TableInput=table)
 
