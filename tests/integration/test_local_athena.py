@@ -225,3 +225,24 @@ def test_the_providers_athena_operator_and_glue_sensor(lake, local_aws, monkeypa
     assert sensor.poke({}) is True
     sensor.expression = "hour='09'"
     assert sensor.poke({}) is False
+
+
+def test_stop_query_execution_cancels_a_running_query(lake):
+    athena = lake["athena"]
+    slow = (
+        "SELECT count(*) FROM UNNEST(sequence(1, 200000)) AS a(x) "
+        "CROSS JOIN UNNEST(sequence(1, 200000)) AS b(y) WHERE x * y % 7 = 3"
+    )
+    query_id = athena.start_query_execution(QueryString=slow, ResultConfiguration={"OutputLocation": OUTPUT})[
+        "QueryExecutionId"
+    ]
+    deadline = time.monotonic() + 10
+    while athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]["State"] == "QUEUED":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    athena.stop_query_execution(QueryExecutionId=query_id)
+
+    status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+    assert status["State"] == "CANCELLED"
+    assert "cancelled" in status["StateChangeReason"]

@@ -32,6 +32,9 @@ def test_deploy_creates_the_shared_description_and_is_idempotent(deployed, aws, 
     functions = {f["FunctionName"]: f for f in aws("lambda").list_functions()["Functions"]}
     assert functions[NAMES.ingestion_function]["Handler"] == "flightdata.lambdas.ingestion.handler"
     assert functions[NAMES.etl_function]["DeadLetterConfig"]["TargetArn"].endswith(NAMES.dead_letter_queue)
+    athena = aws("athena")
+    query_ids = athena.list_named_queries(WorkGroup=NAMES.workgroup)["NamedQueryIds"]
+    assert len(query_ids) == 5  # once each, though deploy ran twice
 
 
 def test_ingestion_then_etl_run_on_the_endpoint(deployed, aws):

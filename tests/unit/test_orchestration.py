@@ -112,3 +112,21 @@ def test_the_html_report_is_self_contained_and_escapes_text():
     assert "<script" not in page
     assert "src=" not in page
     assert to_csv(results["flights_by_country"].rows) == "origin_country,aircraft\n<Nowhere>,3\n"
+
+
+def test_the_ingest_operator_skips_when_the_function_reports_the_reserve(monkeypatch):
+    from airflow.exceptions import AirflowSkipException
+    from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
+
+    from flightdata.orchestration.operators import OpenSkyIngestOperator
+
+    answer = {"status": "skipped", "reason": "skipping the OpenSky call: it costs 4 credits, 5 remain"}
+    monkeypatch.setattr(LambdaInvokeFunctionOperator, "execute", lambda self, context: json.dumps(answer))
+    operator = OpenSkyIngestOperator(task_id="ingest", function_name="fn", payload="{}")
+
+    with pytest.raises(AirflowSkipException, match="4 credits, 5 remain"):
+        operator.execute({})
+
+    landed = {"status": "ok", "raw_key": "raw/x"}
+    monkeypatch.setattr(LambdaInvokeFunctionOperator, "execute", lambda self, context: json.dumps(landed))
+    assert json.loads(operator.execute({})) == landed

@@ -64,7 +64,7 @@ from constructs import Construct
 
 from flightdata import catalog, config
 from flightdata.config import FUNCTIONS, Resources
-from flightdata_cdk.named_queries import named_queries
+from flightdata.orchestration.named_queries import named_queries
 
 AIRFLOW_VERSION = "3.0.6"
 MWAA_COMPONENTS = ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 import flightdata
 from flightdata import catalog, config
+from flightdata.orchestration.named_queries import named_queries
 from flightdata.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,20 @@ def deploy(endpoint_url: str, names: config.Resources, opensky_url: str | None, 
     except ClientError as exc:
         if "already" not in str(exc).lower():
             raise
+    existing = {
+        athena.get_named_query(NamedQueryId=query_id)["NamedQuery"]["Name"]
+        for page in athena.get_paginator("list_named_queries").paginate(WorkGroup=names.workgroup)
+        for query_id in page["NamedQueryIds"]
+    }
+    for name, description, sql in named_queries(names):
+        if f"flightdata {name}" not in existing:
+            athena.create_named_query(
+                Name=f"flightdata {name}",
+                Description=description,
+                Database=names.glue_database,
+                QueryString=sql,
+                WorkGroup=names.workgroup,
+            )
 
     code = build_code_zip()
     environment = {"LAKE_BUCKET": names.lake_bucket, "FLIGHTDATA_PREFIX": names.prefix}
