@@ -86,7 +86,8 @@ def render_html(day: str, results: dict[str, QueryResult]) -> str:
             continue
         sections.append(
             f"<section><h2>{html.escape(title)}</h2>"
-            f"<p class='meta'>{result.bytes_scanned:,} bytes scanned · {len(result.rows)} rows</p>"
+            f"<p class='meta'>{result.bytes_scanned:,} bytes scanned · {len(result.rows)} "
+            f"{'row' if len(result.rows) == 1 else 'rows'}</p>"
             f"{bar_chart(result.rows, label, value)}{_table(result.rows)}</section>"
         )
     total = sum(r.bytes_scanned for r in results.values())
