@@ -27,6 +27,7 @@ from flightdata.schema import (
 
 PARQUET_COMPRESSION = "zstd"
 PARQUET_COMPRESSION_LEVEL = 3
+DELTA_COLUMNS = ("icao24", "callsign", "squawk")
 
 
 class InvariantError(RuntimeError):
@@ -185,16 +186,17 @@ def _summary(
 
 
 def to_parquet(table: pa.Table) -> bytes:
-    """Parquet bytes tuned for size: zstd, dictionaries except for floats (random, so plain
-    compresses better) and icao24 (unique per row, sorted, so delta-encoded)."""
-    plain = {f.name for f in table.schema if pa.types.is_floating(f.type)}
+    """Parquet bytes tuned for size: zstd; plain floats (random, so dictionaries do not pay);
+    delta encoding for text that is unique per row (icao24, sorted; callsign; squawk)."""
+    delta = {name: "DELTA_BYTE_ARRAY" for name in DELTA_COLUMNS if name in table.column_names}
+    plain = {f.name for f in table.schema if pa.types.is_floating(f.type)} | set(delta)
     sink = io.BytesIO()
     pq.write_table(
         table,
         sink,
         compression=PARQUET_COMPRESSION,
         compression_level=PARQUET_COMPRESSION_LEVEL,
-        use_dictionary=[f.name for f in table.schema if f.name not in plain and f.name != "icao24"],
-        column_encoding={"icao24": "DELTA_BYTE_ARRAY"} if "icao24" in table.column_names else None,
+        use_dictionary=[f.name for f in table.schema if f.name not in plain],
+        column_encoding=delta or None,
     )
     return sink.getvalue()
