@@ -68,14 +68,9 @@ with DAG(
 
     @task.sensor(poke_interval=60, timeout=1800, mode="reschedule")
     def hour_complete(plan: dict, params=None, ti=None) -> bool:
-        if not params["wait_for_minutely"]:
-            return True
         from datetime import datetime
 
-        minutes = compaction.minutes_of(datetime.fromisoformat(plan["hour"]))
-        unfinished = ti.get_dr_count(dag_id="opensky_flights", logical_dates=minutes, states=["queued", "running"])
-        last_done = ti.get_dr_count(dag_id="opensky_flights", logical_dates=minutes[-1:], states=["success", "failed"])
-        return unfinished == 0 and last_done == 1
+        return not params["wait_for_minutely"] or compaction.hour_is_complete(ti, datetime.fromisoformat(plan["hour"]))
 
     compact = AthenaOperator(task_id="compact", query="compact_hour.sql", retries=0, **ATHENA)
     count_check = AthenaOperator(task_id="count_check", query="check_compacted_hour.sql", **ATHENA)

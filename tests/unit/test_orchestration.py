@@ -130,3 +130,29 @@ def test_the_ingest_operator_skips_when_the_function_reports_the_reserve(monkeyp
     landed = {"status": "ok", "raw_key": "raw/x"}
     monkeypatch.setattr(LambdaInvokeFunctionOperator, "execute", lambda self, context: json.dumps(landed))
     assert json.loads(operator.execute({})) == landed
+
+
+class FakeTaskInstance:
+    """Answers get_dr_count from a table of minutely run states."""
+
+    def __init__(self, states: dict[datetime, str]) -> None:
+        self.states = states
+
+    def get_dr_count(self, dag_id, logical_dates, states):
+        assert dag_id == "opensky_flights"
+        return sum(1 for when in logical_dates if self.states.get(when) in states)
+
+
+@pytest.mark.parametrize(
+    ("last_minute", "running_minute", "complete"),
+    [("success", None, True), ("failed", None, True), (None, None, False), ("success", 30, False)],
+)
+def test_an_hour_is_complete_when_its_minutes_are_done(last_minute, running_minute, complete):
+    hour = datetime(2026, 3, 1, 14, tzinfo=UTC)
+    states = {m: "success" for m in compaction.minutes_of(hour)[:-1]}
+    if last_minute:
+        states[compaction.minutes_of(hour)[-1]] = last_minute
+    if running_minute is not None:
+        states[compaction.minutes_of(hour)[running_minute]] = "running"
+
+    assert compaction.hour_is_complete(FakeTaskInstance(states), hour) is complete

@@ -37,6 +37,18 @@ def minutes_of(hour: datetime) -> list[datetime]:
     return [hour + timedelta(minutes=m) for m in range(60)]
 
 
+MINUTELY_DAG_ID = "opensky_flights"
+
+
+def hour_is_complete(ti: Any, hour: datetime) -> bool:
+    """True once no minutely run of the hour is still queued or running and its last minute has
+    finished. ``ti`` is the running task instance (its ``get_dr_count`` asks the Airflow API)."""
+    minutes = minutes_of(hour)
+    unfinished = ti.get_dr_count(dag_id=MINUTELY_DAG_ID, logical_dates=minutes, states=["queued", "running"])
+    last_done = ti.get_dr_count(dag_id=MINUTELY_DAG_ID, logical_dates=minutes[-1:], states=["success", "failed"])
+    return unfinished == 0 and last_done == 1
+
+
 def partition_filter(values: dict[str, str]) -> str:
     return " AND ".join(f"{key} = '{value}'" for key, value in values.items())
 
