@@ -38,6 +38,15 @@ def rows(athena, query_id: str, **kwargs) -> list[list[str | None]]:
     return [[cell.get("VarCharValue") for cell in row["Data"]] for row in result]
 
 
+async def first_event(trigger):
+    """What the triggerer would hand back to the deferred operator."""
+    events = trigger.run()
+    try:
+        return await anext(events)
+    finally:
+        await events.aclose()
+
+
 def put_parquet(s3, key: str, table: pa.Table) -> int:
     sink = io.BytesIO()
     pq.write_table(table, sink)
@@ -215,7 +224,7 @@ def test_the_providers_athena_operator_and_glue_sensor(lake, local_aws, monkeypa
     )
     with pytest.raises(TaskDeferred) as deferral:
         deferred.execute({})
-    event = asyncio.run(anext(deferral.value.trigger.run())).payload
+    event = asyncio.run(first_event(deferral.value.trigger)).payload
     assert event["status"] == "success"
     assert deferred.execute_complete({}, event) == event["value"]
 

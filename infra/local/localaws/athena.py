@@ -99,7 +99,8 @@ class AthenaExecutor:
         self.cache.mkdir(parents=True, exist_ok=True)
         self.client = client
         self._lock = threading.Lock()
-        self._running: dict[str, duckdb.DuckDBPyConnection] = {}
+        # Queries in flight: their worker thread and DuckDB connection, so they can be stopped.
+        self._running: dict[str, tuple[threading.Thread, duckdb.DuckDBPyConnection]] = {}
 
     # --- API -----------------------------------------------------------------------------
     def handle(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +138,13 @@ class AthenaExecutor:
             "EngineVersion": {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"},
         }
         self._save(record)
-        threading.Thread(target=self._run, args=(query_id,), name=f"athena-{query_id[:8]}", daemon=True).start()
+        connection = duckdb.connect()
+        worker = threading.Thread(
+            target=self._run, args=(query_id, connection), name=f"athena-{query_id[:8]}", daemon=True
+        )
+        with self._lock:
+            self._running[query_id] = (worker, connection)
+        worker.start()
         return {"QueryExecutionId": query_id}
 
     def _op_GetQueryExecution(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -163,12 +170,25 @@ class AthenaExecutor:
         query_id = request.get("QueryExecutionId", "")
         record = self._load(query_id)
         if record["Status"]["State"] in ("QUEUED", "RUNNING"):
-            with self._lock:
-                connection = self._running.get(query_id)
-            if connection is not None:
-                connection.interrupt()
             self._finish(record, "CANCELLED", "Query was cancelled by the user")
+            threading.Thread(target=self._interrupt, args=(query_id,), daemon=True).start()
         return {}
+
+    def _interrupt(self, query_id: str, timeout_s: float = 30.0) -> None:
+        """Interrupt DuckDB until the worker ends: a query may not have started executing yet."""
+        with self._lock:
+            worker, connection = self._running.get(query_id, (None, None))
+        deadline = time.monotonic() + timeout_s
+        while worker is not None and worker.is_alive() and time.monotonic() < deadline:
+            connection.interrupt()
+            worker.join(0.05)
+
+    def close(self) -> None:
+        """Stop every query still running (call before the process exits)."""
+        with self._lock:
+            running = list(self._running)
+        for query_id in running:
+            self._interrupt(query_id, timeout_s=10)
 
     def _op_GetQueryResults(self, request: dict[str, Any]) -> dict[str, Any]:
         query_id = request.get("QueryExecutionId", "")
@@ -234,14 +254,11 @@ class AthenaExecutor:
             self._save(record)
 
     # --- execution -----------------------------------------------------------------------
-    def _run(self, query_id: str) -> None:
+    def _run(self, query_id: str, connection: duckdb.DuckDBPyConnection) -> None:
         record = self._load(query_id)
         record["Status"]["State"] = "RUNNING"
         self._save(record)
         started = time.perf_counter()
-        connection = duckdb.connect()
-        with self._lock:
-            self._running[query_id] = connection
         scan = _Scan()
         try:
             statement = self._parse(record["Query"])

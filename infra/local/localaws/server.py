@@ -212,6 +212,7 @@ def running(state_dir: Path | None = None, port: int = 0, region: str = DEFAULT_
         finally:
             server.shutdown()
             thread.join(timeout=5)
+            app.athena.close()
 
 
 def serve(port: int, state_dir: Path, region: str = DEFAULT_REGION, host: str = "127.0.0.1") -> None:
@@ -221,5 +222,8 @@ def serve(port: int, state_dir: Path, region: str = DEFAULT_REGION, host: str = 
     server = _make_server(port, app, host)
     app.bind(f"http://127.0.0.1:{server.server_port}")
     log.info("local AWS endpoint on %s (state in %s)", app.endpoint_url, state_dir)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+    finally:
+        app.athena.close()
