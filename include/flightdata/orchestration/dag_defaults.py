@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flightdata.orchestration.operators import TemplateFacts
+from flightdata.orchestration.templating import TemplateFacts
 
 SQL_DIR = str(Path(__file__).resolve().parents[1] / "sql")
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
