@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml requirements.txt requirements-dev.txt infra/aws/require
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy include/flightdata
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q

@@ -22,7 +22,6 @@ PROCESSED = "processed"
 QUARANTINE = "quarantine"
 CURATED = "curated"
 REPORTS = "reports"
-STAGING = "staging"
 
 
 class ConfigError(ValueError):

@@ -11,7 +11,7 @@ from flightdata.etl.transform import SnapshotContext, SnapshotResult, to_parquet
 from flightdata.storage import ObjectStore, put_all
 
 PARQUET = "application/vnd.apache.parquet"
-GZIP_JSON = "application/json"
+GZIP_JSON = "application/gzip"  # the OpenSky response, gzipped as sent
 RAW_GZIP_LEVEL = 6
 
 

@@ -38,8 +38,8 @@ def result_rows(hook: Any, query_id: str) -> list[dict[str, str | None]]:
             break
     if not rows:
         return []
-    header, *data = rows
-    return [dict(zip(header, row, strict=True)) for row in data]
+    header = [str(name) for name in rows[0]]  # column names are never null
+    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 
 def bytes_scanned(hook: Any, query_id: str) -> int:

@@ -218,7 +218,8 @@ class Fleet:
         def num(value: float) -> float | int:
             return round(value) if as_int else float(value)
 
-        lon, lat = num(c["lon"][i]), num(c["lat"][i])
+        lon: float | int | None = num(c["lon"][i])
+        lat: float | int | None = num(c["lat"][i])
         baro = None if on_ground else num(c["baro"][i])
         geo = None if on_ground else num(c["geo"][i])
         velocity = num(c["velocity"][i])
