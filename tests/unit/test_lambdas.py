@@ -12,8 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
 
+from flightdata.etl.parse import MalformedSnapshotError
 from flightdata.lambdas import etl, ingestion
 from flightdata.lambdas.events import InvalidEventError
+from flightdata.opensky import SourceUnavailableError
 from flightdata.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 BUCKET = "flightdata-test-lake"
@@ -121,3 +123,21 @@ def test_etl_rejects_a_key_outside_raw(lake, fixture_json):
 
     with pytest.raises(InvalidEventError, match="'raw_key'"):
         etl.handler(event, LambdaContext())
+
+
+def test_an_opensky_outage_lands_nothing_and_names_the_cause(lake, opensky_sim):
+    opensky_sim.simulator.add_fault("503", count=100)
+    event = {"snapshot_time": recent_minute(), "time_budget_s": 3}
+
+    with pytest.raises(SourceUnavailableError, match="HTTP 503"):
+        ingestion.handler(event, LambdaContext())
+    assert lake.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 0
+
+
+def test_a_malformed_raw_snapshot_fails_the_etl_and_writes_nothing(lake):
+    key = "raw/year=2026/month=01/day=01/hour=00/20260101T000000Z_global.json.gz"
+    lake.put_object(Bucket=BUCKET, Key=key, Body=gzip.compress(b'{"time": 1767225600, "states": [["a1b2c3",'))
+
+    with pytest.raises(MalformedSnapshotError, match="not JSON"):
+        etl.handler({"raw_key": key, "snapshot_time": "2026-01-01T00:00:00Z"}, LambdaContext())
+    assert [o["Key"] for o in lake.list_objects_v2(Bucket=BUCKET)["Contents"]] == [key]  # the raw stays for replay
