@@ -39,6 +39,7 @@ LIVE_TOKEN_URL = "https://auth.opensky-network.org/auth/realms/opensky-network/p
 TOKEN_PATH = "/auth/realms/opensky-network/protocol/openid-connect/token"  # noqa: S105 - a URL path
 
 TOKEN_REFRESH_MARGIN_S = 30.0
+MIN_ATTEMPT_S = 0.5  # never start an attempt with less of the budget left
 HISTORY_LIMIT_S = 3600
 GLOBAL_CALL_COST = 4
 # (max area in square degrees, credits) for bounding-box calls, smallest first.
@@ -278,7 +279,7 @@ class OpenSkyClient:
         retrying = Retrying(
             stop=stop_after_attempt(self.max_attempts),
             retry=retry_if_exception(lambda exc: self._worth_retry(exc, deadline)),
-            wait=self._wait,
+            wait=lambda state: self._wait(state, deadline),
             sleep=self._sleep,
             reraise=True,
         )
@@ -357,13 +358,17 @@ class OpenSkyClient:
         if isinstance(exc.error, RateLimitedError):
             # Only wait for OpenSky when the wait it asked for fits the budget.
             return exc.wait_s is not None and exc.wait_s < left
-        return left > 0.5
+        return left > MIN_ATTEMPT_S
 
-    def _wait(self, state: RetryCallState) -> float:
+    def _wait(self, state: RetryCallState, deadline: float) -> float:
+        """OpenSky's Retry-After, else exponential backoff with jitter, cut so that the next
+        attempt still has time to run: a budget never ends in a wait, so the error a caller
+        sees is the source's own."""
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retryable) and exc.wait_s is not None:
             return exc.wait_s
-        return wait_random_exponential(multiplier=0.5, max=8)(state)
+        backoff = wait_random_exponential(multiplier=0.5, max=8)(state)
+        return max(0.0, min(backoff, deadline - self._clock() - MIN_ATTEMPT_S))
 
     def _parse(self, response: requests.Response, cost: int, attempts: int, elapsed: float) -> FetchResult:
         body = response.content

@@ -180,7 +180,10 @@ class AthenaExecutor:
             worker, connection = self._running.get(query_id, (None, None))
         deadline = time.monotonic() + timeout_s
         while worker is not None and worker.is_alive() and time.monotonic() < deadline:
-            connection.interrupt()
+            try:
+                connection.interrupt()
+            except duckdb.ConnectionException:
+                return  # the worker closed it: the query is over
             worker.join(0.05)
 
     def close(self) -> None:
