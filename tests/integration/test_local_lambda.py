@@ -101,7 +101,7 @@ def test_the_timeout_is_enforced(functions):
     error = json.loads(response["Payload"].read())
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Sandbox.Timedout"
-    assert error["errorMessage"].startswith("Task timed out after 1.")  # the configured 1 s, not the handler's 5 s
+    assert error["errorMessage"] == "Task timed out after 1.00 seconds"  # the configured limit, not the handler's 5 s
 
 
 def test_an_unknown_function_is_resource_not_found(aws):

@@ -176,7 +176,6 @@ class LambdaExecutor:
             "LOCALAWS_CODE_DIR": str(code_dir),
             **(config.Environment or {}).get("Variables", {}),
         }
-        started = time.monotonic()
         try:
             proc = subprocess.run(  # noqa: S603 - our own runner, with the function's own code
                 [sys.executable, "-m", "localaws.lambda_runner"],
@@ -188,8 +187,7 @@ class LambdaExecutor:
             )
         except subprocess.TimeoutExpired as exc:
             logs = (exc.stderr or b"").decode(errors="replace")
-            elapsed = time.monotonic() - started
-            message = f"Task timed out after {elapsed:.2f} seconds"
+            message = f"Task timed out after {config.Timeout:.2f} seconds"  # Lambda names the configured limit
             body = json.dumps({"errorMessage": message, "errorType": "Sandbox.Timedout"}).encode()
             return Invocation(body, "Unhandled", _tail(logs + message + "\n"))
         logs = proc.stderr.decode(errors="replace")
