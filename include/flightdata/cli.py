@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 
 from flightdata import lake
-from flightdata.etl.parse import MalformedSnapshotError
+from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot
 from flightdata.etl.snapshot import process_snapshot
 from flightdata.etl.transform import SnapshotContext
 from flightdata.lambdas.events import REGION_RE
@@ -30,23 +30,18 @@ def _transform(args: argparse.Namespace) -> int:
         print(f"error: --region {args.region!r} must be lowercase letters, digits, '-' or '_'", file=sys.stderr)
         return 2
     try:
+        parsed = parse_snapshot(body)
         if args.snapshot_time:
             when = lake.parse_snapshot_time(args.snapshot_time)
-        else:
-            when = datetime.fromtimestamp(_api_time(body), UTC)
-        written = process_snapshot(DirectoryStore(args.out), body, SnapshotContext(when, args.region), keep_raw=True)
+        else:  # partition by the document's own time
+            when = datetime.fromtimestamp(parsed.api_time, UTC)
+        context = SnapshotContext(when, args.region)
+        written = process_snapshot(DirectoryStore(args.out), body, context, keep_raw=True, parsed=parsed)
     except (MalformedSnapshotError, ValueError) as exc:
         print(f"error: {args.snapshot}: {exc}", file=sys.stderr)
         return 1
     print(orjson.dumps(written.report()).decode())
     return 0
-
-
-def _api_time(body: bytes) -> int:
-    """The document's own ``time``, for partitioning a file given without --snapshot-time."""
-    from flightdata.etl.parse import parse_snapshot
-
-    return parse_snapshot(body).api_time
 
 
 def _opensky_sim(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flightdata import lake
-from flightdata.etl.transform import SnapshotContext, SnapshotResult, to_parquet, transform
+from flightdata.etl.parse import ParsedSnapshot
+from flightdata.etl.transform import SnapshotContext, SnapshotResult, to_parquet, transform, transform_parsed
 from flightdata.storage import ObjectStore, put_all
 
 PARQUET = "application/vnd.apache.parquet"
@@ -29,13 +30,19 @@ def raw_object(body: bytes, context: SnapshotContext) -> tuple[str, bytes, str]:
 
 
 def process_snapshot(
-    store: ObjectStore, body: bytes, context: SnapshotContext, *, keep_raw: bool = False
+    store: ObjectStore,
+    body: bytes,
+    context: SnapshotContext,
+    *,
+    keep_raw: bool = False,
+    parsed: ParsedSnapshot | None = None,
 ) -> WrittenSnapshot:
     """Transform ``body`` and write processed and quarantine Parquet (and the raw gzip if asked).
 
-    Malformed input raises before anything is written; a failed write leaves nothing behind.
+    ``parsed`` saves parsing again when the caller already parsed ``body``. Malformed input
+    raises before anything is written; a failed write leaves nothing behind.
     """
-    result = transform(body, context)
+    result = transform_parsed(parsed, context) if parsed is not None else transform(body, context)
     when, region = context.snapshot_time, context.region
     objects = {
         "processed": (lake.processed_key(when, region), to_parquet(result.processed), PARQUET),
