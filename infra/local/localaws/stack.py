@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -103,6 +104,13 @@ class LocalStack:
             raise StackError(f"Athena query failed: {status.get('StateChangeReason')}")
         rows = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"][1:]
         return [[c.get("VarCharValue") for c in r["Data"]] for r in rows]
+
+
+def _write_env_file(path: Path, env: dict[str, str]) -> None:
+    """``source`` it to run ``airflow`` commands by hand against this stack while it is up."""
+    ours = {k: v for k, v in env.items() if k.startswith(("AIRFLOW", "AWS_", "FLIGHTDATA_"))}
+    lines = [f"export {key}={shlex.quote(value)}" for key, value in sorted(ours.items())]
+    path.write_text("# written by the flightdata local stack; valid while it runs\n" + "\n".join(lines) + "\n")
 
 
 def _start(command: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -202,6 +210,7 @@ def local_stack(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Local
             ),
         }
         stack = LocalStack(root, sim_url, endpoint_url, names, env, processes)
+        _write_env_file(root / "env.sh", env)
         deploy(endpoint_url, names, sim_url, REGION)
         stack.airflow("db", "migrate", log_name="000-db-migrate")
         stack.airflow("dags", "reserialize", log_name="000-dags-reserialize")
