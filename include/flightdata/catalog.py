@@ -17,8 +17,35 @@ _COLUMNS = {
 }
 
 
+JSON_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
+JSON_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
+RAW_COLUMNS = [
+    {"Name": "time", "Type": "bigint", "Comment": "The 'time' OpenSky reported for the snapshot (s)"},
+    {"Name": "states", "Type": "array<array<string>>", "Comment": "State vectors exactly as sent, values as text"},
+]
+# Raw objects are never registered as partitions: Athena projects them from the key layout.
+_PROJECTION = {
+    "projection.enabled": "true",
+    "projection.year.type": "integer",
+    "projection.year.range": "2024,2100",
+    "projection.month.type": "integer",
+    "projection.month.range": "1,12",
+    "projection.month.digits": "2",
+    "projection.day.type": "integer",
+    "projection.day.range": "1,31",
+    "projection.day.digits": "2",
+    "projection.hour.type": "integer",
+    "projection.hour.range": "0,23",
+    "projection.hour.digits": "2",
+}
+
+
 def table_input(names: config.Resources, kind: str) -> dict[str, Any]:
-    """The Glue ``TableInput`` of a Parquet lake table (processed, curated or quarantine)."""
+    """The Glue ``TableInput`` of a lake table: Parquet for processed, curated and quarantine;
+    the gzipped API responses (one JSON document a file) for raw."""
+    if kind == config.RAW:
+        return _raw_table_input(names)
     return {
         "Name": names.tables[kind],
         "Description": f"flightdata {kind} state vectors, partitioned by UTC hour",
@@ -31,5 +58,30 @@ def table_input(names: config.Resources, kind: str) -> dict[str, Any]:
             "InputFormat": PARQUET_INPUT,
             "OutputFormat": PARQUET_OUTPUT,
             "SerdeInfo": {"SerializationLibrary": PARQUET_SERDE},
+        },
+    }
+
+
+def _raw_table_input(names: config.Resources) -> dict[str, Any]:
+    location = names.table_location(config.RAW)
+    template = location + "year=${year}/month=${month}/day=${day}/hour=${hour}/"
+    return {
+        "Name": names.tables[config.RAW],
+        "Description": "OpenSky /states/all responses as fetched, one row per snapshot",
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {
+            "classification": "json",
+            "compressionType": "gzip",
+            "EXTERNAL": "TRUE",
+            **_PROJECTION,
+            "storage.location.template": template,
+        },
+        "PartitionKeys": schema.glue_partition_keys(),
+        "StorageDescriptor": {
+            "Columns": RAW_COLUMNS,
+            "Location": location,
+            "InputFormat": JSON_INPUT,
+            "OutputFormat": JSON_OUTPUT,
+            "SerdeInfo": {"SerializationLibrary": JSON_SERDE},
         },
     }

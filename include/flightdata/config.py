@@ -95,7 +95,7 @@ class Resources:
     @property
     def tables(self) -> dict[str, str]:
         """Glue table name for each lake prefix that Athena reads."""
-        return {PROCESSED: "processed", CURATED: "curated_hourly", QUARANTINE: "quarantine"}
+        return {PROCESSED: "processed", CURATED: "curated_hourly", QUARANTINE: "quarantine", RAW: "raw_snapshots"}
 
 
 @dataclass(frozen=True)

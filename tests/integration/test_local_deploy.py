@@ -64,3 +64,20 @@ def test_a_bad_event_fails_the_invocation_with_the_field_named(deployed, aws):
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "InvalidEventError"
     assert "'raw_key'" in error["errorMessage"]
+
+
+def test_the_raw_table_exists_but_is_only_queryable_on_aws(deployed, aws):
+    athena = aws("athena")
+    raw = aws("glue").get_table(DatabaseName=NAMES.glue_database, Name="raw_snapshots")["Table"]
+
+    assert raw["Parameters"]["projection.enabled"] == "true"
+    query_id = athena.start_query_execution(
+        QueryString="SELECT count(*) FROM raw_snapshots",
+        QueryExecutionContext={"Database": NAMES.glue_database},
+        WorkGroup=NAMES.workgroup,
+    )["QueryExecutionId"]
+    status = {"State": "QUEUED"}
+    while status["State"] in ("QUEUED", "RUNNING"):
+        status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+    assert status["State"] == "FAILED"
+    assert "reads Parquet tables only" in status["StateChangeReason"]
