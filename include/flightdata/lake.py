@@ -20,6 +20,11 @@ def partition_path(when: datetime) -> str:
     return "/".join(f"{k}={v}" for k, v in partition_values(when).items())
 
 
+def partition_filter(values: dict[str, str]) -> str:
+    """A SQL condition selecting the given partition values (Athena prunes on it)."""
+    return " AND ".join(f"{key} = '{value}'" for key, value in values.items())
+
+
 def as_utc(when: datetime) -> datetime:
     if when.tzinfo is None:
         raise ValueError(f"snapshot time {when.isoformat()} has no timezone; pass an aware UTC datetime")

@@ -35,7 +35,7 @@ def stack(tmp_path_factory):
 def test_minutes_compaction_and_report_reconcile(stack):
     minutes = demo_minutes(datetime.now(UTC), 2)
     hour = minutes[0].replace(minute=0)
-    hour_filter = " AND ".join(f"{k} = '{v}'" for k, v in lake.partition_values(hour).items())
+    hour_filter = lake.partition_filter(lake.partition_values(hour))
     for when in minutes:
         stack.run_dag("opensky_flights", when)
 

@@ -12,7 +12,7 @@ from flightdata.etl.transform import SnapshotContext, SnapshotResult, to_parquet
 from flightdata.storage import ObjectStore, put_all
 
 PARQUET = "application/vnd.apache.parquet"
-GZIP_JSON = "application/gzip"  # the OpenSky response, gzipped as sent
+RAW_CONTENT_TYPE = "application/gzip"  # the OpenSky response, gzipped as sent
 RAW_GZIP_LEVEL = 6
 
 
@@ -26,7 +26,7 @@ class WrittenSnapshot:
 
 
 def raw_object(body: bytes, context: SnapshotContext) -> tuple[str, bytes, str]:
-    return lake.raw_key(context.snapshot_time, context.region), gzip.compress(body, RAW_GZIP_LEVEL), GZIP_JSON
+    return lake.raw_key(context.snapshot_time, context.region), gzip.compress(body, RAW_GZIP_LEVEL), RAW_CONTENT_TYPE
 
 
 def process_snapshot(

@@ -49,10 +49,6 @@ def hour_is_complete(ti: Any, hour: datetime) -> bool:
     return unfinished == 0 and last_done == 1
 
 
-def partition_filter(values: dict[str, str]) -> str:
-    return " AND ".join(f"{key} = '{value}'" for key, value in values.items())
-
-
 def plan(names: config.Resources, hour: datetime, run_id: str, try_number: int) -> dict[str, Any]:
     """Where this run writes: a staging table and location unique to the run and its try."""
     token = hashlib.sha1(f"{run_id}/{try_number}".encode(), usedforsecurity=False).hexdigest()[:12]
@@ -60,7 +56,7 @@ def plan(names: config.Resources, hour: datetime, run_id: str, try_number: int) 
     return {
         "hour": hour.isoformat(),
         "partition": values,
-        "partition_filter": partition_filter(values),
+        "partition_filter": lake.partition_filter(values),
         "staging_table": f"curated_staging_{token}",
         "staging_location": f"{names.table_location(config.CURATED)}{lake.partition_path(hour)}/run={token}/",
     }

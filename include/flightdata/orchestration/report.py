@@ -22,7 +22,7 @@ def plan_day(logical_date: datetime, day_param: str | None) -> dict[str, Any]:
     values = lake.partition_values(day)
     return {
         "day": f"{day:%Y-%m-%d}",
-        "partition_filter": f"year = '{values['year']}' AND month = '{values['month']}' AND day = '{values['day']}'",
+        "partition_filter": lake.partition_filter({k: values[k] for k in ("year", "month", "day")}),
         "prefix": f"{config.REPORTS}/date={day:%Y-%m-%d}/",
     }
 

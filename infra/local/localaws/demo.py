@@ -76,8 +76,7 @@ def run(minutes: int = 10, root: Path = Path(".local/demo")) -> int:
                 )
             _say(f"opensky_compaction for {hour:%Y-%m-%d %H}:00 ...")
             stack.run_dag("opensky_compaction", conf={"hour": f"{hour:%Y-%m-%dT%H}", "wait_for_minutely": False})
-            values = lake.partition_values(hour)
-            where = " AND ".join(f"{k} = '{v}'" for k, v in values.items())
+            where = lake.partition_filter(lake.partition_values(hour))
             compacted = stack.athena_rows(f"SELECT count(*) FROM curated_hourly WHERE {where}")[0][0]
             _say(f"  compacted rows: {compacted} (minutely valid rows: {valid_total})")
             day = f"{hour:%Y-%m-%d}"
