@@ -14,7 +14,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import boto3
 import orjson
 import requests
 from botocore.exceptions import ClientError
@@ -23,6 +22,7 @@ import flightdata
 from flightdata import catalog, config
 from flightdata.orchestration.named_queries import named_queries
 from flightdata.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from localaws.clients import local_client
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,7 @@ def wait_until_ready(endpoint_url: str, timeout_s: float) -> None:
 
 def deploy(endpoint_url: str, names: config.Resources, opensky_url: str | None, region: str) -> dict[str, Any]:
     def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - the local endpoint accepts any key
-        )
+        return local_client(service, endpoint_url, region)
 
     s3, sqs, glue, lam = client("s3"), client("sqs"), client("glue"), client("lambda")
     for bucket in (names.lake_bucket, names.athena_results_bucket):

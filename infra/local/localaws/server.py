@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from localaws.athena import AthenaApiError, AthenaExecutor
+from localaws.clients import local_client
 from localaws.journal import Journal
 from localaws.lambda_executor import API_PREFIX, LambdaApiError, LambdaExecutor
 
@@ -40,8 +40,12 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("%s %s -> %s", self.command, self.path, code)
 
 
-def _make_server(port: int, app: LocalAws, host: str = "127.0.0.1") -> Any:
-    return make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+def _start(state_dir: Path, region: str, port: int, host: str = "127.0.0.1") -> tuple[LocalAws, Any]:
+    """Bind the socket, then restore state; Lambda code reaches the endpoint on loopback."""
+    app = LocalAws(state_dir, region)
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    app.bind(f"http://127.0.0.1:{server.server_port}")
+    return app, server
 
 
 class LocalAws:
@@ -65,13 +69,7 @@ class LocalAws:
             log.info("restored %d requests' worth of state from %s", replayed, self.journal.root)
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - the local endpoint accepts any key
-        )
+        return local_client(service, self.endpoint_url, self.region)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
@@ -201,10 +199,8 @@ def running(state_dir: Path | None = None, port: int = 0, region: str = DEFAULT_
     with contextlib.ExitStack() as stack:
         if state_dir is None:
             state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="localaws-")))
-        app = LocalAws(state_dir, region)
-        server = _make_server(port, app)
-        url = f"http://127.0.0.1:{server.server_port}"
-        app.bind(url)
+        app, server = _start(state_dir, region, port)
+        url = app.endpoint_url
         thread = threading.Thread(target=server.serve_forever, name="local-aws", daemon=True)
         thread.start()
         try:
@@ -218,9 +214,7 @@ def running(state_dir: Path | None = None, port: int = 0, region: str = DEFAULT_
 def serve(port: int, state_dir: Path, region: str = DEFAULT_REGION, host: str = "127.0.0.1") -> None:
     """Serve in the foreground until interrupted. Lambda code reaches the endpoint on loopback."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    app = LocalAws(state_dir, region)
-    server = _make_server(port, app, host)
-    app.bind(f"http://127.0.0.1:{server.server_port}")
+    app, server = _start(state_dir, region, port, host)
     log.info("local AWS endpoint on %s (state in %s)", app.endpoint_url, state_dir)
     try:
         with contextlib.suppress(KeyboardInterrupt):

@@ -21,10 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
 from flightdata.config import Resources
+from localaws.clients import local_client
 from localaws.deploy import deploy
 
 REGION = "eu-west-1"
@@ -54,13 +54,7 @@ class LocalStack:
     runs: int = 0
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - the local endpoint accepts any key
-        )
+        return local_client(service, self.endpoint_url, REGION)
 
     def airflow(self, *args: str, log_name: str) -> Path:
         """Run an ``airflow`` CLI command in this stack's environment; raise with its log on failure."""
