@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,6 @@ class _Table:
     columns: list[dict[str, str]]
     partition_keys: list[str]
     partitions: list[tuple[list[str], str]]  # (values, location)
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
 @dataclass
@@ -361,9 +360,7 @@ class AthenaExecutor:
         if keys:
             for page in glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=name):
                 partitions += [(p["Values"], p["StorageDescriptor"]["Location"]) for p in page["Partitions"]]
-        return _Table(
-            database, name, descriptor.get("Location", ""), descriptor.get("Columns", []), keys, partitions, raw
-        )
+        return _Table(database, name, descriptor.get("Location", ""), descriptor.get("Columns", []), keys, partitions)
 
     def _prune(
         self, query: exp.Expression, node: exp.Table, table: _Table, con: duckdb.DuckDBPyConnection
@@ -692,11 +689,8 @@ class AthenaExecutor:
 
 
 def _statement_type(statement: exp.Expression) -> str:
-    if isinstance(statement, exp.Query | exp.Insert):
-        return "DML"
-    if isinstance(statement, exp.Create) and isinstance(statement.expression, exp.Query):
-        return "DDL"
-    return "DDL"
+    """Athena calls SELECT and INSERT "DML"; CTAS and everything else "DDL"."""
+    return "DML" if isinstance(statement, exp.Query | exp.Insert) else "DDL"
 
 
 def _properties(create: exp.Create) -> dict[str, Any]:
