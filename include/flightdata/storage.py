@@ -6,6 +6,7 @@ objects already written for that snapshot are deleted again before the error sur
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -22,14 +23,20 @@ class ObjectStore(Protocol):
     def uri(self, key: str) -> str: ...
 
 
+@functools.cache
+def default_s3_client() -> Any:
+    """One S3 client per process, reused by warm Lambda invocations (creating one takes tens of ms)."""
+    import boto3  # imported here so the library imports without AWS SDK start-up cost
+
+    return boto3.client("s3")
+
+
 class S3Store:
     """One bucket through boto3; the endpoint follows ``AWS_ENDPOINT_URL`` as boto3 does."""
 
     def __init__(self, bucket: str, client: Any = None) -> None:
-        import boto3  # imported here so the library imports without AWS SDK start-up cost
-
         self.bucket = bucket
-        self.client = client or boto3.client("s3")
+        self.client = client or default_s3_client()
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)

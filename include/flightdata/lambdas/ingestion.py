@@ -20,7 +20,7 @@ from flightdata.etl.transform import SnapshotContext
 from flightdata.lambdas.events import IngestionEvent
 from flightdata.opensky import ClientCredentials, CreditBudgetExceeded, Endpoints, OpenSkyClient
 from flightdata.opensky.client import HISTORY_LIMIT_S
-from flightdata.storage import S3Store
+from flightdata.storage import S3Store, default_s3_client
 
 logger = Logger(service="flightdata-ingestion")
 
@@ -31,6 +31,7 @@ SAFETY_MARGIN_S = 5.0
 
 def reset_caches() -> None:
     _clients.clear()
+    default_s3_client.cache_clear()
 
 
 def load_credentials(secret_name: str | None) -> ClientCredentials | None:

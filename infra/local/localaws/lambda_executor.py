@@ -9,6 +9,7 @@ endpoint's own environment, as a Lambda layer would provide them.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import logging
@@ -134,8 +135,6 @@ class LambdaExecutor:
         shutil.rmtree(self._dir(name))
 
     def _store(self, config: FunctionConfig, code: bytes) -> None:
-        import hashlib
-
         try:
             archive = zipfile.ZipFile(io.BytesIO(code))
         except zipfile.BadZipFile:
