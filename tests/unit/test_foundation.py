@@ -46,8 +46,8 @@ def test_a_malformed_prefix_is_refused_with_the_reason(prefix):
 def test_glue_columns_come_from_the_schema():
     columns = {c["Name"]: c["Type"] for c in glue_columns(PROCESSED_COLUMNS)}
 
-    assert columns["latitude"] == "double"
-    assert columns["velocity"] == "float"
+    assert columns["latitude"] == "float"
+    assert columns["icao24"] == "string"
     assert columns["sensors"] == "array<int>"
     assert columns["snapshot_time"] == "timestamp"
     with pytest.raises(TypeError, match="no Glue type"):
