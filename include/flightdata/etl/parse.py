@@ -1,18 +1,23 @@
 """OpenSky ``/states/all`` JSON bytes → a typed Arrow table, one row per state vector.
 
-The fast path transposes the rows with ``zip`` and lets Arrow convert whole columns.
-Rows that are not state vectors, and values of the wrong type, take a slow path that
-keeps them (as nulls plus a reason) so the ETL can quarantine them instead of failing.
+Bodies in the compact form OpenSky sends go through ``compact.read`` (JSON to Arrow in
+C++). Everything else is parsed strictly with orjson: the rows are transposed with
+``zip`` and Arrow converts whole columns. Rows that are not state vectors, and values of
+the wrong type, take a slow path that keeps them (as nulls plus a reason) so the ETL can
+quarantine them instead of failing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
+from flightdata.etl import compact
 from flightdata.opensky.client import check_states_document
 from flightdata.opensky.errors import BadPayloadError
 from flightdata.schema import API_COLUMNS_MAX, API_COLUMNS_MIN, API_SCHEMA, STATE_VECTOR
@@ -26,21 +31,31 @@ class MalformedSnapshotError(ValueError):
 
 @dataclass
 class ParsedSnapshot:
-    """A snapshot as typed columns, aligned with ``states`` (the rows exactly as sent)."""
+    """A snapshot as typed columns, one row per state vector sent."""
 
     api_time: int
     table: pa.Table
-    states: list[Any]
     columns: int | None
+    # The JSON text of the rows at the given indices, for the quarantine.
+    row_json: Callable[[Sequence[int]], list[str]]
     # Reasons found while typing, by row index: malformed rows and wrong-typed values.
     type_reasons: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def record_count(self) -> int:
-        return len(self.states)
+        return self.table.num_rows
 
 
 def parse_snapshot(body: bytes) -> ParsedSnapshot:
+    """Typed rows of a ``/states/all`` body (raises MalformedSnapshotError)."""
+    fast = compact.read(body)
+    if fast is not None:
+        return ParsedSnapshot(fast.api_time, fast.table, fast.width, fast.row_json)
+    return parse_strict(body)
+
+
+def parse_strict(body: bytes) -> ParsedSnapshot:
+    """``parse_snapshot`` through orjson alone: any valid JSON, at the cost of a Python object per value."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -73,7 +88,11 @@ def parse_states(api_time: int, states: list[Any]) -> ParsedSnapshot:
             arrays.append(pa.nulls(len(states), column.arrow_type))
     table = pa.Table.from_arrays(arrays, schema=API_SCHEMA)
     columns = next(iter(widths)) if len(widths) == 1 and states else None
-    return ParsedSnapshot(api_time, table, states, columns, type_reasons)
+    return ParsedSnapshot(api_time, table, columns, partial(_dumps_rows, states), type_reasons)
+
+
+def _dumps_rows(states: list[Any], rows: Sequence[int]) -> list[str]:
+    return [orjson.dumps(states[i]).decode() for i in rows]
 
 
 def _regularise(states: list[Any], type_reasons: dict[int, list[str]]) -> list[Any]:

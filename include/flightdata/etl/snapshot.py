@@ -8,7 +8,7 @@ from typing import Any
 
 from flightdata import lake
 from flightdata.etl.parse import ParsedSnapshot
-from flightdata.etl.transform import SnapshotContext, SnapshotResult, to_parquet, transform, transform_parsed
+from flightdata.etl.transform import SnapshotContext, SnapshotResult, transform, transform_parsed
 from flightdata.storage import ObjectStore, put_all
 
 PARQUET = "application/vnd.apache.parquet"
@@ -44,9 +44,10 @@ def process_snapshot(
     """
     result = transform_parsed(parsed, context) if parsed is not None else transform(body, context)
     when, region = context.snapshot_time, context.region
+    processed, quarantine = result.parquet()
     objects = {
-        "processed": (lake.processed_key(when, region), to_parquet(result.processed), PARQUET),
-        "quarantine": (lake.quarantine_key(when, region), to_parquet(result.quarantine), PARQUET),
+        "processed": (lake.processed_key(when, region), processed, PARQUET),
+        "quarantine": (lake.quarantine_key(when, region), quarantine, PARQUET),
     }
     if keep_raw:
         objects = {"raw": raw_object(body, context), **objects}

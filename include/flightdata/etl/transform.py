@@ -6,12 +6,10 @@ Invariant, checked on every snapshot: fetched = valid + quarantined.
 from __future__ import annotations
 
 import functools
-import io
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -26,8 +24,11 @@ from flightdata.schema import (
 )
 
 PARQUET_COMPRESSION = "zstd"
-PARQUET_COMPRESSION_LEVEL = 3
-DELTA_COLUMNS = ("icao24", "callsign", "squawk")
+PARQUET_COMPRESSION_LEVEL = 1
+# Text that is (nearly) unique per row, where a dictionary does not pay.
+UNIQUE_TEXT_COLUMNS = frozenset({"icao24", "callsign", "squawk", "record"})
+# Min/max statistics where readers filter: the identity, the position and the time.
+STATISTICS_COLUMNS = frozenset({"icao24", "latitude", "longitude", "snapshot_time", "last_contact"})
 
 
 class InvariantError(RuntimeError):
@@ -70,6 +71,10 @@ class SnapshotResult:
     quarantine: pa.Table
     summary: QualitySummary
 
+    def parquet(self) -> tuple[bytes, bytes]:
+        """(processed, quarantine) as Parquet bytes."""
+        return to_parquet(self.processed), to_parquet(self.quarantine)
+
 
 def transform(body: bytes, context: SnapshotContext) -> SnapshotResult:
     """Parse and validate a ``/states/all`` response (raises MalformedSnapshotError)."""
@@ -84,11 +89,10 @@ def transform_parsed(parsed: ParsedSnapshot, context: SnapshotContext) -> Snapsh
     if MALFORMED_ROW in masks:  # a row that is not a state vector gets that reason alone
         fine = pc.invert(masks[MALFORMED_ROW])
         masks = {code: mask if code == MALFORMED_ROW else pc.and_(mask, fine) for code, mask in masks.items()}
-    bad_rows, reasons = reasons_by_row(masks)
     valid_mask = pc.invert(functools.reduce(pc.or_, masks.values()))
-
     metadata = _metadata(context, parsed.api_time)
     processed = _processed(table.filter(valid_mask), metadata)
+    bad_rows, reasons = reasons_by_row(masks)
     quarantine = _quarantine(parsed, table, bad_rows, reasons, metadata)
 
     if processed.num_rows + quarantine.num_rows != parsed.record_count:
@@ -137,8 +141,7 @@ def _processed(valid: pa.Table, metadata: dict[str, pa.Scalar]) -> pa.Table:
     columns["baro_altitude_ft"] = pc.multiply(valid["baro_altitude"], pa.scalar(METRES_TO_FEET, pa.float32()))
     for name, value in metadata.items():
         columns[name] = pa.repeat(value, n)
-    table = pa.table([columns[f.name] for f in PROCESSED_SCHEMA], schema=PROCESSED_SCHEMA)
-    return table.sort_by([("icao24", "ascending")])
+    return pa.table([columns[f.name] for f in PROCESSED_SCHEMA], schema=PROCESSED_SCHEMA)
 
 
 def _quarantine(
@@ -149,7 +152,7 @@ def _quarantine(
     metadata: dict[str, pa.Scalar],
 ) -> pa.Table:
     n = len(bad_rows)
-    records = [orjson.dumps(parsed.states[i]).decode() for i in bad_rows.to_pylist()]
+    records = parsed.row_json(bad_rows.to_pylist())
     columns = {
         "icao24": pc.take(table["icao24"], bad_rows),
         "reasons": reasons,
@@ -186,17 +189,26 @@ def _summary(
 
 
 def to_parquet(table: pa.Table) -> bytes:
-    """Parquet bytes tuned for size: zstd; plain floats (random, so dictionaries do not pay);
-    delta encoding for text that is unique per row (icao24, sorted; callsign; squawk)."""
-    delta = {name: "DELTA_BYTE_ARRAY" for name in DELTA_COLUMNS if name in table.column_names}
-    plain = {f.name for f in table.schema if pa.types.is_floating(f.type)} | set(delta)
-    sink = io.BytesIO()
+    """Parquet bytes for a minutely file, each column encoded the way that measured smallest
+    for the time it takes (see ``make bench``), then zstd at its fast level."""
+    sink = pa.BufferOutputStream()
+    encodings = {f.name: _encoding(f) for f in table.schema}
     pq.write_table(
         table,
         sink,
         compression=PARQUET_COMPRESSION,
         compression_level=PARQUET_COMPRESSION_LEVEL,
-        use_dictionary=[f.name for f in table.schema if f.name not in plain],
-        column_encoding=delta or None,
+        use_dictionary=[name for name, encoding in encodings.items() if encoding is None],
+        column_encoding={name: encoding for name, encoding in encodings.items() if encoding},
+        write_statistics=list(STATISTICS_COLUMNS & set(table.column_names)),
     )
-    return sink.getvalue()
+    return sink.getvalue().to_pybytes()
+
+
+def _encoding(field: pa.Field) -> str | None:
+    """A column's Parquet encoding; None means dictionary encoding."""
+    if pa.types.is_floating(field.type):
+        return "BYTE_STREAM_SPLIT"  # sign and exponent bytes compress apart from the mantissas
+    if field.name in UNIQUE_TEXT_COLUMNS:
+        return "DELTA_LENGTH_BYTE_ARRAY"
+    return None

@@ -7,6 +7,7 @@ except where OpenSky always sends the field (icao24, last_contact).
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -52,29 +53,31 @@ def rule_masks(table: pa.Table, api_time: int) -> dict[str, pa.Array]:
 
 
 def duplicate_mask(table: pa.Table) -> pa.Array:
-    """True for every row whose icao24 repeats an earlier-sorted row's.
+    """True for every row whose icao24 another row of the snapshot also has.
 
     Per icao24 the row with the latest ``last_contact`` is kept (the first one on a tie).
+    Repeats are found by hashing; only the rows that share an icao24 are then sorted.
     """
     n = table.num_rows
-    if n < 2:
-        return pa.array([False] * n, pa.bool_())
-    keyed = pa.table(
-        {
-            "icao24": table["icao24"],
-            "last_contact": table["last_contact"],
-            "row": pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)),
-        }
-    )
-    order = pc.sort_indices(
-        keyed, sort_keys=[("icao24", "ascending"), ("last_contact", "descending"), ("row", "ascending")]
-    )
-    ids = pc.take(table["icao24"], order).combine_chunks()
-    same_as_previous = pc.fill_null(pc.equal(ids.slice(1), ids.slice(0, n - 1)), False)
-    sorted_dup = pa.concat_arrays([pa.array([False]), same_as_previous])
-    # Scatter back to row order: position of each row within the sorted order.
-    inverse = pc.sort_indices(order)
-    return pc.take(sorted_dup, inverse)
+    codes = pc.fill_null(pc.dictionary_encode(table["icao24"]).combine_chunks().indices, -1).to_numpy()
+    counts = np.bincount(codes[codes >= 0], minlength=1)
+    shared = np.flatnonzero((codes >= 0) & (counts[codes] > 1))
+    flags = np.zeros(n, dtype=bool)
+    if len(shared):
+        repeats = pa.table(
+            {
+                "code": pa.array(codes[shared]),
+                "last_contact": pc.take(table["last_contact"], pa.array(shared)),
+                "row": pa.array(shared),
+            }
+        )
+        order = pc.sort_indices(
+            repeats, sort_keys=[("code", "ascending"), ("last_contact", "descending"), ("row", "ascending")]
+        ).to_numpy()
+        ranked = codes[shared][order]
+        later = np.concatenate([[False], ranked[1:] == ranked[:-1]])
+        flags[shared[order][later]] = True
+    return pa.array(flags)
 
 
 def reasons_by_row(masks: dict[str, pa.Array]) -> tuple[pa.Array, pa.ListArray]:

@@ -1,0 +1,187 @@
+"""The compact reader must read exactly what the strict orjson path reads, or step aside."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from flightdata.etl import compact
+from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot, parse_strict
+from flightdata.etl.transform import SnapshotContext, transform_parsed
+from flightdata.simulator import Fleet, TrafficShape
+
+API_TIME = 1_767_225_600
+CONTEXT = SnapshotContext(datetime(2026, 1, 1, tzinfo=UTC), ingested_at=datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC))
+# Number spellings JSON refuses and the compact reader takes: '01', '.5', '5.'.
+LOOSE_NUMBER = re.compile(rb"(?<![0-9.])0[0-9]|(?<![0-9])\.|\.(?![0-9])")
+ROW = (
+    b'["a1b2c3","TST101  ","United States",1767225598,1767225599,-73.7781,40.6413,'
+    b'10972.8,false,231.47,87.12,-0.33,null,11049.0,"1200",false,0]'
+)
+
+
+def body_of(*rows: bytes, api_time: int = API_TIME) -> bytes:
+    return b'{"time":%d,"states":[%s]}' % (api_time, b",".join(rows))
+
+
+def simulated(seed: int, extended: bool = False, aircraft: int = 3_000) -> bytes:
+    fleet = Fleet(seed=seed, shape=TrafficShape(aircraft=aircraft, invalid_share=0.05))
+    return orjson.dumps({"time": API_TIME, "states": fleet.states_at(API_TIME, extended=extended)})
+
+
+def assert_same_reading(body: bytes) -> None:
+    fast, strict = parse_snapshot(body), parse_strict(body)
+    assert fast.api_time == strict.api_time
+    assert fast.columns == strict.columns
+    assert fast.table.equals(strict.table)
+    assert fast.type_reasons == strict.type_reasons
+    rows = range(fast.record_count)
+    # The same JSON values; the compact path keeps the text as sent (1e2 stays 1e2).
+    assert [orjson.loads(text) for text in fast.row_json(rows)] == [orjson.loads(t) for t in strict.row_json(rows)]
+
+
+@pytest.mark.parametrize(("seed", "extended"), [(1, False), (2, True), (3, False), (4, True)])
+def test_simulated_snapshots_read_alike_through_both_paths(seed, extended):
+    body = simulated(seed, extended)
+
+    assert compact.read(body) is not None
+    assert_same_reading(body)
+
+
+def test_both_paths_give_the_same_lake_rows_quarantine_and_summary():
+    body = simulated(5)
+    fast = transform_parsed(parse_snapshot(body), CONTEXT)
+    strict = transform_parsed(parse_strict(body), CONTEXT)
+
+    assert fast.processed.equals(strict.processed)
+    assert fast.quarantine.equals(strict.quarantine)
+    assert fast.summary == strict.summary
+    assert fast.quarantine.num_rows > 100
+    assert fast.parquet()[0] == strict.parquet()[0]
+
+
+def test_a_quarantined_row_keeps_the_text_exactly_as_sent():
+    bad = ROW.replace(b"40.6413", b"99.5000")
+    result = transform_parsed(parse_snapshot(body_of(ROW.replace(b"a1b2c3", b"b00001"), bad)), CONTEXT)
+
+    assert result.quarantine.column("record").to_pylist() == [bad.decode()]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        (b'"a1b2c3"', b'"a1\\u0062c3"', "an escape"),
+        (b'"a1b2c3",', b'"a1b2c3" ,', "whitespace after a string"),
+        (b'["a1b2c3"', b'[ "a1b2c3"', "whitespace before a string"),
+        (b",null,11049.0", b",[1,2],11049.0", "sensors sent as a list"),
+        (b",null,11049.0", b",5,11049.0", "sensors of the wrong type"),
+        (b'"TST101  "', b'"T[S]T"', "brackets inside a string"),
+        (b'"TST101  "', b"TST101", "an unquoted string"),
+        (b"231.47", b'"231.47"', "a quoted number"),
+        (b"1767225598", b"1767225598.0", "a float where an integer belongs"),
+        (b"231.47", b"NaN", "NaN, which JSON has not"),
+        (b"false,0]", b"false,0,3,4]", "19 columns"),
+        (b"false,0]", b"false]", "16 columns"),
+        (b"231.47", b"true", "a boolean where a number belongs"),
+        (b"231.47", b"+231.47", "a plus sign"),
+        (b"false,0]", b"false,0] ", "whitespace between rows"),
+        (b"false,0]", b"false,0]x", "junk between rows"),
+    ],
+)
+def test_anything_but_the_compact_form_takes_the_strict_path(old, new, why):
+    body = body_of(ROW.replace(old, new, 1), ROW.replace(b"a1b2c3", b"b00001"))
+
+    assert new in body
+    assert compact.read(body) is None, why
+    try:
+        parse_strict(body)
+    except MalformedSnapshotError:
+        with pytest.raises(MalformedSnapshotError):
+            parse_snapshot(body)
+    else:
+        assert_same_reading(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"time":1767225600,"states":null}',
+        b'{"time":1767225600,"states":[]}',
+        b'{"states":[%s],"time":1767225600}' % ROW,
+        b'{"time": 1767225600, "states": [%s]}' % ROW,
+        b'{\n"time":1767225600,"states":[%s]}' % ROW,
+        body_of(ROW, b'["short","row"]'),
+        body_of(ROW, ROW[:-1] + b",3]"),  # 17 and 18 columns mixed
+    ],
+)
+def test_other_documents_are_read_by_the_strict_path_alone(body):
+    assert compact.read(body) is None
+    assert_same_reading(body)
+
+
+@pytest.mark.parametrize("body", [body_of(ROW)[:-1], body_of(ROW)[:60], b'{"time":1767225600,"states":[[}'])
+def test_a_truncated_body_is_refused_by_both_paths(body):
+    assert compact.read(body) is None
+    with pytest.raises(MalformedSnapshotError):
+        parse_snapshot(body)
+
+
+@pytest.mark.parametrize(("spelling", "value"), [(b"0231.47", 231.47), (b".5", 0.5), (b"231.", 231.0)])
+def test_the_one_looseness_number_spellings_json_refuses_are_read_as_meant(spelling, value):
+    body = body_of(ROW, ROW.replace(b"a1b2c3", b"b00001").replace(b"231.47", spelling))
+
+    with pytest.raises(MalformedSnapshotError):
+        parse_strict(body)
+    assert parse_snapshot(body).table["velocity"].to_pylist() == [pytest.approx(231.47), pytest.approx(value)]
+
+
+def test_values_that_need_care_read_alike():
+    rows = [
+        ROW.replace(b'"TST101  "', b'"        "'),  # a blank callsign
+        ROW.replace(b'"TST101  "', b'""').replace(b"b2c3", b"b2c4"),
+        ROW.replace(b'"United States"', b'"Korea, Republic of"').replace(b"b2c3", b"b2c5"),
+        ROW.replace(b'"United States"', b'"C\xc3\xb4te d\'Ivoire"').replace(b"b2c3", b"b2c6"),
+        ROW.replace(b"231.47", b"1e2").replace(b"-0.33", b"-0").replace(b"b2c3", b"b2c7"),
+        ROW.replace(b"10972.8", b"10972").replace(b"b2c3", b"b2c8"),  # an integer-valued float
+        ROW.replace(b"false,0]", b"false,0 ]").replace(b"b2c3", b"b2ca"),  # the CSV reader trims numbers
+        ROW.replace(b'"1200"', b"null").replace(b"-73.7781", b"null").replace(b"b2c3", b"b2c9"),
+    ]
+    body = body_of(*rows)
+
+    assert compact.read(body) is not None
+    assert_same_reading(body)
+
+
+def test_whenever_the_compact_reader_answers_the_strict_parser_agrees():
+    """Seeded mutations of a two-row body (JSON-significant bytes replaced, inserted or
+    deleted): the compact reader either steps aside or reads exactly what orjson reads."""
+    rng = random.Random(20261127)
+    base = body_of(ROW, ROW.replace(b"a1b2c3", b"b00001"))
+    alphabet = b'"[],: \\0123456789.eE-+tfalsenu{}x'
+    answered = 0
+    for _ in range(3_000):
+        body = bytearray(base)
+        for _ in range(rng.choice((1, 1, 2))):
+            at, byte = rng.randrange(len(body)), alphabet[rng.randrange(len(alphabet))]
+            kind = rng.random()
+            if kind < 0.4:
+                body[at] = byte
+            elif kind < 0.7:
+                body.insert(at, byte)
+            else:
+                del body[at]
+        if compact.read(bytes(body)) is None:
+            continue
+        answered += 1
+        try:
+            strict = parse_strict(bytes(body))
+        except MalformedSnapshotError:
+            assert LOOSE_NUMBER.search(body), bytes(body)  # the one looseness compact.py owns to
+            continue
+        assert parse_snapshot(bytes(body)).table.equals(strict.table), bytes(body)
+        assert not strict.type_reasons, bytes(body)
+    assert answered > 500  # the mutations do exercise the compact reader
