@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from flightdata.etl import background
 from flightdata.schema import API_COLUMNS_MAX, API_COLUMNS_MIN, API_SCHEMA, STATE_VECTOR
 
 _DOCUMENT_START = re.compile(rb'\{"time":(0|[1-9]\d*),"states":\[\[')
@@ -69,6 +70,7 @@ def read(body: bytes) -> CompactStates | None:
     width = _first_row_width(body, start.end() - 1)
     if width is None:
         return None
+    marks = background.submit(_count_marks, body, start.end())  # beside the CSV reader
     # '[["a",...],["b",...]]}' → ',,"a",...\n,,"b",...\n': every line has the same two
     # empty leading fields, so line i is row i.
     lines = body[start.end() - 2 : -2].translate(_ROWS_TO_LINES)
@@ -80,12 +82,9 @@ def read(body: bytes) -> CompactStates | None:
             read_options=pacsv.ReadOptions(column_names=[*_LEAD, *names], block_size=_block_size(len(lines))),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
-                include_columns=[*_LEAD, *names],
+                include_columns=names,
                 # sensors can only be null here: a list would have brought more brackets.
-                column_types={
-                    **dict.fromkeys(_LEAD, pa.string()),
-                    **{c.name: pa.null() if c.name == "sensors" else c.arrow_type for c in columns},
-                },
+                column_types={c.name: pa.null() if c.name == "sensors" else c.arrow_type for c in columns},
                 null_values=["null"],
                 true_values=["true"],
                 false_values=["false"],
@@ -95,7 +94,7 @@ def read(body: bytes) -> CompactStates | None:
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    if not _count_marks(body, start.end()).agree_with(table):
+    if not marks.result().agree_with(table):
         return None
     return CompactStates(int(start.group(1)), _to_api_schema(table), width, body)
 
@@ -120,6 +119,7 @@ class _Marks:
 
     opening_brackets: int
     closing_brackets: int
+    row_joins: int  # '],['
     quotes_in_rows: int
     quotes_beside_delimiters: bool
 
@@ -128,17 +128,16 @@ class _Marks:
 
         Brackets only delimit rows: one pair per row read plus the states array's (a
         bracket inside a string would add one; nested arrays break rows apart and fail the
-        read), and nothing stands between one row's ']' and the next one's '[' but a comma
-        (else the leading fields would not be empty). Every string column value was a
-        quoted JSON string and no other value was quoted: as escapes were refused, quotes
+        read), and nothing but a comma stands between one row's ']' and the next one's '['
+        (anything else would land in the two leading fields, which are not kept). Every
+        string column value was a quoted JSON string and no other value was quoted: as escapes were refused, quotes
         pair up, each pair is one value, and each pair sits right between delimiters
         (whitespace beside a quote would otherwise end up in the value). Floats are finite
         (JSON has no NaN).
         """
         rows = table.num_rows
-        if not (self.opening_brackets == self.closing_brackets == rows + 1 and self.quotes_beside_delimiters):
-            return False
-        if any(pc.sum(pc.binary_length(table[name])).as_py() for name in _LEAD):
+        brackets_ok = self.opening_brackets == self.closing_brackets == rows + 1 and self.row_joins == rows - 1
+        if not (brackets_ok and self.quotes_beside_delimiters):
             return False
         strings = sum(len(table[name]) - table[name].null_count for name in _STRING_COLUMNS)
         if self.quotes_in_rows != 2 * strings:
@@ -147,13 +146,15 @@ class _Marks:
 
 
 def _count_marks(body: bytes, rows_start: int) -> _Marks:
-    """A few whole-body numpy passes over the bytes."""
+    """A few whole-body numpy passes: each releases the GIL while the CSV reader runs."""
     raw = np.frombuffer(body, np.uint8)
+    opens, closes = raw == _OPEN, raw == _CLOSE
     quotes = np.flatnonzero(raw[rows_start:] == _QUOTE) + rows_start
     before, after = raw[quotes[0::2] - 1], raw[quotes[1::2] + 1]
     return _Marks(
-        opening_brackets=int(np.count_nonzero(raw == _OPEN)),
-        closing_brackets=int(np.count_nonzero(raw == _CLOSE)),
+        opening_brackets=int(np.count_nonzero(opens)),
+        closing_brackets=int(np.count_nonzero(closes)),
+        row_joins=int(np.count_nonzero(closes[:-2] & (raw[1:-1] == _COMMA) & opens[2:])),
         quotes_in_rows=len(quotes),
         quotes_beside_delimiters=bool(
             len(quotes) % 2 == 0

@@ -6,6 +6,7 @@ Invariant, checked on every snapshot: fetched = valid + quarantined.
 from __future__ import annotations
 
 import functools
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flightdata import lake
+from flightdata.etl import background
 from flightdata.etl.parse import MALFORMED_ROW, ParsedSnapshot, parse_snapshot
 from flightdata.etl.validate import reasons_by_row, rule_masks
 from flightdata.schema import (
@@ -70,10 +72,13 @@ class SnapshotResult:
     processed: pa.Table
     quarantine: pa.Table
     summary: QualitySummary
+    # The processed rows as Parquet, encoding on a worker thread since they were known.
+    processed_parquet: Future[bytes]
 
     def parquet(self) -> tuple[bytes, bytes]:
-        """(processed, quarantine) as Parquet bytes."""
-        return to_parquet(self.processed), to_parquet(self.quarantine)
+        """(processed, quarantine) as Parquet bytes; the quarantine is encoded meanwhile."""
+        quarantine = to_parquet(self.quarantine)
+        return self.processed_parquet.result(), quarantine
 
 
 def transform(body: bytes, context: SnapshotContext) -> SnapshotResult:
@@ -92,6 +97,8 @@ def transform_parsed(parsed: ParsedSnapshot, context: SnapshotContext) -> Snapsh
     valid_mask = pc.invert(functools.reduce(pc.or_, masks.values()))
     metadata = _metadata(context, parsed.api_time)
     processed = _processed(table.filter(valid_mask), metadata)
+    processed_parquet = background.submit(to_parquet, processed)  # while the quarantine is built
+
     bad_rows, reasons = reasons_by_row(masks)
     quarantine = _quarantine(parsed, table, bad_rows, reasons, metadata)
 
@@ -101,7 +108,7 @@ def transform_parsed(parsed: ParsedSnapshot, context: SnapshotContext) -> Snapsh
             f"!= valid {processed.num_rows} + quarantined {quarantine.num_rows}"
         )
     summary = _summary(parsed, table, processed, masks, context)
-    return SnapshotResult(processed, quarantine, summary)
+    return SnapshotResult(processed, quarantine, summary, processed_parquet)
 
 
 def _normalise(table: pa.Table) -> pa.Table:

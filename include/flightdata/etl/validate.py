@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flightdata.etl import background
+
 ICAO24_PATTERN = "^[0-9a-f]{6}$"
 LATITUDE_RANGE = (-90.0, 90.0)
 LONGITUDE_RANGE = (-180.0, 180.0)
@@ -27,6 +29,7 @@ def _outside(values: pa.Array, low: float, high: float) -> pa.Array:
 
 def rule_masks(table: pa.Table, api_time: int) -> dict[str, pa.Array]:
     """Reason code → boolean mask (no nulls) over the rows of ``table``."""
+    duplicates = background.submit(duplicate_mask, table)  # hashing, beside the range rules
     latitude, longitude = table["latitude"], table["longitude"]
     last_contact, time_position = table["last_contact"], table["time_position"]
     masks = {
@@ -48,7 +51,7 @@ def rule_masks(table: pa.Table, api_time: int) -> dict[str, pa.Array]:
         "bad_category": _outside(table["category"], 0, 20),
     }
     masks = {code: pc.fill_null(mask, False).combine_chunks() for code, mask in masks.items()}
-    masks["duplicate_icao24"] = duplicate_mask(table)
+    masks["duplicate_icao24"] = duplicates.result()
     return masks
 
 

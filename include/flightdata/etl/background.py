@@ -1,0 +1,18 @@
+"""The ETL's second thread. pyarrow and numpy release the GIL while they work on whole
+arrays, so a byte scan or a Parquet encode can run beside the main thread's next step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# Two workers, so that one snapshot's scan never waits behind another snapshot's encode
+# when several threads of one process run the ETL.
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flightdata-etl")
+
+
+def submit(fn: Callable[..., T], *args: Any) -> Future[T]:  # noqa: UP047 (the pinned mypy lacks PEP 695)
+    return _POOL.submit(fn, *args)
