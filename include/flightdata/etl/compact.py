@@ -8,6 +8,9 @@ the strict orjson path. That happens for escapes, whitespace between tokens, nes
 arrays (``sensors``), rows of mixed widths, values of the wrong type, NaN or infinity,
 and any document that is not exactly ``{"time":T,"states":[[...],...]}``.
 
+One looseness is left, on purpose: after the first row, the CSV reader takes numbers
+spelt ``01``, ``.5`` or ``5.``, which JSON refuses, as 1, 0.5 and 5. Refusing them would
+cost a scan of every digit and point (an eighth more time), and no JSON writer emits them.
 """
 
 from __future__ import annotations
@@ -130,10 +133,10 @@ class _Marks:
         bracket inside a string would add one; nested arrays break rows apart and fail the
         read), and nothing but a comma stands between one row's ']' and the next one's '['
         (anything else would land in the two leading fields, which are not kept). Every
-        string column value was a quoted JSON string and no other value was quoted: as escapes were refused, quotes
-        pair up, each pair is one value, and each pair sits right between delimiters
-        (whitespace beside a quote would otherwise end up in the value). Floats are finite
-        (JSON has no NaN).
+        string column value was a quoted JSON string and no other value was quoted: as
+        escapes were refused, quotes pair up, each pair is one value, and each pair sits
+        right between delimiters (whitespace beside a quote would otherwise end up in the
+        value). Floats are finite (JSON has no NaN).
         """
         rows = table.num_rows
         brackets_ok = self.opening_brackets == self.closing_brackets == rows + 1 and self.row_joins == rows - 1
