@@ -87,6 +87,7 @@ def test_empty_callsigns_become_null_and_integer_floats_become_floats():
         ({"latitude": None}, "partial_position"),
         ({"baro_altitude": 31_000.0}, "bad_altitude"),
         ({"geo_altitude": -1_500.0}, "bad_altitude"),
+        ({"baro_altitude": None, "geo_altitude": 99_999.0}, "bad_altitude"),  # one missing hides nothing
         ({"velocity": -1.0}, "bad_velocity"),
         ({"true_track": 360.01}, "bad_track"),
         ({"vertical_rate": -200.0}, "bad_vertical_rate"),

@@ -37,7 +37,7 @@ def rule_masks(table: pa.Table, api_time: int) -> dict[str, pa.Array]:
         "bad_latitude": _outside(latitude, *LATITUDE_RANGE),
         "bad_longitude": _outside(longitude, *LONGITUDE_RANGE),
         "partial_position": pc.xor(pc.is_null(latitude), pc.is_null(longitude)),
-        "bad_altitude": pc.or_(
+        "bad_altitude": pc.or_kleene(  # a missing altitude does not hide the other one
             _outside(table["baro_altitude"], *ALTITUDE_RANGE_M),
             _outside(table["geo_altitude"], *ALTITUDE_RANGE_M),
         ),
