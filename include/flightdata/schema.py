@@ -105,8 +105,11 @@ QUARANTINE: tuple[Column, ...] = (
 PARTITION_KEYS: tuple[str, ...] = ("year", "month", "day", "hour")
 
 
-def arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
-    return pa.schema([pa.field(c.name, c.arrow_type, metadata=_field_metadata(c)) for c in columns])
+def arrow_schema(columns: tuple[Column, ...], required: frozenset[str] = frozenset()) -> pa.Schema:
+    """Fields named in ``required`` are not nullable: Parquet stores them without null flags."""
+    return pa.schema(
+        [pa.field(c.name, c.arrow_type, nullable=c.name not in required, metadata=_field_metadata(c)) for c in columns]
+    )
 
 
 def _field_metadata(column: Column) -> dict[str, str]:
@@ -117,8 +120,11 @@ def _field_metadata(column: Column) -> dict[str, str]:
 
 
 PROCESSED_COLUMNS: tuple[Column, ...] = (*STATE_VECTOR, *DERIVED, *METADATA)
-PROCESSED_SCHEMA = arrow_schema(PROCESSED_COLUMNS)
-QUARANTINE_SCHEMA = arrow_schema(QUARANTINE)
+# Never null in a lake file: the metadata always, and in processed rows what validation
+# demands (a row without icao24 or last_contact is quarantined).
+_ALWAYS_SET = frozenset(c.name for c in METADATA)
+PROCESSED_SCHEMA = arrow_schema(PROCESSED_COLUMNS, required=_ALWAYS_SET | {"icao24", "last_contact"})
+QUARANTINE_SCHEMA = arrow_schema(QUARANTINE, required=_ALWAYS_SET)
 API_SCHEMA = arrow_schema(STATE_VECTOR)
 
 
