@@ -20,6 +20,7 @@ from flightdata.etl import background
 from flightdata.etl.parse import MALFORMED_ROW, ParsedSnapshot, parse_snapshot
 from flightdata.etl.validate import reasons_by_row, rule_masks
 from flightdata.schema import (
+    METADATA,
     METRES_TO_FEET,
     PROCESSED_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -30,6 +31,7 @@ PARQUET_COMPRESSION_LEVEL = 1
 # Text that is (nearly) unique per row, where a dictionary does not pay.
 UNIQUE_TEXT_COLUMNS = frozenset({"icao24", "callsign", "squawk", "record"})
 # Min/max statistics where readers filter: the identity, the position and the time.
+METADATA_COLUMNS = frozenset(c.name for c in METADATA)
 STATISTICS_COLUMNS = frozenset({"icao24", "latitude", "longitude", "snapshot_time", "last_contact"})
 
 
@@ -197,14 +199,16 @@ def _summary(
 
 def to_parquet(table: pa.Table) -> bytes:
     """Parquet bytes for a minutely file, each column encoded the way that measured smallest
-    for the time it takes (see ``make bench``), then zstd at its fast level."""
+    for the time it takes (see ``make bench``), then zstd at its fast level where it pays."""
     sink = pa.BufferOutputStream()
     encodings = {f.name: _encoding(f) for f in table.schema}
+    compressed = [f.name for f in table.schema if f.name not in METADATA_COLUMNS and not pa.types.is_boolean(f.type)]
     pq.write_table(
         table,
         sink,
-        compression=PARQUET_COMPRESSION,
-        compression_level=PARQUET_COMPRESSION_LEVEL,
+        # One value per file, or one bit per row: a few bytes that zstd would only spend time on.
+        compression={name: PARQUET_COMPRESSION if name in compressed else "none" for name in table.column_names},
+        compression_level=dict.fromkeys(compressed, PARQUET_COMPRESSION_LEVEL),
         use_dictionary=[name for name, encoding in encodings.items() if encoding is None],
         column_encoding={name: encoding for name, encoding in encodings.items() if encoding},
         write_statistics=list(STATISTICS_COLUMNS & set(table.column_names)),
