@@ -77,6 +77,7 @@ def test_a_quarantined_row_keeps_the_text_exactly_as_sent():
         (b'"a1b2c3"', b'"a1\\u0062c3"', "an escape"),
         (b'"a1b2c3",', b'"a1b2c3" ,', "whitespace after a string"),
         (b'["a1b2c3"', b'[ "a1b2c3"', "whitespace before a string"),
+        (b'"TST101  ",', b'"TST101  "x,', "junk after a string"),
         (b",null,11049.0", b",[1,2],11049.0", "sensors sent as a list"),
         (b",null,11049.0", b",5,11049.0", "sensors of the wrong type"),
         (b'"TST101  "', b'"T[S]T"', "brackets inside a string"),
