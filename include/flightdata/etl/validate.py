@@ -56,9 +56,9 @@ def rule_masks(table: pa.Table, api_time: int) -> dict[str, pa.Array]:
 
 
 def duplicate_mask(table: pa.Table) -> pa.Array:
-    """True for every row whose icao24 another row of the snapshot also has.
+    """True for every row whose icao24 another row of the snapshot also has, except the one
+    kept per icao24: the row with the latest ``last_contact`` (the first one on a tie).
 
-    Per icao24 the row with the latest ``last_contact`` is kept (the first one on a tie).
     Repeats are found by hashing; only the rows that share an icao24 are then sorted.
     """
     n = table.num_rows
