@@ -120,11 +120,11 @@ def _field_metadata(column: Column) -> dict[str, str]:
 
 
 PROCESSED_COLUMNS: tuple[Column, ...] = (*STATE_VECTOR, *DERIVED, *METADATA)
+METADATA_NAMES = frozenset(c.name for c in METADATA)
 # Never null in a lake file: the metadata always, and in processed rows what validation
 # demands (a row without icao24 or last_contact is quarantined).
-_ALWAYS_SET = frozenset(c.name for c in METADATA)
-PROCESSED_SCHEMA = arrow_schema(PROCESSED_COLUMNS, required=_ALWAYS_SET | {"icao24", "last_contact"})
-QUARANTINE_SCHEMA = arrow_schema(QUARANTINE, required=_ALWAYS_SET)
+PROCESSED_SCHEMA = arrow_schema(PROCESSED_COLUMNS, required=METADATA_NAMES | {"icao24", "last_contact"})
+QUARANTINE_SCHEMA = arrow_schema(QUARANTINE, required=METADATA_NAMES)
 API_SCHEMA = arrow_schema(STATE_VECTOR)
 
 

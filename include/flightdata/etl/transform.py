@@ -20,7 +20,7 @@ from flightdata.etl import background
 from flightdata.etl.parse import MALFORMED_ROW, ParsedSnapshot, parse_snapshot
 from flightdata.etl.validate import reasons_by_row, rule_masks
 from flightdata.schema import (
-    METADATA,
+    METADATA_NAMES,
     METRES_TO_FEET,
     PROCESSED_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -31,7 +31,6 @@ PARQUET_COMPRESSION_LEVEL = 1
 # Text that is (nearly) unique per row, where a dictionary does not pay.
 UNIQUE_TEXT_COLUMNS = frozenset({"icao24", "callsign", "squawk", "record"})
 # Min/max statistics where readers filter: the identity, the position and the time.
-METADATA_COLUMNS = frozenset(c.name for c in METADATA)
 STATISTICS_COLUMNS = frozenset({"icao24", "latitude", "longitude", "snapshot_time", "last_contact"})
 
 
@@ -202,7 +201,7 @@ def to_parquet(table: pa.Table) -> bytes:
     for the time it takes (see ``make bench``), then zstd at its fast level where it pays."""
     sink = pa.BufferOutputStream()
     encodings = {f.name: _encoding(f) for f in table.schema}
-    compressed = [f.name for f in table.schema if f.name not in METADATA_COLUMNS and not pa.types.is_boolean(f.type)]
+    compressed = {f.name for f in table.schema if f.name not in METADATA_NAMES and not pa.types.is_boolean(f.type)}
     pq.write_table(
         table,
         sink,
