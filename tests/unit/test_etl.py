@@ -97,6 +97,16 @@ def test_empty_callsigns_become_null_and_integer_floats_become_floats():
         ({"position_source": 7}, "bad_position_source"),
         ({"latitude": "north"}, "wrong_type_latitude"),
         ({"on_ground": "yes"}, "wrong_type_on_ground"),
+        # JSON types Arrow would convert silently: a boolean is no number, a fraction no integer.
+        ({"latitude": True}, "wrong_type_latitude"),
+        ({"longitude": False}, "wrong_type_longitude"),
+        ({"velocity": True}, "wrong_type_velocity"),
+        ({"last_contact": API_TIME - 0.1}, "wrong_type_last_contact"),
+        ({"position_source": 2.7}, "wrong_type_position_source"),
+        ({"position_source": 2.0}, "wrong_type_position_source"),
+        ({"on_ground": 1}, "wrong_type_on_ground"),
+        ({"spi": 0}, "wrong_type_spi"),
+        ({"sensors": [1, True]}, "wrong_type_sensors"),
     ],
 )
 def test_each_rule_quarantines_with_its_reason(overrides, reason):

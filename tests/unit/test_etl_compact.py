@@ -7,11 +7,13 @@ import re
 from datetime import UTC, datetime
 
 import orjson
+import pyarrow as pa
 import pytest
 
 from flightdata.etl import compact
 from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot, parse_strict
 from flightdata.etl.transform import SnapshotContext, transform_parsed
+from flightdata.schema import STATE_VECTOR
 from flightdata.simulator import Fleet, TrafficShape
 
 API_TIME = 1_767_225_600
@@ -91,6 +93,9 @@ def test_a_quarantined_row_keeps_the_text_exactly_as_sent():
         (b"231.47", b"+231.47", "a plus sign"),
         (b"false,0]", b"false,0] ", "whitespace between rows"),
         (b"false,0]", b"false,0]x", "junk between rows"),
+        (b"-0.33", b"true", "a boolean where a float belongs"),
+        (b"false,0]", b"false,2.7]", "a fraction where an integer belongs"),
+        (b"false,0]", b"1,0]", "a number where a boolean belongs"),
     ],
 )
 def test_anything_but_the_compact_form_takes_the_strict_path(old, new, why):
@@ -105,6 +110,60 @@ def test_anything_but_the_compact_form_takes_the_strict_path(old, new, why):
             parse_snapshot(body)
     else:
         assert_same_reading(body)
+
+
+def test_an_unquoted_string_balanced_by_a_quoted_number_is_not_json_and_is_refused():
+    """The quote count alone balanced: two quotes too few at the callsign, two too many at
+    the altitude. orjson refuses the document, so the compact reader must not answer."""
+    bad = ROW.replace(b"a1b2c3", b"b00001").replace(b'"TST101  "', b"TST101").replace(b"10972.8", b'"10972.8"')
+    body = body_of(ROW, bad)
+
+    assert compact.read(body) is None
+    with pytest.raises(MalformedSnapshotError):
+        parse_snapshot(body)
+
+
+# JSON values of every type, for each column: the wrong ones must be quarantined alike by both paths.
+TYPE_CONFUSIONS = (b"true", b"false", b"null", b"0", b"2.7", b"-1e3", b'"7"', b'"x,y"', b"[1]", b"[true]")
+
+
+def _fields(row: bytes) -> list[bytes]:
+    return [orjson.dumps(value) for value in orjson.loads(row)]
+
+
+def test_type_confusions_are_quarantined_alike_by_both_paths():
+    """Every column of a row gets every JSON type in turn (seeded, two at a time too): both
+    readers agree, and a value whose JSON type is wrong for its column is never valid."""
+    rng = random.Random(20261128)
+    fields = _fields(ROW)
+    cases = [(i, v) for i in range(len(fields)) for v in TYPE_CONFUSIONS]
+    cases += [tuple(rng.sample(cases, 2)) for _ in range(200)]  # type: ignore[misc]
+    for case in cases:
+        changes = dict([case] if isinstance(case[0], int) else case)
+        mutated = list(fields)
+        for index, value in changes.items():
+            mutated[index] = value
+        body = body_of(ROW.replace(b"a1b2c3", b"b00001"), b"[" + b",".join(mutated) + b"]")
+        assert_same_reading(body)
+        parsed = parse_snapshot(body)
+        for index, value in changes.items():
+            column = STATE_VECTOR[index]
+            decoded = orjson.loads(value)
+            if decoded is None or _json_fits(decoded, column.arrow_type):
+                continue
+            assert f"wrong_type_{column.name}" in parsed.type_reasons.get(1, []), (column.name, value)
+
+
+def _json_fits(value, arrow_type) -> bool:
+    if pa.types.is_floating(arrow_type):
+        return type(value) in (int, float)
+    if pa.types.is_integer(arrow_type):
+        return type(value) is int
+    if pa.types.is_boolean(arrow_type):
+        return type(value) is bool
+    if pa.types.is_string(arrow_type):
+        return type(value) is str
+    return isinstance(value, list) and all(type(v) is int for v in value)
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ _REFUSED = (b"\\", b"\n", b"\r", b"\t", b"+")
 _ROWS_TO_LINES = bytes.maketrans(b"[]", b",\n")
 _LEAD = ("row_start", "row_open")
 _STRING_COLUMNS = tuple(c.name for c in STATE_VECTOR if pa.types.is_string(c.arrow_type))
+_STRING_INDICES = np.array([c.api_index for c in STATE_VECTOR if pa.types.is_string(c.arrow_type)])
 _FLOAT_COLUMNS = tuple(c.name for c in STATE_VECTOR if pa.types.is_floating(c.arrow_type))
 _QUOTE, _OPEN, _CLOSE, _COMMA = (ord(c) for c in '"[],')
 _MIN_BLOCK = 1 << 16  # far longer than a row, which must fit in one block
@@ -125,6 +126,7 @@ class _Marks:
     row_joins: int  # '],['
     quotes_in_rows: int
     quotes_beside_delimiters: bool
+    quotes_in_string_columns: bool  # every quoted value sits at a string column's position
 
     def agree_with(self, table: pa.Table) -> bool:
         """Whether the CSV reading is what a JSON parser would have read.
@@ -136,11 +138,13 @@ class _Marks:
         string column value was a quoted JSON string and no other value was quoted: as
         escapes were refused, quotes pair up, each pair is one value, and each pair sits
         right between delimiters (whitespace beside a quote would otherwise end up in the
-        value). Floats are finite (JSON has no NaN).
+        value), and only at a string column's position (the CSV reader would take a quoted
+        number as a number, and that pair could balance an unquoted string elsewhere).
+        Floats are finite (JSON has no NaN).
         """
         rows = table.num_rows
         brackets_ok = self.opening_brackets == self.closing_brackets == rows + 1 and self.row_joins == rows - 1
-        if not (brackets_ok and self.quotes_beside_delimiters):
+        if not (brackets_ok and self.quotes_beside_delimiters and self.quotes_in_string_columns):
             return False
         strings = sum(len(table[name]) - table[name].null_count for name in _STRING_COLUMNS)
         if self.quotes_in_rows != 2 * strings:
@@ -154,17 +158,37 @@ def _count_marks(body: bytes, rows_start: int) -> _Marks:
     opens, closes = raw == _OPEN, raw == _CLOSE
     quotes = np.flatnonzero(raw[rows_start:] == _QUOTE) + rows_start
     before, after = raw[quotes[0::2] - 1], raw[quotes[1::2] + 1]
+    paired = len(quotes) % 2 == 0
     return _Marks(
         opening_brackets=int(np.count_nonzero(opens)),
         closing_brackets=int(np.count_nonzero(closes)),
         row_joins=int(np.count_nonzero(closes[:-2] & (raw[1:-1] == _COMMA) & opens[2:])),
         quotes_in_rows=len(quotes),
         quotes_beside_delimiters=bool(
-            len(quotes) % 2 == 0
-            and np.all((before == _COMMA) | (before == _OPEN))
-            and np.all((after == _COMMA) | (after == _CLOSE))
+            paired and np.all((before == _COMMA) | (before == _OPEN)) and np.all((after == _COMMA) | (after == _CLOSE))
         ),
+        quotes_in_string_columns=paired and _quoted_fields_are_strings(raw, opens, quotes),
     )
+
+
+def _quoted_fields_are_strings(raw: np.ndarray, opens: np.ndarray, quotes: np.ndarray) -> bool:
+    """Whether each quoted value's field index within its row is a string column's.
+
+    A value's index is the number of commas between its row's '[' and its opening quote,
+    less the commas inside the row's earlier strings. Works on the positions of quotes,
+    commas and brackets, never per byte in Python."""
+    if not len(quotes):
+        return True
+    starts, ends = quotes[0::2], quotes[1::2]
+    commas = np.flatnonzero(raw == _COMMA)
+    row_opens = np.flatnonzero(opens)
+    row_open = row_opens[np.searchsorted(row_opens, starts) - 1]
+    commas_before = np.searchsorted(commas, starts)
+    inside = np.searchsorted(commas, ends) - commas_before  # commas within each string
+    inside_before = np.concatenate(([0], np.cumsum(inside)[:-1]))  # within all earlier strings
+    first_in_row = np.searchsorted(starts, row_open)  # the row's first string
+    field = (commas_before - np.searchsorted(commas, row_open)) - (inside_before - inside_before[first_in_row])
+    return bool(np.all(np.isin(field, _STRING_INDICES)))
 
 
 def _to_api_schema(table: pa.Table) -> pa.Table:

@@ -108,18 +108,51 @@ def _regularise(states: list[Any], type_reasons: dict[int, list[str]]) -> list[A
     return rows
 
 
+def _json_types(arrow_type: pa.DataType) -> frozenset[type]:
+    """The Python types orjson gives for the JSON values a column of ``arrow_type`` accepts.
+
+    Arrow converts more than JSON allows here: ``true`` to 1.0, ``2.7`` to the integer 2.
+    A float column takes any JSON number; an integer column only a number written without
+    fraction or exponent (orjson's ``int``); ``bool`` is never a number."""
+    if pa.types.is_floating(arrow_type):
+        return frozenset({int, float, type(None)})
+    if pa.types.is_integer(arrow_type):
+        return frozenset({int, type(None)})
+    if pa.types.is_boolean(arrow_type):
+        return frozenset({bool, type(None)})
+    if pa.types.is_string(arrow_type):
+        return frozenset({str, type(None)})
+    return frozenset({list, type(None)})
+
+
+def _fits(value: Any, arrow_type: pa.DataType, accepted: frozenset[type]) -> bool:
+    if type(value) not in accepted:
+        return False
+    if isinstance(value, list):  # sensors: a list of integer receiver ids
+        item_types = _json_types(arrow_type.value_type)
+        return all(type(item) in item_types for item in value)
+    return True
+
+
 def _typed(values: tuple[Any, ...], arrow_type: pa.DataType, name: str, reasons: dict[int, list[str]]) -> pa.Array:
-    try:
-        return pa.array(values, type=arrow_type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-        pass
-    # Slow path, only for a column that holds a value of the wrong type.
+    accepted = _json_types(arrow_type)
+    types = set(map(type, values))
+    if types <= accepted and list not in types:
+        try:
+            return pa.array(values, type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+            pass  # out of range for the type: found below
+    # Slow path, only for a column that holds a value of the wrong type (or a list).
     code = f"wrong_type_{name}"
     kept: list[Any] = []
     for i, value in enumerate(values):
-        try:
-            pa.array([value], type=arrow_type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        fits = _fits(value, arrow_type, accepted)
+        if fits:
+            try:
+                pa.array([value], type=arrow_type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+                fits = False
+        if not fits:
             reasons.setdefault(i, []).append(code)
             value = None
         kept.append(value)
