@@ -59,7 +59,7 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
 
-    @task
+    @task(multiple_outputs=False)
     def plan(params=None, logical_date=None, run_id=None, ti=None) -> dict:
         from flightdata.config import Resources
 
@@ -75,11 +75,11 @@ with DAG(
     compact = AthenaOperator(task_id="compact", query="compact_hour.sql", retries=0, **ATHENA)
     count_check = AthenaOperator(task_id="count_check", query="check_compacted_hour.sql", **ATHENA)
 
-    @task
+    @task(multiple_outputs=False)
     def verify(query_id: str) -> int:
         return compaction.check_counts(result_rows(AthenaHook(aws_conn_id=AWS_CONN_ID), query_id)[0])
 
-    @task(outlets=[CURATED])
+    @task(outlets=[CURATED], multiple_outputs=False)
     def publish(plan: dict, rows: int) -> dict:
         from flightdata.config import Resources
 

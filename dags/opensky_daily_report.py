@@ -36,7 +36,7 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
 
-    @task
+    @task(multiple_outputs=False)
     def plan(params=None, logical_date=None) -> dict:
         from flightdata.orchestration.report import plan_day
 
@@ -56,7 +56,7 @@ with DAG(
         for name in reporting.REPORT_NAMES
     }
 
-    @task
+    @task(multiple_outputs=False)
     def publish_report(plan: dict, query_ids: dict) -> dict:
         from flightdata.config import Resources
         from flightdata.orchestration.report import publish

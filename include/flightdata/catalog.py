@@ -14,7 +14,9 @@ _COLUMNS = {
     config.PROCESSED: schema.PROCESSED_COLUMNS,
     config.CURATED: schema.PROCESSED_COLUMNS,
     config.QUARANTINE: schema.QUARANTINE,
+    config.COMMITS: schema.COMMIT,
 }
+_DESCRIPTIONS = {config.COMMITS: "flightdata snapshot commits: which attempt of each snapshot readers count"}
 
 
 JSON_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -48,7 +50,7 @@ def table_input(names: config.Resources, kind: str) -> dict[str, Any]:
         return _raw_table_input(names)
     return {
         "Name": names.tables[kind],
-        "Description": f"flightdata {kind} state vectors, partitioned by UTC hour",
+        "Description": _DESCRIPTIONS.get(kind, f"flightdata {kind} state vectors, partitioned by UTC hour"),
         "TableType": "EXTERNAL_TABLE",
         "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "ZSTD"},
         "PartitionKeys": schema.glue_partition_keys(),

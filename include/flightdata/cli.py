@@ -16,7 +16,6 @@ from flightdata import lake
 from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot
 from flightdata.etl.snapshot import process_snapshot
 from flightdata.etl.transform import SnapshotContext
-from flightdata.lambdas.events import REGION_RE
 from flightdata.storage import DirectoryStore
 
 
@@ -26,8 +25,10 @@ def _transform(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot read {args.snapshot}: {exc.strerror}", file=sys.stderr)
         return 2
-    if not REGION_RE.match(args.region):
-        print(f"error: --region {args.region!r} must be lowercase letters, digits, '-' or '_'", file=sys.stderr)
+    try:
+        lake.check_region(args.region)
+    except ValueError as exc:
+        print(f"error: --region: {exc}", file=sys.stderr)
         return 2
     try:
         parsed = parse_snapshot(body)
@@ -39,6 +40,9 @@ def _transform(args: argparse.Namespace) -> int:
         written = process_snapshot(DirectoryStore(args.out), body, context, keep_raw=True, parsed=parsed)
     except (MalformedSnapshotError, ValueError) as exc:
         print(f"error: {args.snapshot}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # the output directory: read-only, full, not a directory
+        print(f"error: cannot write under {args.out}: {exc.strerror or exc}; nothing was kept", file=sys.stderr)
         return 1
     print(orjson.dumps(written.report()).decode())
     return 0

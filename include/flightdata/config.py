@@ -21,6 +21,7 @@ RAW = "raw"
 PROCESSED = "processed"
 QUARANTINE = "quarantine"
 CURATED = "curated"
+COMMITS = "commits"  # one small Parquet object per snapshot: the step that makes it visible
 REPORTS = "reports"
 
 
@@ -95,7 +96,13 @@ class Resources:
     @property
     def tables(self) -> dict[str, str]:
         """Glue table name for each lake prefix that Athena reads."""
-        return {PROCESSED: "processed", CURATED: "curated_hourly", QUARANTINE: "quarantine", RAW: "raw_snapshots"}
+        return {
+            PROCESSED: "processed",
+            CURATED: "curated_hourly",
+            QUARANTINE: "quarantine",
+            RAW: "raw_snapshots",
+            COMMITS: "snapshot_commits",
+        }
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,42 @@ minute overwrites its objects instead of adding copies.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
 from flightdata import config
+
+# A region names a bounding box and ends up in object keys.
+REGION_NAME = "[a-z][a-z0-9_-]{0,31}"
+# The same rule as a JSON-schema pattern, which the trigger form also checks in the browser:
+# with '$' alone Python's re (jsonschema) would accept a final newline, so a lookahead refuses it.
+REGION_NAME_SCHEMA_PATTERN = f"^{REGION_NAME}$(?!\\n)"
+# Snapshot times outside this window are a broken clock or document, never data to partition.
+EARLIEST_SNAPSHOT = datetime(2010, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(minutes=10)
+
+
+class InvalidSnapshotTime(ValueError):
+    """A snapshot time that no real snapshot can have (before 2010, or ahead of the run)."""
+
+
+def check_region(region: object) -> str:
+    if not isinstance(region, str) or not re.fullmatch(REGION_NAME, region):
+        raise ValueError(
+            f"region must be 1-32 lowercase letters, digits, '-' or '_', starting with a letter; got {region!r}"
+        )
+    return region
+
+
+def check_snapshot_time(when: datetime, now: datetime, what: str = "snapshot time") -> datetime:
+    """``when`` unless it is before 2010 or more than 10 minutes ahead of ``now``."""
+    when = as_utc(when)
+    if when < EARLIEST_SNAPSHOT or when > as_utc(now) + LATEST_AHEAD:
+        raise InvalidSnapshotTime(
+            f"{what} {when.isoformat()} is outside {EARLIEST_SNAPSHOT:%Y-%m-%d} .. "
+            f"{(as_utc(now) + LATEST_AHEAD).isoformat()} (at most 10 minutes ahead of the run); refused"
+        )
+    return when
 
 
 def partition_values(when: datetime) -> dict[str, str]:
@@ -35,16 +68,32 @@ def _stem(when: datetime, region: str) -> str:
     return f"{as_utc(when):%Y%m%dT%H%M%SZ}_{region}"
 
 
+def attempt_id(ingested_at: datetime) -> str:
+    """An ETL attempt's name in object keys: its ``ingested_at``, to the millisecond."""
+    at = as_utc(ingested_at)
+    return f"{at:%Y%m%dT%H%M%S}{at.microsecond // 1000:03d}Z"
+
+
 def raw_key(when: datetime, region: str) -> str:
     return f"{config.RAW}/{partition_path(when)}/{_stem(when, region)}.json.gz"
 
 
-def processed_key(when: datetime, region: str) -> str:
-    return f"{config.PROCESSED}/{partition_path(when)}/{_stem(when, region)}.parquet"
+def snapshot_prefix(kind: str, when: datetime, region: str) -> str:
+    """The start of every key one snapshot has under ``kind``, whatever the attempt."""
+    return f"{kind}/{partition_path(when)}/{_stem(when, region)}."
 
 
-def quarantine_key(when: datetime, region: str) -> str:
-    return f"{config.QUARANTINE}/{partition_path(when)}/{_stem(when, region)}.parquet"
+def processed_key(when: datetime, region: str, attempt: str) -> str:
+    return f"{snapshot_prefix(config.PROCESSED, when, region)}{attempt}.parquet"
+
+
+def quarantine_key(when: datetime, region: str, attempt: str) -> str:
+    return f"{snapshot_prefix(config.QUARANTINE, when, region)}{attempt}.parquet"
+
+
+def commit_key(when: datetime, region: str) -> str:
+    """One key per snapshot: overwriting it is the single step that switches attempts."""
+    return f"{snapshot_prefix(config.COMMITS, when, region)}parquet"
 
 
 def parse_snapshot_time(text: str) -> datetime:

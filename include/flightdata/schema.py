@@ -102,6 +102,24 @@ QUARANTINE: tuple[Column, ...] = (
     *METADATA,
 )
 
+# One row per committed snapshot. A snapshot's rows are the processed and quarantine rows
+# whose (snapshot_time, region, ingested_at) match its commit; anything else under those
+# prefixes is a previous attempt or a dead writer's orphan, and readers skip it.
+COMMIT: tuple[Column, ...] = (
+    Column("snapshot_time", pa.timestamp("ms"), "UTC", "Minute the snapshot was taken for"),
+    Column("region", pa.string(), None, "Name of the bounding box the snapshot covers"),
+    Column("ingested_at", pa.timestamp("ms"), "UTC", "The committed attempt: its rows carry this ingested_at"),
+    Column("committed_at", pa.timestamp("ms"), "UTC", "When the commit object was written"),
+    Column("records", pa.int64(), None, "State vectors fetched"),
+    Column("valid", pa.int64(), None, "Rows written to processed"),
+    Column("quarantined", pa.int64(), None, "Rows written to quarantine"),
+    Column("processed_key", pa.string(), None, "Object key of the processed Parquet"),
+    Column("processed_sha256", pa.string(), None, "SHA-256 of the processed object"),
+    Column("quarantine_key", pa.string(), None, "Object key of the quarantine Parquet"),
+    Column("quarantine_sha256", pa.string(), None, "SHA-256 of the quarantine object"),
+    Column("raw_key", pa.string(), None, "Object key of the raw response, when known"),
+)
+
 PARTITION_KEYS: tuple[str, ...] = ("year", "month", "day", "hour")
 
 
@@ -125,6 +143,7 @@ METADATA_NAMES = frozenset(c.name for c in METADATA)
 # demands (a row without icao24 or last_contact is quarantined).
 PROCESSED_SCHEMA = arrow_schema(PROCESSED_COLUMNS, required=METADATA_NAMES | {"icao24", "last_contact"})
 QUARANTINE_SCHEMA = arrow_schema(QUARANTINE, required=METADATA_NAMES)
+COMMIT_SCHEMA = arrow_schema(COMMIT, required=frozenset(c.name for c in COMMIT) - {"raw_key"})
 API_SCHEMA = arrow_schema(STATE_VECTOR)
 
 

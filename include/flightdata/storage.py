@@ -1,7 +1,7 @@
 """Where lake objects are written: S3 (AWS or the local endpoint) or a local directory.
 
-A snapshot's objects are written together or not at all: if one write fails, the
-objects already written for that snapshot are deleted again before the error surfaces.
+Each put is atomic on its own (an S3 PUT, or a rename). How a snapshot's several objects
+become visible together is ``flightdata.etl.commit``'s job.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ class ObjectStore(Protocol):
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
     def get(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
+    def exists(self, key: str) -> bool: ...
+    def list(self, prefix: str) -> list[str]: ...
     def uri(self, key: str) -> str: ...
 
 
@@ -46,6 +48,23 @@ class S3Store:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def list(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys += [item["Key"] for item in page.get("Contents", [])]
+        return keys
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
@@ -75,22 +94,16 @@ class DirectoryStore:
     def delete(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)
 
+    def exists(self, key: str) -> bool:
+        return (self.root / key).is_file()
+
+    def list(self, prefix: str) -> list[str]:
+        directory, _, start = prefix.rpartition("/")
+        folder = self.root / directory
+        if not folder.is_dir():
+            return []
+        names = (p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".tmp-"))
+        return sorted(f"{directory}/{name}" if directory else name for name in names if name.startswith(start))
+
     def uri(self, key: str) -> str:
         return str(self.root / key)
-
-
-def put_all(store: ObjectStore, objects: list[tuple[str, bytes, str]]) -> list[str]:
-    """Write ``(key, body, content type)`` objects; on any failure, delete those already written."""
-    written: list[str] = []
-    try:
-        for key, body, content_type in objects:
-            store.put(key, body, content_type)
-            written.append(key)
-    except BaseException:
-        for key in reversed(written):
-            try:
-                store.delete(key)
-            except Exception:
-                log.exception("could not roll back %s after a failed snapshot write", store.uri(key))
-        raise
-    return written

@@ -68,6 +68,7 @@ def test_opensky_daily_report_runs_every_report_query(dagbag):  # noqa: F811
     [
         ([{"name": "europe", "bbox": {"lamin": 95, "lomin": 0, "lamax": 96, "lomax": 10}}], "95"),
         ([{"name": "Europe West"}], "Europe West"),
+        ([{"name": "europe\n"}], "europe"),  # '$' alone lets a final newline through
         ([{"label": "x"}], "name"),
         ([], "regions"),
     ],
@@ -94,3 +95,16 @@ def test_named_boxes_are_accepted(dagbag):  # noqa: F811
     ]
 
     assert params.validate()["regions"][1]["name"] == "us_east"
+
+
+def test_no_task_splits_its_return_value_into_one_xcom_per_key(dagbag):  # noqa: F811
+    """A TaskFlow task annotated ``-> dict`` pushes each key as its own XCom. Airflow 3.0.6's
+    execution API answers 422 'Field required' to a key whose value is None (apache/airflow
+    #55062): compaction's publish failed so when its hour had no previous location."""
+    split = [
+        f"{dag_id}.{task.task_id}"
+        for dag_id, dag in dagbag.dags.items()
+        for task in dag.tasks
+        if getattr(task, "multiple_outputs", False)
+    ]
+    assert split == [], f"set multiple_outputs=False on {split}: a None value among the keys fails the push"

@@ -95,6 +95,7 @@ def test_ingestion_skips_cleanly_when_credits_would_cross_the_reserve(lake):
         ({}, "snapshot_time"),
         ({"snapshot_time": "yesterday"}, "snapshot_time"),
         ({"snapshot_time": "2026-01-01T00:00:00Z", "region": "Europe West"}, "region"),
+        ({"snapshot_time": "2026-01-01T00:00:00Z", "region": "europe\n"}, "region"),
         ({"snapshot_time": "2026-01-01T00:00:00Z", "bbox": {"lamin": 1}}, "bbox"),
         ({"snapshot_time": "2026-01-01T00:00:00Z", "credit_reserve": -1}, "credit_reserve"),
     ],

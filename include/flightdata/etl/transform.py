@@ -47,7 +47,12 @@ class SnapshotContext:
     ingested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "snapshot_time", lake.as_utc(self.snapshot_time))
+        lake.check_region(self.region)
+        when = lake.check_snapshot_time(self.snapshot_time, self.ingested_at)
+        object.__setattr__(self, "snapshot_time", when)
+        # To the millisecond, as stored: the attempt's identity in keys, rows and its commit.
+        at = lake.as_utc(self.ingested_at)
+        object.__setattr__(self, "ingested_at", at.replace(microsecond=at.microsecond // 1000 * 1000))
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,8 @@ def transform(body: bytes, context: SnapshotContext) -> SnapshotResult:
 
 
 def transform_parsed(parsed: ParsedSnapshot, context: SnapshotContext) -> SnapshotResult:
+    """Validate typed rows (raises InvalidSnapshotTime when the document's own time is absurd)."""
+    lake.check_snapshot_time(datetime.fromtimestamp(parsed.api_time, UTC), context.ingested_at, "the document's time")
     table = _normalise(parsed.table)
     masks = rule_masks(table, parsed.api_time)
     if parsed.type_reasons:

@@ -29,7 +29,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.perf_counter()
     body = gzip.decompress(store.get(request.raw_key))
     read_s = time.perf_counter() - started
-    written = process_snapshot(store, body, SnapshotContext(request.snapshot_time, request.region))
+    context_ = SnapshotContext(request.snapshot_time, request.region)
+    written = process_snapshot(store, body, context_, raw_key=request.raw_key)
     result = {
         "status": "ok",
         "bucket": store.bucket,

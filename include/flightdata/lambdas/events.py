@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,8 +9,6 @@ from typing import Any
 from flightdata import lake
 from flightdata.opensky.client import BoundingBox
 from flightdata.opensky.errors import InvalidRequestError
-
-REGION_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
 class InvalidEventError(ValueError):
@@ -34,12 +31,10 @@ def _snapshot_time(event: dict[str, Any]) -> datetime:
 
 
 def _region(event: dict[str, Any]) -> str:
-    region = event.get("region", "global")
-    if not isinstance(region, str) or not REGION_RE.match(region):
-        raise InvalidEventError(
-            f"event field 'region' must be 1-32 lowercase letters, digits, '-' or '_', got {region!r}"
-        )
-    return region
+    try:
+        return lake.check_region(event.get("region", "global"))
+    except ValueError as exc:
+        raise InvalidEventError(f"event field 'region': {exc}") from None
 
 
 def _int(event: dict[str, Any], name: str, default: int | None, minimum: int = 0) -> int | None:

@@ -16,7 +16,6 @@ from flightdata import config, lake
 
 log = logging.getLogger(__name__)
 
-REGION_NAME_PATTERN = "^[a-z][a-z0-9_-]{0,31}$"
 _BOUND = {"type": "number"}
 REGIONS_SCHEMA: dict[str, Any] = {
     "type": "array",
@@ -27,7 +26,7 @@ REGIONS_SCHEMA: dict[str, Any] = {
         "required": ["name"],
         "additionalProperties": False,
         "properties": {
-            "name": {"type": "string", "pattern": REGION_NAME_PATTERN},
+            "name": {"type": "string", "pattern": lake.REGION_NAME_SCHEMA_PATTERN},
             "bbox": {
                 "type": "object",
                 "required": ["lamin", "lomin", "lamax", "lomax"],
