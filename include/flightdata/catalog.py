@@ -87,3 +87,17 @@ def _raw_table_input(names: config.Resources) -> dict[str, Any]:
             "SerdeInfo": {"SerializationLibrary": JSON_SERDE},
         },
     }
+
+
+def committed_rows(names: config.Resources, kind: str, condition: str) -> str:
+    """SQL for the ``kind`` rows (processed or quarantine) of committed snapshots only: those
+    whose (snapshot_time, region, ingested_at) a commit names. ``condition`` restricts both
+    sides by partition keys, so Athena prunes; use it as ``FROM <this> AS alias``."""
+    database, tables = names.glue_database, names.tables
+    return (
+        f"(SELECT t.* FROM {database}.{tables[kind]} AS t"
+        f" JOIN (SELECT snapshot_time AS c_time, region AS c_region, ingested_at AS c_attempt"
+        f" FROM {database}.{tables[config.COMMITS]} WHERE {condition}) AS c"
+        " ON t.snapshot_time = c.c_time AND t.region = c.c_region AND t.ingested_at = c.c_attempt"
+        f" WHERE {condition})"
+    )

@@ -77,10 +77,10 @@ def etl_payload(ingest_result: str | dict[str, Any]) -> str:
 
 
 def register_partitions(glue: Any, names: config.Resources, snapshot_time: datetime) -> list[str]:
-    """Add the hour partition of the processed and quarantine tables when it is new."""
+    """Add the hour partition of the processed, quarantine and commit tables when it is new."""
     values = lake.partition_values(snapshot_time)
     added = []
-    for kind in (config.PROCESSED, config.QUARANTINE):
+    for kind in (config.PROCESSED, config.QUARANTINE, config.COMMITS):
         table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[kind])["Table"]
         descriptor = copy.deepcopy(table["StorageDescriptor"])
         descriptor["Location"] = f"{names.table_location(kind)}{lake.partition_path(snapshot_time)}/"

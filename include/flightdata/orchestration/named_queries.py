@@ -12,6 +12,7 @@ import jinja2
 
 import flightdata
 from flightdata.config import Resources
+from flightdata.orchestration.templating import TemplateFacts
 from flightdata.reporting import REPORTS
 
 SQL_DIR = Path(flightdata.__file__).parent / "sql"
@@ -37,6 +38,6 @@ def named_queries(names: Resources) -> list[tuple[str, str, str]]:
     )
     queries = []
     for name, title, _, _ in REPORTS:
-        sql = environment.get_template(f"report_{name}.sql").render(fd=names, ti=_Yesterday())
+        sql = environment.get_template(f"report_{name}.sql").render(fd=TemplateFacts(names), ti=_Yesterday())
         queries.append((name, f"{title}, yesterday (UTC)", sql.strip()))
     return queries

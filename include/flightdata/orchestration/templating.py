@@ -7,7 +7,11 @@ from typing import Any
 
 class TemplateFacts:
     """``{{ fd.* }}`` in templates: resource names resolved at render time (never at DAG parse
-    time) and the column lists SQL needs, from the one schema."""
+    time) and the column lists SQL needs, from the one schema. ``names`` fixes the resources
+    (the named queries); by default they come from the environment at render time."""
+
+    def __init__(self, names: Any = None) -> None:
+        self.names = names
 
     @property
     def processed_columns(self) -> str:
@@ -15,7 +19,16 @@ class TemplateFacts:
 
         return ", ".join(c.name for c in PROCESSED_COLUMNS)
 
-    def __getattr__(self, name: str) -> Any:
+    def committed(self, kind: str, condition: str) -> str:
+        """The ``kind`` rows (processed or quarantine) of committed snapshots only."""
+        from flightdata.catalog import committed_rows
+
+        return committed_rows(self._names(), kind, condition)
+
+    def _names(self) -> Any:
         from flightdata.config import Resources
 
-        return getattr(Resources.from_env(), name)
+        return self.names or Resources.from_env()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._names(), name)

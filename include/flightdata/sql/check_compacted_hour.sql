@@ -5,8 +5,7 @@ WITH compacted AS (
 ),
 minutely AS (
     SELECT count(*) AS row_count
-    FROM {{ fd.glue_database }}.processed
-    WHERE {{ plan.partition_filter }}
+    FROM {{ fd.committed('processed', plan.partition_filter) }} AS committed
 )
 SELECT compacted.row_count AS compacted_rows, minutely.row_count AS minutely_rows
 FROM compacted

@@ -1,5 +1,5 @@
 {%- set plan = ti.xcom_pull(task_ids="plan") -%}
--- One hour of minutely snapshots rewritten as a few large Parquet files, sorted so that
+-- One hour of committed minutely snapshots rewritten as a few large Parquet files, sorted so that
 -- Athena can skip row groups by aircraft and time. Writes to a run-specific location;
 -- the compaction DAG then points the curated hour's partition at it.
 CREATE TABLE {{ fd.glue_database }}.{{ plan.staging_table }}
@@ -10,8 +10,7 @@ WITH (
 ) AS
 WITH minutely AS (
     SELECT {{ fd.processed_columns }}
-    FROM {{ fd.glue_database }}.processed
-    WHERE {{ plan.partition_filter }}
+    FROM {{ fd.committed('processed', plan.partition_filter) }} AS committed
 )
 SELECT *
 FROM minutely

@@ -1,15 +1,13 @@
 {%- set report = ti.xcom_pull(task_ids="plan") -%}
--- Valid against quarantined state vectors per hour: the day's data quality.
+-- Valid against quarantined state vectors per hour, of committed snapshots: the day's data quality.
 WITH valid AS (
     SELECT hour, count(*) AS valid_rows
-    FROM {{ fd.glue_database }}.processed
-    WHERE {{ report.partition_filter }}
+    FROM {{ fd.committed('processed', report.partition_filter) }} AS committed
     GROUP BY hour
 ),
 quarantined AS (
     SELECT hour, count(*) AS quarantined_rows
-    FROM {{ fd.glue_database }}.quarantine
-    WHERE {{ report.partition_filter }}
+    FROM {{ fd.committed('quarantine', report.partition_filter) }} AS committed
     GROUP BY hour
 )
 SELECT

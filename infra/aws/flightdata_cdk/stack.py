@@ -278,7 +278,10 @@ class FlightDataStack(cdk.Stack):
         self.lake.grant_read(etl, f"{config.RAW}/*")
         for prefix in (config.PROCESSED, config.QUARANTINE):
             self.lake.grant_put(etl, f"{prefix}/*")
-            self.lake.grant_delete(etl, f"{prefix}/*")  # rolls back a half-written snapshot
+            self.lake.grant_read(etl, f"{prefix}/*")  # lists a snapshot's attempts
+            self.lake.grant_delete(etl, f"{prefix}/*")  # its own failed attempt, superseded ones, orphans
+        self.lake.grant_put(etl, f"{config.COMMITS}/*")
+        self.lake.grant_read(etl, f"{config.COMMITS}/*")  # the previous commit of the snapshot
 
     # --- Glue and Athena -------------------------------------------------------------------
     def _catalog(self) -> None:
@@ -376,7 +379,7 @@ class FlightDataStack(cdk.Stack):
             description="flightdata MWAA execution role: only this project's resources",
         )
         environment_arn = f"arn:aws:airflow:{self.region}:{self.account}:environment/{environment_name}"
-        lake_prefixes = [config.PROCESSED, config.QUARANTINE, config.CURATED, config.REPORTS]
+        lake_prefixes = [config.PROCESSED, config.QUARANTINE, config.COMMITS, config.CURATED, config.REPORTS]
         statements = [
             iam.PolicyStatement(actions=["airflow:PublishMetrics"], resources=[environment_arn]),
             iam.PolicyStatement(
