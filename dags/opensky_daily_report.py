@@ -59,11 +59,15 @@ with DAG(
     @task(multiple_outputs=False)
     def publish_report(plan: dict, query_ids: dict) -> dict:
         from flightdata.config import Resources
-        from flightdata.orchestration.report import publish
+        from flightdata.orchestration.report import publish, reconciliation_metric_data
 
+        names = Resources.from_env()
         athena = AthenaHook(aws_conn_id=AWS_CONN_ID)
         s3 = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="s3").get_conn()
-        return publish(athena, s3, Resources.from_env(), plan, query_ids)
+        summary = publish(athena, s3, names, plan, query_ids)
+        cloudwatch = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="cloudwatch").get_conn()
+        cloudwatch.put_metric_data(Namespace=names.metrics_namespace, MetricData=reconciliation_metric_data(summary))
+        return summary
 
     planned = plan()
     for query in queries.values():

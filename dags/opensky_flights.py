@@ -34,7 +34,7 @@ with DAG(
     start_date=START_DATE,
     catchup=False,
     max_active_runs=3,
-    dagrun_timeout=timedelta(minutes=3),
+    dagrun_timeout=minutely.RUN_TIMEOUT,
     default_args={**DEFAULT_ARGS, "max_retry_delay": timedelta(seconds=40)},
     params={
         "regions": Param(minutely.DEFAULT_REGIONS, schema=minutely.REGIONS_SCHEMA, description="named boxes"),

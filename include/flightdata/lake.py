@@ -91,6 +91,16 @@ def quarantine_key(when: datetime, region: str, attempt: str) -> str:
     return f"{snapshot_prefix(config.QUARANTINE, when, region)}{attempt}.parquet"
 
 
+def hour_prefix(kind: str, hour: datetime) -> str:
+    return f"{kind}/{partition_path(hour)}/"
+
+
+def minute_of_key(key: str) -> datetime:
+    """The snapshot minute a lake key names (``.../20260101T000000Z_<region>...``)."""
+    name = key.rsplit("/", 1)[-1]
+    return datetime.strptime(name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
 def commit_key(when: datetime, region: str) -> str:
     """One key per snapshot: overwriting it is the single step that switches attempts."""
     return f"{snapshot_prefix(config.COMMITS, when, region)}parquet"

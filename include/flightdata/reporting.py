@@ -18,7 +18,16 @@ REPORTS: tuple[tuple[str, str, str, str], ...] = (
     ("quality_by_hour", "Data quality by hour (% valid)", "hour", "quality_score_pct"),
     ("busiest_hours", "Busiest hours (distinct aircraft)", "hour", "aircraft"),
     ("on_ground_share", "On-ground share by hour (%)", "hour", "on_ground_pct"),
+    ("completeness_by_hour", "Completeness by hour (% of minutes committed)", "hour", "completeness_pct"),
 )
+RECONCILIATION = "completeness_by_hour"
+
+
+def unreconciled_hours(rows: list[dict[str, str | None]]) -> list[str]:
+    """Hours whose curated rows differ from the rows their commits recorded."""
+    return [str(row["hour"]) for row in rows if str(row.get("reconciled")).lower() != "true"]
+
+
 REPORT_NAMES = tuple(name for name, *_ in REPORTS)
 
 

@@ -13,6 +13,7 @@ from aws_cdk.assertions import Annotations, Match
 
 from flightdata import catalog, config
 from flightdata.config import FUNCTIONS, Resources
+from flightdata.reporting import REPORT_NAMES
 from flightdata_cdk.nag import SUPPRESSIONS
 
 NAMES = Resources("flightdata-dev")
@@ -155,11 +156,14 @@ def test_alarms_notify_the_topic(synthesised):
     (topic_id,) = resources(template, "AWS::SNS::Topic")
     alarms = resources(template, "AWS::CloudWatch::Alarm")
 
-    assert len(alarms) == 3 + len(FUNCTIONS)
+    assert len(alarms) == 4 + len(FUNCTIONS)
     for logical_id, alarm in alarms.items():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}], logical_id
     quality = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "QualityScore")
     assert quality["Properties"]["Threshold"] == 95
+    reconciled = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "HoursNotReconciled")
+    assert reconciled["Properties"]["Threshold"] == 0
+    assert reconciled["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
     template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"})
 
 
@@ -207,7 +211,7 @@ def test_athena_workgroup_enforces_results_encryption_and_a_scan_cutoff(synthesi
         },
     )
     queries = resources(synthesised["template"], "AWS::Athena::NamedQuery").values()
-    assert len(queries) == 5
+    assert len(queries) == len(REPORT_NAMES)
     assert all("{{" not in q["Properties"]["QueryString"] for q in queries)
 
 

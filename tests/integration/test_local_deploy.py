@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from flightdata.config import Resources
+from flightdata.reporting import REPORT_NAMES
 from localaws.deploy import deploy
 
 pytestmark = pytest.mark.integration
@@ -34,7 +35,7 @@ def test_deploy_creates_the_shared_description_and_is_idempotent(deployed, aws, 
     assert functions[NAMES.etl_function]["DeadLetterConfig"]["TargetArn"].endswith(NAMES.dead_letter_queue)
     athena = aws("athena")
     query_ids = athena.list_named_queries(WorkGroup=NAMES.workgroup)["NamedQueryIds"]
-    assert len(query_ids) == 5  # once each, though deploy ran twice
+    assert len(query_ids) == len(REPORT_NAMES)  # once each, though deploy ran twice
 
 
 def test_ingestion_then_etl_run_on_the_endpoint(deployed, aws):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -109,3 +110,26 @@ def test_minutes_compaction_and_report_reconcile(stack):
     report = keys(stack, f"reports/date={day}/")
     assert f"reports/date={day}/report.html" in report
     assert f"reports/date={day}/flights_by_country.csv" in report
+    summary = json.loads(
+        s3.get_object(Bucket=stack.names.lake_bucket, Key=f"reports/date={day}/summary.json")["Body"].read()
+    )
+    assert summary["hours_not_reconciled"] == []
+    assert summary["hours_with_data"] >= 1
+
+    # THEN the curated partition records the hour's completeness, and CloudWatch has it too
+    partition = glue.get_partition(
+        DatabaseName=stack.names.glue_database,
+        TableName=stack.names.tables["curated"],
+        PartitionValues=list(lake.partition_values(hour).values()),
+    )["Partition"]
+    assert partition["Parameters"]["flightdata.minutes_present"] == str(len({m.replace(second=0) for m in minutes}))
+    assert partition["Parameters"]["flightdata.rows"] == str(valid_rows)
+    completeness = stack.client("cloudwatch").get_metric_statistics(
+        Namespace=stack.names.metrics_namespace,
+        MetricName="HourCompleteness",
+        StartTime=hour - timedelta(minutes=1),
+        EndTime=hour + timedelta(minutes=1),
+        Period=60,
+        Statistics=["Maximum"],
+    )
+    assert [p["Maximum"] for p in completeness["Datapoints"]] == [pytest.approx(100 * len(minutes) / 60)]

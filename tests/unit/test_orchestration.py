@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from flightdata import lake
 from flightdata.config import Resources
 from flightdata.orchestration import compaction, minutely
 from flightdata.orchestration.report import plan_day
@@ -84,12 +85,6 @@ def test_each_run_and_try_stages_somewhere_new():
     assert first["partition_filter"] == "year = '2026' AND month = '03' AND day = '01' AND hour = '14'"
 
 
-def test_a_count_mismatch_fails_the_compaction():
-    assert compaction.check_counts({"compacted_rows": "10", "minutely_rows": "10"}) == 10
-    with pytest.raises(compaction.CompactionMismatch, match="holds 9 rows but its minutely files hold 10"):
-        compaction.check_counts({"compacted_rows": "9", "minutely_rows": "10"})
-
-
 def test_report_day_defaults_to_yesterday():
     assert plan_day(MINUTE, None)["day"] == "2026-02-28"
     assert plan_day(MINUTE, "2026-01-05")["prefix"] == "reports/date=2026-01-05/"
@@ -138,21 +133,84 @@ class FakeTaskInstance:
     def __init__(self, states: dict[datetime, str]) -> None:
         self.states = states
 
+    calls = 0
+
     def get_dr_count(self, dag_id, logical_dates, states):
         assert dag_id == "opensky_flights"
+        self.calls += 1
         return sum(1 for when in logical_dates if self.states.get(when) in states)
 
 
-@pytest.mark.parametrize(
-    ("last_minute", "running_minute", "complete"),
-    [("success", None, True), ("failed", None, True), (None, None, False), ("success", 30, False)],
-)
-def test_an_hour_is_complete_when_its_minutes_are_done(last_minute, running_minute, complete):
-    hour = datetime(2026, 3, 1, 14, tzinfo=UTC)
-    states = {m: "success" for m in compaction.minutes_of(hour)[:-1]}
-    if last_minute:
-        states[compaction.minutes_of(hour)[-1]] = last_minute
-    if running_minute is not None:
-        states[compaction.minutes_of(hour)[running_minute]] = "running"
+HOUR = datetime(2026, 3, 1, 14, tzinfo=UTC)
+AFTER = HOUR + timedelta(hours=1, minutes=5)  # when the hourly run looks at it
 
-    assert compaction.hour_is_complete(FakeTaskInstance(states), hour) is complete
+
+def test_an_hour_with_missing_minutes_is_ready_once_nothing_of_it_runs():
+    """GIVEN a stack started at 14:24 (no runs before) WHEN compaction looks at 15:05 THEN it
+    does not wait for minutes that will never run."""
+    states = {m: "success" for m in compaction.minutes_of(HOUR)[24:]}
+
+    readiness = compaction.hour_readiness(FakeTaskInstance(states), HOUR, now=AFTER)
+
+    assert readiness.ready, readiness.reason
+
+
+def test_the_sensor_says_which_minutes_it_waits_for():
+    states = {m: "success" for m in compaction.minutes_of(HOUR)}
+    for minute in (30, 31, 32, 59):
+        states[compaction.minutes_of(HOUR)[minute]] = "running" if minute != 59 else "queued"
+    ti = FakeTaskInstance(states)
+
+    readiness = compaction.hour_readiness(ti, HOUR, now=AFTER)
+
+    assert not readiness.ready
+    assert readiness.reason == "waiting for 4 minutely run(s) still queued or running: 14:30-14:32, 14:59"
+    assert ti.calls < 25  # found by halving, not by asking for each minute
+
+
+def test_an_hour_is_not_ready_before_its_last_runs_can_have_finished():
+    readiness = compaction.hour_readiness(FakeTaskInstance({}), HOUR, now=HOUR + timedelta(hours=1, minutes=2))
+
+    assert not readiness.ready
+    assert readiness.reason == "the hour ends at 15:00; waiting until 15:03 UTC for its last runs"
+
+
+class FakeS3:
+    """list_objects_v2 pages over a fixed list of keys."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+
+    def get_paginator(self, name):
+        assert name == "list_objects_v2"
+        return self
+
+    def paginate(self, Bucket, Prefix):
+        yield {"Contents": [{"Key": k} for k in self.keys if k.startswith(Prefix)]}
+
+
+NAMES = Resources("flightdata-test")
+
+
+def test_a_poke_reports_the_committed_and_missing_minutes(caplog):
+    minutes = compaction.minutes_of(HOUR)[24:]
+    s3 = FakeS3([lake.commit_key(m, "global") for m in minutes] + [lake.commit_key(minutes[0], "europe")])
+    ti = FakeTaskInstance({m: "success" for m in minutes})
+
+    with caplog.at_level("INFO"):
+        found = compaction.check_hour(ti, s3, NAMES, HOUR, wait=True)
+
+    assert found == {"hour": HOUR.isoformat(), "minutes_present": 36, "completeness": 0.6, "missing": "14:00-14:23"}
+    assert "36 of 60 minutes committed; missing: 14:00-14:23" in caplog.text
+
+
+def test_an_hour_with_no_committed_snapshot_is_a_clean_skip():
+    with pytest.raises(compaction.EmptyHour, match="nothing to compact"):
+        compaction.check_hour(FakeTaskInstance({}), FakeS3([]), NAMES, HOUR, wait=True)
+
+
+def test_verify_reconciles_compacted_read_back_and_recorded_rows():
+    row = {"compacted_rows": "10", "minutely_rows": "10", "committed_rows": "10", "committed_minutes": "2"}
+    assert compaction.check_counts(row) == {"rows": 10, "minutes_present": 2}
+    with pytest.raises(compaction.CompactionMismatch, match="commits recorded 11"):
+        compaction.check_counts({**row, "committed_rows": "11"})

@@ -10,16 +10,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flightdata import config, lake
+from flightdata.orchestration import minutely
 
 log = logging.getLogger(__name__)
 
 
 class CompactionMismatch(RuntimeError):
     """The compacted hour does not hold exactly the rows of its minutely files."""
+
+
+class EmptyHour(Exception):
+    """No snapshot of the hour was committed: nothing to compact (a skip, not a failure)."""
 
 
 def hour_to_compact(logical_date: datetime, hour_param: str | None) -> datetime:
@@ -38,15 +44,64 @@ def minutes_of(hour: datetime) -> list[datetime]:
 
 
 MINUTELY_DAG_ID = "opensky_flights"
+UNFINISHED = ["queued", "running"]
+MINUTES_PER_HOUR = 60
 
 
-def hour_is_complete(ti: Any, hour: datetime) -> bool:
-    """True once no minutely run of the hour is still queued or running and its last minute has
-    finished. ``ti`` is the running task instance (its ``get_dr_count`` asks the Airflow API)."""
-    minutes = minutes_of(hour)
-    unfinished = ti.get_dr_count(dag_id=MINUTELY_DAG_ID, logical_dates=minutes, states=["queued", "running"])
-    last_done = ti.get_dr_count(dag_id=MINUTELY_DAG_ID, logical_dates=minutes[-1:], states=["success", "failed"])
-    return unfinished == 0 and last_done == 1
+@dataclass(frozen=True)
+class Readiness:
+    """Whether an hour can be compacted, and if not, what it waits for (said in the log)."""
+
+    ready: bool
+    reason: str
+    waiting_for: list[datetime] = field(default_factory=list)
+
+
+def hour_readiness(ti: Any, hour: datetime, now: datetime | None = None) -> Readiness:
+    """An hour is ready once it ended at least ``minutely.RUN_TIMEOUT`` ago and none of its
+    minutely runs is queued or running. Minutes without a run do not hold it up: they are
+    missing, and compaction records the hour's completeness. ``ti`` is the running task
+    instance (its ``get_dr_count`` asks Airflow's execution API)."""
+    now = now or datetime.now(UTC)
+    ready_at = hour + timedelta(hours=1) + minutely.RUN_TIMEOUT
+    if now < ready_at:
+        end = hour + timedelta(hours=1)
+        return Readiness(False, f"the hour ends at {end:%H:%M}; waiting until {ready_at:%H:%M} UTC for its last runs")
+    unfinished = _unfinished_minutes(ti, minutes_of(hour))
+    if unfinished:
+        return Readiness(
+            False,
+            f"waiting for {len(unfinished)} minutely run(s) still queued or running: {minute_ranges(unfinished)}",
+            unfinished,
+        )
+    return Readiness(True, "no minutely run of the hour is queued or running")
+
+
+def _unfinished_minutes(ti: Any, minutes: list[datetime]) -> list[datetime]:
+    """Which of ``minutes`` have a queued or running run: halves the range where the count is
+    not zero, so a few calls find them (one when none is)."""
+    if not ti.get_dr_count(dag_id=MINUTELY_DAG_ID, logical_dates=minutes, states=UNFINISHED):
+        return []
+    if len(minutes) == 1:
+        return minutes
+    middle = len(minutes) // 2
+    return _unfinished_minutes(ti, minutes[:middle]) + _unfinished_minutes(ti, minutes[middle:])
+
+
+def minute_ranges(minutes: list[datetime]) -> str:
+    """'14:00-14:23, 14:59' for a list of minutes."""
+    spans: list[list[datetime]] = []
+    for minute in sorted(minutes):
+        if spans and minute - spans[-1][1] == timedelta(minutes=1):
+            spans[-1][1] = minute
+        else:
+            spans.append([minute, minute])
+    return ", ".join(f"{a:%H:%M}" if a == b else f"{a:%H:%M}-{b:%H:%M}" for a, b in spans)
+
+
+def missing_minutes(hour: datetime, present: list[datetime]) -> list[datetime]:
+    have = set(present)
+    return [m for m in minutes_of(hour) if m not in have]
 
 
 def plan(names: config.Resources, hour: datetime, run_id: str, try_number: int) -> dict[str, Any]:
@@ -62,18 +117,70 @@ def plan(names: config.Resources, hour: datetime, run_id: str, try_number: int) 
     }
 
 
-def check_counts(row: dict[str, str | None]) -> int:
-    compacted, minutely = int(row["compacted_rows"] or 0), int(row["minutely_rows"] or 0)
-    if compacted != minutely:
-        raise CompactionMismatch(f"compacted hour holds {compacted} rows but its minutely files hold {minutely}")
-    return compacted
+def committed_minutes(s3: Any, names: config.Resources, hour: datetime) -> list[datetime]:
+    """The minutes of ``hour`` with at least one committed snapshot, from the commit objects."""
+    prefix = lake.hour_prefix(config.COMMITS, hour)
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=names.lake_bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+    ]
+    return sorted({lake.minute_of_key(key) for key in keys})
 
 
-def publish(glue: Any, s3: Any, names: config.Resources, plan: dict[str, Any]) -> dict[str, Any]:
-    """Point the curated hour at the staging files, then delete what it pointed at before."""
+def check_hour(ti: Any, s3: Any, names: config.Resources, hour: datetime, wait: bool) -> dict[str, Any] | None:
+    """One poke of the hour_complete sensor: None while the hour is not ready (the log says
+    why), else what it holds; raises EmptyHour when no minute of it was committed."""
+    if wait:
+        readiness = hour_readiness(ti, hour)
+        log.info("hour %s: %s", hour.isoformat(), readiness.reason)
+        if not readiness.ready:
+            return None
+    found = describe_hour(hour, committed_minutes(s3, names, hour))
+    if not found["minutes_present"]:
+        raise EmptyHour(f"no snapshot of {hour.isoformat()} was committed: nothing to compact")
+    log.info(
+        "hour %s: %d of 60 minutes committed; missing: %s",
+        hour.isoformat(),
+        found["minutes_present"],
+        found["missing"] or "none",
+    )
+    return found
+
+
+def describe_hour(hour: datetime, present: list[datetime]) -> dict[str, Any]:
+    """What an hour holds before compaction: minutes committed and which are missing."""
+    missing = missing_minutes(hour, present)
+    return {
+        "hour": hour.isoformat(),
+        "minutes_present": len(present),
+        "completeness": round(len(present) / MINUTES_PER_HOUR, 4),
+        "missing": minute_ranges(missing) if missing else "",
+    }
+
+
+def check_counts(row: dict[str, str | None]) -> dict[str, int]:
+    """The compacted rows must equal the committed minutely rows, counted two ways: the rows
+    read back, and the sum the commits recorded when they were written."""
+    counts = {name: int(row[name] or 0) for name in ("compacted_rows", "minutely_rows", "committed_rows")}
+    compacted, minutely, committed = counts["compacted_rows"], counts["minutely_rows"], counts["committed_rows"]
+    if not compacted == minutely == committed:
+        raise CompactionMismatch(
+            f"compacted hour holds {compacted} rows, its committed minutely files {minutely}, "
+            f"and its commits recorded {committed}"
+        )
+    return {"rows": compacted, "minutes_present": int(row["committed_minutes"] or 0)}
+
+
+def publish(
+    glue: Any, s3: Any, names: config.Resources, plan: dict[str, Any], counts: dict[str, int]
+) -> dict[str, Any]:
+    """Point the curated hour at the staging files, with its completeness in the partition's
+    parameters, then delete what it pointed at before."""
     table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[config.CURATED])["Table"]
     values = list(plan["partition"].values())
     descriptor = {**table["StorageDescriptor"], "Location": plan["staging_location"]}
+    partition = {"Values": values, "StorageDescriptor": descriptor, "Parameters": partition_parameters(counts)}
     previous = None
     try:
         existing = glue.get_partition(
@@ -84,18 +191,52 @@ def publish(glue: Any, s3: Any, names: config.Resources, plan: dict[str, Any]) -
             DatabaseName=names.glue_database,
             TableName=table["Name"],
             PartitionValueList=values,
-            PartitionInput={"Values": values, "StorageDescriptor": descriptor},
+            PartitionInput=partition,
         )
     except glue.exceptions.EntityNotFoundException:
-        glue.create_partition(
-            DatabaseName=names.glue_database,
-            TableName=table["Name"],
-            PartitionInput={"Values": values, "StorageDescriptor": descriptor},
-        )
+        glue.create_partition(DatabaseName=names.glue_database, TableName=table["Name"], PartitionInput=partition)
     removed = delete_prefix(s3, previous) if previous and previous != plan["staging_location"] else 0
     drop_staging_table(glue, names, plan)
-    log.info("curated hour %s now at %s (%d old objects removed)", plan["hour"], plan["staging_location"], removed)
-    return {"location": plan["staging_location"], "previous": previous, "removed_objects": removed}
+    minutes = counts["minutes_present"]
+    log.info(
+        "compacted %s: %d rows from %d of 60 minutes (%.1f%% complete) -> %s; %d old objects removed",
+        plan["hour"],
+        counts["rows"],
+        minutes,
+        100 * minutes / MINUTES_PER_HOUR,
+        plan["staging_location"],
+        removed,
+    )
+    return {
+        "location": plan["staging_location"],
+        "previous": previous or "",
+        "removed_objects": removed,
+        **counts,
+        "completeness": round(minutes / MINUTES_PER_HOUR, 4),
+    }
+
+
+def partition_parameters(counts: dict[str, int]) -> dict[str, str]:
+    """What the curated partition records about its hour (Glue partition parameters)."""
+    return {
+        "flightdata.rows": str(counts["rows"]),
+        "flightdata.minutes_present": str(counts["minutes_present"]),
+        "flightdata.completeness": f"{counts['minutes_present'] / MINUTES_PER_HOUR:.4f}",
+        "flightdata.compacted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def hour_metric_data(hour: datetime, counts: dict[str, int]) -> list[dict[str, Any]]:
+    """CloudWatch ``MetricData`` for a compacted hour: its completeness and rows."""
+    return [
+        {
+            "MetricName": "HourCompleteness",
+            "Timestamp": hour,
+            "Value": 100 * counts["minutes_present"] / MINUTES_PER_HOUR,
+            "Unit": "Percent",
+        },
+        {"MetricName": "CompactedRows", "Timestamp": hour, "Value": counts["rows"], "Unit": "Count"},
+    ]
 
 
 def discard(glue: Any, s3: Any, names: config.Resources, plan: dict[str, Any]) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flightdata import config, lake
@@ -41,6 +41,9 @@ REGIONS_SCHEMA: dict[str, Any] = {
         },
     },
 }
+# A minutely run that has not finished by then is failed (its dagrun_timeout): the hour's
+# compaction waits this long past the hour for the last runs.
+RUN_TIMEOUT = timedelta(minutes=3)
 DEFAULT_REGIONS: list[dict[str, Any]] = [{"name": "global"}]
 DEFAULT_CREDIT_RESERVE = 100
 

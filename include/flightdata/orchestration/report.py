@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flightdata import config, lake, reporting
@@ -46,11 +46,14 @@ def publish(athena: Any, s3: Any, names: config.Resources, plan: dict[str, Any],
         Body=reporting.render_html(plan["day"], results).encode(),
         ContentType="text/html; charset=utf-8",
     )
+    hours = results[reporting.RECONCILIATION].rows
     summary = {
         "day": plan["day"],
         "html": page,
         "csv": keys,
         "bytes_scanned": {name: r.bytes_scanned for name, r in results.items()},
+        "hours_with_data": len(hours),
+        "hours_not_reconciled": reporting.unreconciled_hours(hours),
     }
     s3.put_object(
         Bucket=names.lake_bucket,
@@ -59,3 +62,17 @@ def publish(athena: Any, s3: Any, names: config.Resources, plan: dict[str, Any],
         ContentType="application/json",
     )
     return summary
+
+
+def reconciliation_metric_data(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """CloudWatch ``MetricData``: hours of the day whose curated rows differ from their commits
+    (the stack alarms on any)."""
+    day = datetime.strptime(summary["day"], "%Y-%m-%d").replace(tzinfo=UTC)
+    return [
+        {
+            "MetricName": "HoursNotReconciled",
+            "Timestamp": day,
+            "Value": len(summary["hours_not_reconciled"]),
+            "Unit": "Count",
+        }
+    ]

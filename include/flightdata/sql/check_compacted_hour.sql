@@ -1,12 +1,23 @@
 {%- set plan = ti.xcom_pull(task_ids="plan") -%}
--- Rows in the compacted hour against rows in that hour's minutely files.
+-- Rows in the compacted hour against the committed minutely rows, read back and as the
+-- commits recorded them; and how many minutes of the hour were committed.
 WITH compacted AS (
     SELECT count(*) AS row_count FROM {{ fd.glue_database }}.{{ plan.staging_table }}
 ),
 minutely AS (
     SELECT count(*) AS row_count
     FROM {{ fd.committed('processed', plan.partition_filter) }} AS committed
+),
+commits AS (
+    SELECT sum(valid) AS row_count, count(DISTINCT snapshot_time) AS minutes
+    FROM {{ fd.glue_database }}.snapshot_commits
+    WHERE {{ plan.partition_filter }}
 )
-SELECT compacted.row_count AS compacted_rows, minutely.row_count AS minutely_rows
+SELECT
+    compacted.row_count AS compacted_rows,
+    minutely.row_count AS minutely_rows,
+    commits.row_count AS committed_rows,
+    commits.minutes AS committed_minutes
 FROM compacted
 CROSS JOIN minutely
+CROSS JOIN commits

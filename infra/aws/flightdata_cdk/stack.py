@@ -562,6 +562,21 @@ class FlightDataStack(cdk.Stack):
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             ),
+            cloudwatch.Alarm(
+                self,
+                "HoursNotReconciled",
+                alarm_description="The daily report found hours whose curated rows differ from their committed rows",
+                metric=cloudwatch.Metric(
+                    namespace=names.metrics_namespace,
+                    metric_name="HoursNotReconciled",
+                    statistic="Maximum",
+                    period=cdk.Duration.days(1),
+                ),
+                threshold=0,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
         ]
         for key, function in self.functions.items():
             alarms.append(

@@ -1,0 +1,26 @@
+{%- set report = ti.xcom_pull(task_ids="plan") -%}
+-- Per hour: how many minutes were committed (of 60), and whether the curated hour holds
+-- exactly the valid rows its commits recorded. A late minute that was not yet recompacted,
+-- or an hour never compacted, shows as not reconciled.
+WITH committed AS (
+    SELECT hour, count(DISTINCT snapshot_time) AS minutes_present, sum(valid) AS committed_rows
+    FROM {{ fd.glue_database }}.snapshot_commits
+    WHERE {{ report.partition_filter }}
+    GROUP BY hour
+),
+curated AS (
+    SELECT hour, count(*) AS curated_rows
+    FROM {{ fd.glue_database }}.curated_hourly
+    WHERE {{ report.partition_filter }}
+    GROUP BY hour
+)
+SELECT
+    committed.hour,
+    committed.minutes_present,
+    round(100.0 * committed.minutes_present / 60, 2) AS completeness_pct,
+    committed.committed_rows,
+    coalesce(curated.curated_rows, 0) AS curated_rows,
+    committed.committed_rows = coalesce(curated.curated_rows, 0) AS reconciled
+FROM committed
+LEFT JOIN curated ON committed.hour = curated.hour
+ORDER BY committed.hour
