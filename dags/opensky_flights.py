@@ -4,7 +4,8 @@
 Every minute: fetch the state of every aircraft from OpenSky (the **ingest** Lambda lands
 the raw response in S3), turn it into validated Parquet (the **transform** Lambda writes
 `processed/` and `quarantine/`), then add the hour's Glue partitions and publish quality
-metrics to CloudWatch.
+metrics to CloudWatch. A minute that commits after its hour was compacted (a retry, a
+rerun, a cleared task) triggers `opensky_compaction` for that hour again.
 
 Parameters: `regions`, named bounding boxes fetched in parallel (default: one global
 region); `credit_reserve`, OpenSky credits never to spend (a minute that would cross it is
@@ -19,6 +20,7 @@ from datetime import timedelta
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Asset, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
@@ -79,5 +81,17 @@ with DAG(
         cloudwatch.put_metric_data(Namespace=Resources.from_env().metrics_namespace, MetricData=data)
         return len(data)
 
-    transform >> register_partitions()
+    @task.short_circuit
+    def committed_after_its_hour(logical_date=None) -> bool:
+        return minutely.is_late(logical_date)
+
+    recompact_hour = TriggerDagRunOperator(
+        task_id="recompact_hour",
+        trigger_dag_id="opensky_compaction",
+        trigger_run_id="recompact__{{ logical_date.strftime('%Y-%m-%dT%H') }}__after__{{ run_id }}",
+        conf={"hour": "{{ logical_date.strftime('%Y-%m-%dT%H') }}", "wait_for_minutely": True},
+        skip_when_already_exists=True,
+    )
+
+    transform >> register_partitions() >> committed_after_its_hour() >> recompact_hour
     publish_quality_metrics(ingest.output, transform.output)

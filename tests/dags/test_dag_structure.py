@@ -24,7 +24,10 @@ def test_opensky_flights_fans_out_after_the_lambdas(dagbag):  # noqa: F811
         ("transform", "register_partitions"),
         ("transform", "publish_quality_metrics"),
         ("ingest", "publish_quality_metrics"),
+        ("register_partitions", "committed_after_its_hour"),
+        ("committed_after_its_hour", "recompact_hour"),
     }
+    assert dag.get_task("recompact_hour").trigger_dag_id == "opensky_compaction"
     assert type(dag.get_task("ingest")).__name__ == "MappedOperator"
     assert dag.get_task("ingest").operator_class.__name__ == "OpenSkyIngestOperator"
     assert dag.get_task("transform").operator_class.__name__ == "LambdaInvokeFunctionOperator"

@@ -133,3 +133,28 @@ def test_minutes_compaction_and_report_reconcile(stack):
         Statistics=["Maximum"],
     )
     assert [p["Maximum"] for p in completeness["Datapoints"]] == [pytest.approx(100 * len(minutes) / 60)]
+
+
+def test_a_late_minute_asks_for_its_hour_again_and_the_report_shows_it_until_then(stack):
+    """A minute committed after its hour's compaction could have run triggers a recompaction
+    run; one that reaches an hour already compacted leaves the hour unreconciled in the report."""
+    now = datetime.now(UTC)
+    late = now.replace(minute=30, second=0, microsecond=0) - timedelta(hours=2)
+    stack.run_dag("opensky_flights", late)
+    runs_log = stack.airflow("dags", "list-runs", "opensky_compaction", "-o", "json", log_name="compaction-runs")
+    run_ids = [run["run_id"] for run in json.loads(runs_log.read_text()[runs_log.read_text().index("[") :])]
+    assert any(r.startswith(f"recompact__{late:%Y-%m-%dT%H}__after__") for r in run_ids), run_ids
+
+    # GIVEN an hour compacted WHEN another of its minutes commits THEN the report flags the hour
+    minutes = demo_minutes(now, 1)
+    hour = minutes[0].replace(minute=0)
+    conf = {"hour": f"{hour:%Y-%m-%dT%H}", "wait_for_minutely": False}
+    stack.run_dag("opensky_flights", minutes[0])
+    stack.run_dag("opensky_compaction", conf=conf)
+    present = {lake.minute_of_key(k) for k in keys(stack, lake.hour_prefix("commits", hour))}
+    extra = next(m for m in (hour + timedelta(minutes=n) for n in range(60)) if m not in present)
+    stack.run_dag("opensky_flights", extra)
+    day = f"{hour:%Y-%m-%d}"
+    stack.run_dag("opensky_daily_report", conf={"day": day})
+    summary = stack.client("s3").get_object(Bucket=stack.names.lake_bucket, Key=f"reports/date={day}/summary.json")
+    assert f"{hour:%H}" in json.loads(summary["Body"].read())["hours_not_reconciled"]

@@ -214,3 +214,16 @@ def test_verify_reconciles_compacted_read_back_and_recorded_rows():
     assert compaction.check_counts(row) == {"rows": 10, "minutes_present": 2}
     with pytest.raises(compaction.CompactionMismatch, match="commits recorded 11"):
         compaction.check_counts({**row, "committed_rows": "11"})
+
+
+@pytest.mark.parametrize(
+    ("now", "late"),
+    [
+        (datetime(2026, 3, 1, 14, 59, 8, tzinfo=UTC), False),  # on time
+        (datetime(2026, 3, 1, 15, 2, 59, tzinfo=UTC), False),  # the hour's compaction still waits for it
+        (datetime(2026, 3, 1, 15, 3, tzinfo=UTC), True),  # compaction may have read the hour without it
+        (datetime(2026, 3, 2, 9, 0, tzinfo=UTC), True),  # a manual rerun the next day
+    ],
+)
+def test_a_minute_committed_after_its_hour_asks_for_a_recompaction(now, late):
+    assert minutely.is_late(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), now) is late

@@ -79,6 +79,13 @@ def etl_payload(ingest_result: str | dict[str, Any]) -> str:
     )
 
 
+def is_late(snapshot_time: datetime, now: datetime | None = None) -> bool:
+    """Whether a minute committed so late that its hour's compaction may have read the hour
+    without it (a retry, a manual rerun, a cleared task): then the hour is compacted again."""
+    hour_end = lake.as_utc(snapshot_time).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return (now or datetime.now(UTC)) >= hour_end + RUN_TIMEOUT
+
+
 def register_partitions(glue: Any, names: config.Resources, snapshot_time: datetime) -> list[str]:
     """Add the hour partition of the processed, quarantine and commit tables when it is new."""
     values = lake.partition_values(snapshot_time)
