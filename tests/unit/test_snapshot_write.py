@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -289,3 +290,38 @@ def test_cli_transform_refuses_a_snapshot_time_outside_a_sane_window(
     assert "refused" in err
     assert "\n" not in err
     assert not out.exists()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KiB tmpfs: a disk that really fills up (needs root, as CI and these machines run)."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)], capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)
+
+
+def test_a_full_disk_fails_the_rerun_and_keeps_the_previous_output(tiny_disk, capsys):
+    out = tiny_disk / "lake"
+    assert main(["transform", str(FIXTURE), "--out", str(out)]) == 0
+    before, listing = committed(DirectoryStore(out)), files(out)
+    filler = tiny_disk / "filler"
+    with contextlib.suppress(OSError), filler.open("wb") as handle:  # fill every block that is left
+        while True:
+            handle.write(b"\0" * 4096)
+            handle.flush()
+    changed = tiny_disk.parent / "changed.json"
+    changed.write_bytes(CHANGED)
+
+    assert main(["transform", str(changed), "--out", str(out)]) == 1
+
+    assert "No space left on device" in capsys.readouterr().err
+    assert committed(DirectoryStore(out)) == before
+    assert files(out) == listing
