@@ -76,7 +76,7 @@ def test_ports_and_urls_agree():
     airflow_env = SERVICES["api-server"]["environment"]
     connection = json.loads(airflow_env["AIRFLOW_CONN_AWS_DEFAULT"])["extra"]["endpoint_url"]
 
-    assert f"{option(serve, '--port')}:{option(serve, '--port')}" in SERVICES["local-aws"]["ports"]
+    assert f"127.0.0.1:{option(serve, '--port')}:{option(serve, '--port')}" in SERVICES["local-aws"]["ports"]
     assert urlsplit(connection).port == int(option(serve, "--port"))
     assert urlsplit(connection).hostname == "local-aws"
     assert urlsplit(option(deploy, "--opensky-url")).port == int(option(sim, "--port"))
@@ -89,3 +89,31 @@ def test_every_container_uses_one_resource_prefix():
 
     assert airflow_prefix == tools_prefix
     assert Resources(airflow_prefix).prefix == airflow_prefix
+
+
+def test_published_ports_listen_on_loopback_only():
+    """The endpoint runs code and the UI has a known password: not for the local network."""
+    published = {name: service.get("ports", []) for name, service in SERVICES.items() if service.get("ports")}
+
+    assert set(published) == {"api-server", "opensky-sim", "local-aws"}
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+
+
+def test_every_aws_client_reads_the_endpoints_credentials_file():
+    state_volume = "local-aws-state:/state"
+    for name in ("api-server", "scheduler", "local-aws"):
+        service = SERVICES[name]
+        assert service["environment"]["AWS_SHARED_CREDENTIALS_FILE"] == "/state/credentials", name
+        assert "AWS_ACCESS_KEY_ID" not in service["environment"], name
+        assert any(str(v).startswith(state_volume) for v in service["volumes"]), name
+
+
+def test_make_up_serves_the_ui_on_loopback():
+    from localaws.up import standalone_env
+
+    env = standalone_env({"AIRFLOW_HOME": "/x"}, 8080)
+
+    assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
+    assert env["AIRFLOW__API__PORT"] == "8080"

@@ -20,12 +20,14 @@ def local_aws() -> Iterator[RunningEndpoint]:
 
 @pytest.fixture
 def aws(local_aws, monkeypatch):
-    """A boto3 client factory for the local endpoint, with fake credentials in the environment."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    """A boto3 client factory for the local endpoint. Credentials come from the endpoint's
+    credentials file, as a user's AWS CLI or boto3 would take them."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(local_aws.credentials_file))
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
 
-    def client(service: str):
-        return boto3.client(service, endpoint_url=local_aws.url, region_name=REGION)
+    def client(service: str, region: str = REGION):
+        return boto3.client(service, endpoint_url=local_aws.url, region_name=region)
 
     return client

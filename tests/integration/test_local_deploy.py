@@ -18,11 +18,11 @@ NAMES = Resources("flightdata-it")
 
 @pytest.fixture
 def deployed(aws, local_aws, opensky_sim):
-    return deploy(local_aws.url, NAMES, opensky_sim.url, "eu-west-1")
+    return deploy(local_aws.url, NAMES, opensky_sim.url, "eu-west-1", local_aws.app.key)
 
 
 def test_deploy_creates_the_shared_description_and_is_idempotent(deployed, aws, local_aws, opensky_sim):
-    again = deploy(local_aws.url, NAMES, opensky_sim.url, "eu-west-1")
+    again = deploy(local_aws.url, NAMES, opensky_sim.url, "eu-west-1", local_aws.app.key)
 
     assert again == deployed
     assert {NAMES.lake_bucket, NAMES.athena_results_bucket} <= {b["Name"] for b in aws("s3").list_buckets()["Buckets"]}

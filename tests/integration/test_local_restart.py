@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import zipfile
 
-import boto3
 import pytest
 
 from localaws.server import running
@@ -13,13 +12,8 @@ from localaws.server import running
 pytestmark = pytest.mark.integration
 
 
-def clients(url: str):
-    def client(service: str):
-        return boto3.client(
-            service, endpoint_url=url, region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s"
-        )
-
-    return client
+def clients(endpoint):
+    return endpoint.client
 
 
 def test_state_survives_a_restart(tmp_path):
@@ -28,7 +22,7 @@ def test_state_survives_a_restart(tmp_path):
         archive.writestr("fn.py", "def handler(event, context):\n    return {'ok': True}\n")
 
     with running(state_dir=tmp_path) as first:
-        aws = clients(first.url)
+        aws = clients(first)
         aws("s3").create_bucket(Bucket="lake", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         aws("s3").put_object(Bucket="lake", Key="processed/a.parquet", Body=b"first")
         aws("s3").put_object(Bucket="lake", Key="processed/a.parquet", Body=b"second")
@@ -47,7 +41,7 @@ def test_state_survives_a_restart(tmp_path):
         )["QueryExecutionId"]
 
     with running(state_dir=tmp_path) as second:
-        aws = clients(second.url)
+        aws = clients(second)
         keys = [o["Key"] for o in aws("s3").list_objects_v2(Bucket="lake")["Contents"] if "results/" not in o["Key"]]
         assert keys == ["processed/a.parquet"]
         assert aws("s3").get_object(Bucket="lake", Key="processed/a.parquet")["Body"].read() == b"second"

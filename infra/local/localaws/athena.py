@@ -90,23 +90,30 @@ class _Scan:
 class AthenaExecutor:
     """Query executions, kept under ``state_dir/athena`` so they survive a restart."""
 
-    def __init__(self, state_dir: Path, client: Callable[[str], Any]) -> None:
+    def __init__(self, state_dir: Path, client: Callable[[str, str], Any]) -> None:
         self.dir = state_dir / "athena"
         self.cache = state_dir / "athena-cache"
         (self.dir / "executions").mkdir(parents=True, exist_ok=True)
         (self.dir / "results").mkdir(parents=True, exist_ok=True)
         self.cache.mkdir(parents=True, exist_ok=True)
-        self.client = client
+        self._clients = client
+        # The region the current request or query acts in: a query reads Glue and S3 of the
+        # region its StartQueryExecution was signed for, as on AWS.
+        self._scope = threading.local()
         self._lock = threading.Lock()
         # Queries in flight: their worker thread and DuckDB connection, so they can be stopped.
         self._running: dict[str, tuple[threading.Thread, duckdb.DuckDBPyConnection]] = {}
 
     # --- API -----------------------------------------------------------------------------
-    def handle(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+    def handle(self, operation: str, request: dict[str, Any], region: str) -> dict[str, Any]:
         handler = getattr(self, f"_op_{operation}", None)
         if handler is None:
             raise AthenaApiError("InvalidRequestException", f"{operation} is not supported by the local endpoint")
-        return handler(request)
+        self._scope.region = region
+        return _public(handler(request))
+
+    def client(self, service: str) -> Any:
+        return self._clients(service, self._scope.region)
 
     def handles(self, operation: str) -> bool:
         return hasattr(self, f"_op_{operation}")
@@ -135,6 +142,7 @@ class AthenaExecutor:
             "Statistics": {"EngineExecutionTimeInMillis": 0, "DataScannedInBytes": 0, "TotalExecutionTimeInMillis": 0},
             "WorkGroup": workgroup,
             "EngineVersion": {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"},
+            "_Region": self._scope.region,
         }
         self._save(record)
         connection = duckdb.connect()
@@ -161,7 +169,7 @@ class AthenaExecutor:
     def _op_ListQueryExecutions(self, request: dict[str, Any]) -> dict[str, Any]:
         workgroup = request.get("WorkGroup") or "primary"
         records = [json.loads(p.read_text()) for p in (self.dir / "executions").glob("*.json")]
-        records = [r for r in records if r["WorkGroup"] == workgroup]
+        records = [r for r in records if r["WorkGroup"] == workgroup and r.get("_Region") == self._scope.region]
         ids = [r["QueryExecutionId"] for r in sorted(records, key=lambda r: -r["Status"]["SubmissionDateTime"])]
         return self._page(ids, request, "QueryExecutionIds", limit=50)
 
@@ -258,6 +266,7 @@ class AthenaExecutor:
     # --- execution -----------------------------------------------------------------------
     def _run(self, query_id: str, connection: duckdb.DuckDBPyConnection) -> None:
         record = self._load(query_id)
+        self._scope.region = record["_Region"]
         record["Status"]["State"] = "RUNNING"
         self._save(record)
         started = time.perf_counter()
@@ -686,6 +695,15 @@ class AthenaExecutor:
             writer.writerows([["" if v is None else v for v in row] for row in rows])
         bucket, key = _s3_split(record["ResultConfiguration"]["OutputLocation"])
         self.client("s3").put_object(Bucket=bucket, Key=key, Body=out.getvalue().encode())
+
+
+def _public(document: Any) -> Any:
+    """An API answer without the executor's own bookkeeping (keys starting with '_')."""
+    if isinstance(document, dict):
+        return {k: _public(v) for k, v in document.items() if not k.startswith("_")}
+    if isinstance(document, list):
+        return [_public(v) for v in document]
+    return document
 
 
 def _statement_type(statement: exp.Expression) -> str:

@@ -23,6 +23,7 @@ from flightdata import catalog, config
 from flightdata.orchestration.named_queries import named_queries
 from flightdata.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from localaws.clients import local_client
+from localaws.credentials import KeyPair
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,14 @@ def wait_until_ready(endpoint_url: str, timeout_s: float) -> None:
             time.sleep(0.5)
 
 
-def deploy(endpoint_url: str, names: config.Resources, opensky_url: str | None, region: str) -> dict[str, Any]:
+def deploy(
+    endpoint_url: str, names: config.Resources, opensky_url: str | None, region: str, key: KeyPair | None = None
+) -> dict[str, Any]:
+    """``key`` signs the requests; without it boto3 finds credentials as usual
+    (``AWS_SHARED_CREDENTIALS_FILE=<state-dir>/credentials``)."""
+
     def client(service: str) -> Any:
-        return local_client(service, endpoint_url, region)
+        return local_client(service, endpoint_url, region, key)
 
     s3, sqs, glue, lam = client("s3"), client("sqs"), client("glue"), client("lambda")
     for bucket in (names.lake_bucket, names.athena_results_bucket):

@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,12 +25,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localaws.credentials import KeyPair
+
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/2015-03-31/functions"
 LOG_TAIL_BYTES = 4096
 ASYNC_RETRIES = 2
 ACCOUNT_ID = "123456789012"
+# What Lambda accepts as FunctionName: a name, a partial ARN or a full ARN (the name part is
+# 1-64 letters, digits, '-' or '_'); anything else is refused before a path is built from it.
+_FUNCTION_REF = re.compile(
+    r"(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d):(?P<account>\d{12}):function:"
+    r"|(?P<partial_account>\d{12}):function:)?(?P<name>[a-zA-Z0-9_-]{1,64})(?::\$LATEST)?"
+)
 
 
 class LambdaApiError(Exception):
@@ -72,74 +81,99 @@ class Invocation:
     log_tail: str
 
 
-class LambdaExecutor:
-    """Functions kept under ``state_dir/lambda/<name>/`` (config.json, code.zip, code/)."""
+def function_name(reference: Any, region: str) -> str:
+    """The function name in ``reference`` (a name or an ARN of ``region``), or ValidationException."""
+    match = _FUNCTION_REF.fullmatch(reference) if isinstance(reference, str) else None
+    if match is None:
+        raise LambdaApiError(
+            400,
+            "ValidationException",
+            f"1 validation error detected: Value {reference!r} at 'functionName' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: "
+            "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)",
+        )
+    if match["region"] and match["region"] != region:
+        raise LambdaApiError(404, "ResourceNotFoundException", f"Function not found: {reference}")
+    return match["name"]
 
-    def __init__(self, state_dir: Path, endpoint_url: str, region: str, send_to_dlq: Any) -> None:
+
+class LambdaExecutor:
+    """Functions kept under ``state_dir/lambda/<region>/<name>/`` (config.json, code.zip, code/).
+
+    A function lives in the region its CreateFunction was signed for, and runs with that
+    region and the endpoint's own key pair, so its AWS calls come back signed."""
+
+    def __init__(self, state_dir: Path, endpoint_url: str, key: KeyPair, send_to_dlq: Any) -> None:
         self.root = state_dir / "lambda"
         self.root.mkdir(parents=True, exist_ok=True)
         self.endpoint_url = endpoint_url
-        self.region = region
+        self.key = key
         self._send_to_dlq = send_to_dlq
         self._lock = threading.Lock()
 
     # --- control plane -------------------------------------------------------------------
-    def _dir(self, name: str) -> Path:
-        name = name.rsplit(":", 1)[-1] if name.startswith("arn:") else name
-        return self.root / name
+    def _dir(self, region: str, reference: str) -> Path:
+        """Built only from a validated name and region, never from the raw request."""
+        if not re.fullmatch(r"[a-z]{2}(?:-gov)?-[a-z]+-\d", region):
+            raise LambdaApiError(400, "ValidationException", f"{region!r} is not a region")
+        return self.root / region / function_name(reference, region)
 
-    def get(self, name: str) -> FunctionConfig:
-        path = self._dir(name) / "config.json"
+    def get(self, region: str, name: str) -> FunctionConfig:
+        path = self._dir(region, name) / "config.json"
         if not path.exists():
-            raise LambdaApiError(404, "ResourceNotFoundException", f"Function not found: {self._arn_of(name)}")
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function_name(name, region)}"
+            raise LambdaApiError(404, "ResourceNotFoundException", f"Function not found: {arn}")
         return FunctionConfig(**json.loads(path.read_text()))
 
-    def _arn_of(self, name: str) -> str:
-        return name if name.startswith("arn:") else f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}"
+    def list(self, region: str) -> list[FunctionConfig]:
+        folder = self.root / region
+        if not folder.is_dir():
+            return []
+        return [self.get(region, p.name) for p in sorted(folder.iterdir()) if (p / "config.json").exists()]
 
-    def list(self) -> list[FunctionConfig]:
-        return [self.get(p.name) for p in sorted(self.root.iterdir()) if (p / "config.json").exists()]
-
-    def create(self, request: dict[str, Any], code: bytes) -> FunctionConfig:
+    def create(self, region: str, request: dict[str, Any], code: bytes) -> FunctionConfig:
         name = request.get("FunctionName")
         if not name:
             raise LambdaApiError(400, "InvalidParameterValueException", "FunctionName is required")
-        if (self._dir(name) / "config.json").exists():
+        name = function_name(name, region)
+        request = {**request, "FunctionName": name}
+        if (self._dir(region, name) / "config.json").exists():
             raise LambdaApiError(409, "ResourceConflictException", f"Function already exist: {name}")
         for required in ("Runtime", "Handler", "Role"):
             if not request.get(required):
                 raise LambdaApiError(400, "InvalidParameterValueException", f"{required} is required")
         known = set(FunctionConfig.__dataclass_fields__)
         config = FunctionConfig(**{k: v for k, v in request.items() if k in known})
-        self._store(config, code)
+        self._store(region, config, code)
         return config
 
-    def update_code(self, name: str, code: bytes) -> FunctionConfig:
-        config = self.get(name)
-        self._store(config, code)
+    def update_code(self, region: str, name: str, code: bytes) -> FunctionConfig:
+        config = self.get(region, name)
+        self._store(region, config, code)
         return config
 
-    def update_configuration(self, name: str, request: dict[str, Any]) -> FunctionConfig:
-        config = self.get(name)
+    def update_configuration(self, region: str, name: str, request: dict[str, Any]) -> FunctionConfig:
+        config = self.get(region, name)
         for key, value in request.items():
             if key in FunctionConfig.__dataclass_fields__ and key != "FunctionName":
                 setattr(config, key, value)
-        self._write_config(config)
+        self._write_config(region, config)
         return config
 
-    def code_zip(self, name: str) -> bytes:
-        return (self._dir(name) / "code.zip").read_bytes()
+    def code_zip(self, region: str, name: str) -> bytes:
+        return (self._dir(region, name) / "code.zip").read_bytes()
 
-    def delete(self, name: str) -> None:
-        self.get(name)
-        shutil.rmtree(self._dir(name))
+    def delete(self, region: str, name: str) -> None:
+        self.get(region, name)
+        shutil.rmtree(self._dir(region, name))
 
-    def _store(self, config: FunctionConfig, code: bytes) -> None:
+    def _store(self, region: str, config: FunctionConfig, code: bytes) -> None:
         try:
             archive = zipfile.ZipFile(io.BytesIO(code))
         except zipfile.BadZipFile:
             raise LambdaApiError(400, "InvalidParameterValueException", "Could not unzip uploaded file") from None
-        directory = self._dir(config.FunctionName)
+        directory = self._dir(region, config.FunctionName)
+        directory.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             staging = directory.with_name(directory.name + ".new")
             shutil.rmtree(staging, ignore_errors=True)
@@ -153,21 +187,20 @@ class LambdaExecutor:
             shutil.rmtree(directory, ignore_errors=True)
             staging.rename(directory)
 
-    def _write_config(self, config: FunctionConfig) -> None:
+    def _write_config(self, region: str, config: FunctionConfig) -> None:
         config.LastModified = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
-        (self._dir(config.FunctionName) / "config.json").write_text(json.dumps(asdict(config)))
+        (self._dir(region, config.FunctionName) / "config.json").write_text(json.dumps(asdict(config)))
 
     # --- data plane ----------------------------------------------------------------------
-    def invoke(self, name: str, payload: bytes) -> Invocation:
-        config = self.get(name)
-        code_dir = self._dir(config.FunctionName) / "code"
+    def invoke(self, region: str, name: str, payload: bytes) -> Invocation:
+        config = self.get(region, name)
+        code_dir = self._dir(region, config.FunctionName) / "code"
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
+            **self.key.environment(),
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
             "AWS_LAMBDA_FUNCTION_NAME": config.FunctionName,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.MemorySize),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(config.Timeout),
@@ -203,12 +236,12 @@ class LambdaExecutor:
             }
         return Invocation(json.dumps(error).encode(), "Unhandled", _tail(logs))
 
-    def invoke_async(self, name: str, payload: bytes) -> None:
-        config = self.get(name)  # unknown functions fail the request itself
+    def invoke_async(self, region: str, name: str, payload: bytes) -> None:
+        config = self.get(region, name)  # unknown functions fail the request itself
 
         def run() -> None:
             for attempt in range(1 + ASYNC_RETRIES):
-                result = self.invoke(config.FunctionName, payload)
+                result = self.invoke(region, config.FunctionName, payload)
                 if result.function_error is None:
                     return
                 log.warning("async invocation of %s failed (attempt %d)", config.FunctionName, attempt + 1)
@@ -216,7 +249,7 @@ class LambdaExecutor:
             if target:
                 self._send_to_dlq(target, payload, config.FunctionName, result.payload)
 
-        threading.Thread(target=run, name=f"lambda-async-{name}", daemon=True).start()
+        threading.Thread(target=run, name=f"lambda-async-{config.FunctionName}", daemon=True).start()
 
 
 def _tail(logs: str) -> str:

@@ -2,31 +2,40 @@
 
 moto serves S3, Glue, CloudWatch, SQS, STS, Secrets Manager (and Athena's control calls);
 the executor runs uploaded Lambda code for real, which moto cannot do without Docker.
+Every request must carry a SigV4 signature made with the endpoint's key pair
+(``<state-dir>/credentials``), and acts in the region it was signed for; the answers
+carry no CORS headers, so a web page cannot read them.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
+import hmac
+import io
 import json
 import logging
 import re
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from localaws import credentials
 from localaws.athena import AthenaApiError, AthenaExecutor
+from localaws.auth import AuthError, Caller, verify
 from localaws.clients import local_client
 from localaws.journal import Journal
-from localaws.lambda_executor import API_PREFIX, LambdaApiError, LambdaExecutor
+from localaws.lambda_executor import API_PREFIX, LambdaApiError, LambdaExecutor, function_name
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,7 @@ class LocalAws:
         self.state_dir = state_dir
         self.region = region
         self.endpoint_url = ""  # set once the socket is bound
+        self.key = credentials.load_or_create(state_dir)
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.journal = Journal(state_dir / "journal")
         self.lambdas: LambdaExecutor | None = None
@@ -63,100 +73,124 @@ class LocalAws:
     def bind(self, endpoint_url: str) -> None:
         """Start serving at ``endpoint_url``, first replaying the journal of an earlier run."""
         self.endpoint_url = endpoint_url
-        self.lambdas = LambdaExecutor(self.state_dir, endpoint_url, self.region, self._send_to_dlq)
+        self.lambdas = LambdaExecutor(self.state_dir, endpoint_url, self.key, self._send_to_dlq)
         replayed = self.journal.replay(self.moto)
         if replayed:
             log.info("restored %d requests' worth of state from %s", replayed, self.journal.root)
 
-    def client(self, service: str) -> Any:
-        return local_client(service, self.endpoint_url, self.region)
+    def client(self, service: str, region: str | None = None) -> Any:
+        return local_client(service, self.endpoint_url, region or self.region, self.key)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        start_response = _without_cors(start_response)
         path = environ.get("PATH_INFO", "")
+        if path.startswith(CODE_PREFIX):  # GetFunction's Code.Location, a URL with its own token
+            return self._code_download(path.removeprefix(CODE_PREFIX), environ)(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            caller = verify(environ, body, self.key)
+        except AuthError as exc:
+            log.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"), path, exc.code)
+            return _auth_error(environ, exc)(environ, start_response)
         if path.startswith(API_PREFIX):
-            return self._lambda(Request(environ))(environ, start_response)
-        if path.startswith(CODE_PREFIX):  # GetFunction's Code.Location
-            return self._code_download(path.removeprefix(CODE_PREFIX))(environ, start_response)
+            return self._lambda(Request(environ), caller)(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith("AmazonAthena.") and self.athena.handles(target.split(".", 1)[1]):
-            return self._athena(target.split(".", 1)[1], Request(environ))(environ, start_response)
+            return self._athena(target.split(".", 1)[1], Request(environ), caller)(environ, start_response)
         return self.journal.record(self.moto, environ, start_response)
 
-    def _athena(self, operation: str, request: Request) -> Response:
+    def _athena(self, operation: str, request: Request, caller: Caller) -> Response:
         try:
             body = json.loads(request.get_data() or b"{}")
-            return _json(200, self.athena.handle(operation, body))
+            return _json(200, self.athena.handle(operation, body, caller.region))
         except AthenaApiError as exc:
             return _json(exc.status, {"__type": exc.error_type, "Message": str(exc)}, exc.error_type)
 
     # --- Lambda REST API -----------------------------------------------------------------
-    def _lambda(self, request: Request) -> Response:
+    def _lambda(self, request: Request, caller: Caller) -> Response:
         assert self.lambdas is not None
         try:
-            return self._route_lambda(request)
+            return self._route_lambda(request, caller.region)
         except LambdaApiError as exc:
             return _json(exc.status, {"Type": "User", "Message": str(exc), "message": str(exc)}, exc.error_type)
 
-    def _route_lambda(self, request: Request) -> Response:
+    def _route_lambda(self, request: Request, region: str) -> Response:
         lambdas = self.lambdas
         assert lambdas is not None
         path, method = request.path.rstrip("/"), request.method
         if path == API_PREFIX:
             if method == "POST":
                 body = json.loads(request.get_data() or b"{}")
-                config = lambdas.create(body, self._code(body.get("Code") or {}))
-                return _json(201, config.describe(self.region))
-            return _json(200, {"Functions": [f.describe(self.region) for f in lambdas.list()]})
+                config = lambdas.create(region, body, self._code(body.get("Code") or {}, region))
+                return _json(201, config.describe(region))
+            return _json(200, {"Functions": [f.describe(region) for f in lambdas.list(region)]})
         match = _FUNCTION_PATH.match(path)
-        if not match:
+        candidate = unquote(path[len(API_PREFIX) + 1 :])
+        for suffix in ("/invocations", "/configuration", "/code"):
+            candidate = candidate.removesuffix(suffix)
+        if not match or "/" in candidate:
+            function_name(candidate, region)  # a name with '/' in it: ValidationException, as AWS says
             raise LambdaApiError(404, "ResourceNotFoundException", f"no such Lambda API path {path}")
         name, rest = unquote(match["name"]), match["rest"] or ""
         if rest == "/invocations" and method == "POST":
-            return self._invoke(name, request)
+            return self._invoke(region, name, request)
         if rest == "" and method == "GET":
-            config = lambdas.get(name)
-            location = f"{self.endpoint_url}{CODE_PREFIX}{config.FunctionName}"
-            return _json(200, {"Configuration": config.describe(self.region), "Code": {"Location": location}})
+            config = lambdas.get(region, name)
+            token = self._code_token(region, config.FunctionName)
+            location = f"{self.endpoint_url}{CODE_PREFIX}{region}/{config.FunctionName}?token={token}"
+            return _json(200, {"Configuration": config.describe(region), "Code": {"Location": location}})
         if rest == "" and method == "DELETE":
-            lambdas.delete(name)
+            lambdas.delete(region, name)
             return Response(status=204)
         if rest == "/configuration" and method == "GET":
-            return _json(200, lambdas.get(name).describe(self.region))
+            return _json(200, lambdas.get(region, name).describe(region))
         if rest == "/configuration" and method == "PUT":
-            return _json(200, lambdas.update_configuration(name, json.loads(request.get_data())).describe(self.region))
+            changes = json.loads(request.get_data())
+            return _json(200, lambdas.update_configuration(region, name, changes).describe(region))
         if rest == "/code" and method == "PUT":
             body = json.loads(request.get_data())
-            return _json(200, lambdas.update_code(name, self._code(body)).describe(self.region))
+            return _json(200, lambdas.update_code(region, name, self._code(body, region)).describe(region))
         raise LambdaApiError(400, "InvalidRequestContentException", f"{method} {path} is not supported locally")
 
-    def _code_download(self, name: str) -> Response:
+    def _code_token(self, region: str, name: str) -> str:
+        """What makes a code download URL work without a signature, as a presigned URL does."""
+        message = f"{region}/{name}".encode()
+        return hmac.new(self.key.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+    def _code_download(self, where: str, environ: dict[str, Any]) -> Response:
         assert self.lambdas is not None
+        region, _, name = where.partition("/")
+        token = (parse_qs(environ.get("QUERY_STRING", "")).get("token") or [""])[0]
+        if not hmac.compare_digest(token, self._code_token(region, name)):
+            return _xml_error(403, "AccessDenied", "Request has expired or its token is not valid")
         try:
-            config = self.lambdas.get(name)
+            config = self.lambdas.get(region, name)
         except LambdaApiError as exc:
             return _json(exc.status, {"Message": str(exc)}, exc.error_type)
-        return Response(self.lambdas.code_zip(config.FunctionName), content_type="application/zip")
+        return Response(self.lambdas.code_zip(region, config.FunctionName), content_type="application/zip")
 
-    def _code(self, code: dict[str, Any]) -> bytes:
+    def _code(self, code: dict[str, Any], region: str) -> bytes:
         if code.get("ZipFile"):
             return base64.b64decode(code["ZipFile"])
         if code.get("S3Bucket") and code.get("S3Key"):
-            obj = self.client("s3").get_object(Bucket=code["S3Bucket"], Key=code["S3Key"])
+            obj = self.client("s3", region).get_object(Bucket=code["S3Bucket"], Key=code["S3Key"])
             return obj["Body"].read()
         raise LambdaApiError(400, "InvalidParameterValueException", "Code needs ZipFile or S3Bucket and S3Key")
 
-    def _invoke(self, name: str, request: Request) -> Response:
+    def _invoke(self, region: str, name: str, request: Request) -> Response:
         lambdas = self.lambdas
         assert lambdas is not None
         invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         payload = request.get_data()
         if invocation_type == "Event":
-            lambdas.invoke_async(name, payload)
+            lambdas.invoke_async(region, name, payload)
             return Response(status=202)
         if invocation_type == "DryRun":
-            lambdas.get(name)
+            lambdas.get(region, name)
             return Response(status=204)
-        result = lambdas.invoke(name, payload)
+        result = lambdas.invoke(region, name, payload)
         headers = {"X-Amz-Executed-Version": "$LATEST"}
         if result.function_error:
             headers["X-Amz-Function-Error"] = result.function_error
@@ -168,7 +202,7 @@ class LocalAws:
         if ":sqs:" not in target_arn:
             log.error("dead-letter target %s of %s is not an SQS queue", target_arn, function)
             return
-        sqs = self.client("sqs")
+        sqs = self.client("sqs", target_arn.split(":")[3])
         url = sqs.get_queue_url(QueueName=target_arn.rsplit(":", 1)[1])["QueueUrl"]
         message = json.loads(error or b"{}")
         sqs.send_message(
@@ -182,6 +216,59 @@ class LocalAws:
         )
 
 
+def _without_cors(start_response: Any) -> Any:
+    """moto's server answers any origin; AWS's APIs do not, and neither does this endpoint."""
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        kept = [(k, v) for k, v in headers if not k.lower().startswith("access-control-")]
+        return start_response(status, kept, exc_info) if exc_info else start_response(status, kept)
+
+    return start
+
+
+# AWS's error code for each refusal, by protocol: JSON APIs (X-Amz-Target), the Lambda REST
+# API, query APIs (form-encoded Action) and S3 (REST-XML).
+_JSON_CODES = {
+    "InvalidAccessKeyId": ("UnrecognizedClientException", 400),
+    "SignatureDoesNotMatch": ("InvalidSignatureException", 403),
+    "MissingAuthenticationToken": ("MissingAuthenticationTokenException", 403),
+    "IncompleteSignature": ("IncompleteSignatureException", 403),
+}
+_QUERY_CODES = {
+    "InvalidAccessKeyId": "InvalidClientTokenId",
+    "MissingAuthenticationToken": "MissingAuthenticationToken",
+}
+
+
+def _auth_error(environ: dict[str, Any], error: AuthError) -> Response:
+    message = str(error)
+    if environ.get("PATH_INFO", "").startswith(API_PREFIX) or environ.get("HTTP_X_AMZ_TARGET"):
+        code, status = _JSON_CODES.get(error.code, (error.code, error.status))
+        if environ.get("HTTP_X_AMZ_TARGET"):
+            return _json(status, {"__type": code, "message": message}, code)
+        return _json(status, {"Type": "User", "message": message}, code)
+    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        code = _QUERY_CODES.get(error.code, error.code)
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{_escape(message)}</Message>"
+            f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        )
+        return Response(body, status=error.status, content_type="text/xml")
+    code = "AccessDenied" if error.code == "MissingAuthenticationToken" else error.code
+    return _xml_error(error.status, code, message)
+
+
+def _xml_error(status: int, code: str, message: str) -> Response:
+    body = (
+        f"<Error><Code>{code}</Code><Message>{_escape(message)}</Message><RequestId>{uuid.uuid4()}</RequestId></Error>"
+    )
+    return Response(body, status=status, content_type="application/xml")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _json(status: int, document: Any, error_type: str | None = None) -> Response:
     headers = {"x-amzn-ErrorType": error_type} if error_type else {}
     return Response(json.dumps(document, default=str), status=status, headers=headers, content_type="application/json")
@@ -191,6 +278,14 @@ def _json(status: int, document: Any, error_type: str | None = None) -> Response
 class RunningEndpoint:
     url: str
     app: LocalAws
+
+    @property
+    def credentials_file(self) -> Path:
+        return credentials.credentials_file(self.app.state_dir)
+
+    def client(self, service: str, region: str = DEFAULT_REGION) -> Any:
+        """A boto3 client signed with the endpoint's key pair."""
+        return local_client(service, self.url, region, self.app.key)
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ from typing import Any
 import requests
 
 from flightdata.config import Resources
+from localaws import credentials
 from localaws.clients import local_client
 from localaws.deploy import deploy
 
@@ -54,7 +55,8 @@ class LocalStack:
     runs: int = 0
 
     def client(self, service: str) -> Any:
-        return local_client(service, self.endpoint_url, REGION)
+        key = credentials.read(Path(self.env["AWS_SHARED_CREDENTIALS_FILE"]))
+        return local_client(service, self.endpoint_url, REGION, key)
 
     def airflow(self, *args: str, log_name: str) -> Path:
         """Run an ``airflow`` CLI command in this stack's environment; raise with its log on failure."""
@@ -159,8 +161,6 @@ def local_stack(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Local
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "AWS_"))}
     base_env.update(
         {
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": REGION,
             "FLIGHTDATA_PREFIX": PREFIX,
             "PYTHONUNBUFFERED": "1",
@@ -192,8 +192,10 @@ def local_stack(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Local
         _wait_ready(endpoint_url, processes[1], "local AWS endpoint", aws_log)
 
         names = Resources(PREFIX)
+        credentials_file = credentials.credentials_file(root / "aws-state")  # the endpoint wrote it
         env = {
             **base_env,
+            "AWS_SHARED_CREDENTIALS_FILE": str(credentials_file),
             "AIRFLOW_HOME": str(root / "airflow"),
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -205,7 +207,7 @@ def local_stack(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Local
         }
         stack = LocalStack(root, sim_url, endpoint_url, names, env, processes)
         _write_env_file(root / "env.sh", env)
-        deploy(endpoint_url, names, sim_url, REGION)
+        deploy(endpoint_url, names, sim_url, REGION, credentials.read(credentials_file))
         stack.airflow("db", "migrate", log_name="000-db-migrate")
         stack.airflow("dags", "reserialize", log_name="000-dags-reserialize")
         yield stack
