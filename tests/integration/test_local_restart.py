@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 import zipfile
 
 import pytest
+from moto.moto_api._internal.models import moto_api_backend
 
 from localaws.server import running
 
@@ -14,6 +17,12 @@ pytestmark = pytest.mark.integration
 
 def clients(endpoint):
     return endpoint.client
+
+
+def forget_in_memory_state() -> None:
+    """moto's backends live in this process: empty them, as a real restart would, so what the
+    second endpoint has can only come from the state directory."""
+    moto_api_backend.reset()
 
 
 def test_state_survives_a_restart(tmp_path):
@@ -40,6 +49,7 @@ def test_state_survives_a_restart(tmp_path):
             QueryString="SELECT 1", ResultConfiguration={"OutputLocation": "s3://lake/results/"}
         )["QueryExecutionId"]
 
+    forget_in_memory_state()
     with running(state_dir=tmp_path) as second:
         aws = clients(second)
         keys = [o["Key"] for o in aws("s3").list_objects_v2(Bucket="lake")["Contents"] if "results/" not in o["Key"]]
@@ -48,3 +58,26 @@ def test_state_survives_a_restart(tmp_path):
         assert aws("glue").get_database(Name="flights")["Database"]["Name"] == "flights"
         assert aws("lambda").invoke(FunctionName="fn")["Payload"].read() == b'{"ok": true}'
         assert aws("athena").get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Query"] == "SELECT 1"
+
+
+def test_a_torn_journal_entry_is_skipped_with_a_warning_and_secrets_stay_private(tmp_path, caplog):
+    with running(state_dir=tmp_path) as first:
+        aws = clients(first)
+        aws("glue").create_database(DatabaseInput={"Name": "kept"})
+        aws("secretsmanager").create_secret(Name="opensky", SecretString='{"client_secret": "s3cr3t-value"}')
+        aws("glue").create_database(DatabaseInput={"Name": "torn"})
+    journal = tmp_path / "journal"
+    entries = sorted(journal.glob("*.json"))
+    text = entries[-1].read_text()
+    entries[-1].write_text(text[: len(text) // 2])  # the last write, cut short by a crash
+
+    holding_secret = [p for p in journal.iterdir() if b"s3cr3t-value" in p.read_bytes()]
+    assert holding_secret
+    assert all(stat.S_IMODE(os.stat(p).st_mode) == 0o600 for p in journal.iterdir())
+    assert stat.S_IMODE(os.stat(journal).st_mode) == 0o700
+
+    forget_in_memory_state()
+    with caplog.at_level("WARNING"), running(state_dir=tmp_path) as second:
+        names = {d["Name"] for d in clients(second)("glue").get_databases()["DatabaseList"]}
+    assert names == {"kept"}
+    assert f"skipping journal entry {entries[-1].name}" in caplog.text

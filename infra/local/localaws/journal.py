@@ -2,13 +2,18 @@
 replayed, in order, when the endpoint starts again (``--state-dir``).
 
 Reads are not kept. S3 bodies are stored as sent, so the journal grows with the lake, as
-the lake itself would on disk.
+the lake itself would on disk. Each entry is one file, written to a temporary name, synced
+and renamed, so a crash leaves whole entries only; an entry that cannot be read (a disk
+that lied) is skipped with a warning, never a refusal to start. The directory is 0700 and
+its files 0600: entries hold what was sent, Secrets Manager values included.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -17,6 +22,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from werkzeug.test import Client
+
+log = logging.getLogger(__name__)
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 _READS = ("Get", "List", "Describe", "Search", "BatchGet", "Receive", "Query", "Head", "Lookup")
@@ -50,8 +57,15 @@ class Journal:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+        for path in self.root.iterdir():
+            if path.name.startswith(".tmp-"):  # a write that a crash interrupted
+                path.unlink()
+            else:  # journals written before entries were private
+                os.chmod(path, 0o600)
         self._lock = threading.Lock()
-        self._next = len(list(self.root.glob("*.json")))
+        numbers = [int(p.stem) for p in self.root.glob("*.json") if p.stem.isdigit()]
+        self._next = max(numbers, default=-1) + 1
 
     def record(self, app: Callable[..., Iterable[bytes]], environ: dict[str, Any], start_response: Any) -> Any:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -80,19 +94,41 @@ class Journal:
         with self._lock:
             name = f"{self._next:09d}"
             self._next += 1
-            (self.root / f"{name}.body").write_bytes(body)
-            (self.root / f"{name}.json").write_text(json.dumps(entry))
+            # The body first, then the entry that points at it: the entry is the commit.
+            _write_atomically(self.root / f"{name}.body", body)
+            _write_atomically(self.root / f"{name}.json", json.dumps(entry).encode())
 
     def replay(self, app: Callable[..., Iterable[bytes]]) -> int:
         client = Client(app)
-        entries = sorted(self.root.glob("*.json"))
-        for path in entries:
-            entry = json.loads(path.read_text())
+        replayed = 0
+        for path in sorted(self.root.glob("*.json")):
+            try:
+                entry = json.loads(path.read_text())
+                body = path.with_suffix(".body").read_bytes()
+            except (OSError, ValueError) as exc:
+                log.warning("skipping journal entry %s, which cannot be read: %s", path.name, exc)
+                continue
             client.open(
                 entry["path"],
                 method=entry["method"],
                 query_string=entry["query"],
                 headers=entry["headers"],
-                data=path.with_suffix(".body").read_bytes(),
+                data=body,
             )
-        return len(entries)
+            replayed += 1
+        return replayed
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Temporary file (0600), fsync, rename, fsync of the directory: whole or absent."""
+    tmp = path.with_name(f".tmp-{path.name}")
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
