@@ -255,3 +255,26 @@ def test_stop_query_execution_cancels_a_running_query(lake):
     status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
     assert status["State"] == "CANCELLED"
     assert "cancelled" in status["StateChangeReason"]
+
+
+def test_a_crafted_partition_value_stays_a_value_and_reads_nothing_outside_the_lake(lake, tmp_path):
+    """Glue partition values and column names reach DuckDB as quoted literals and identifiers."""
+    outside = tmp_path / "outside.parquet"
+    pq.write_table(pa.table({"icao24": ["stolen"], "origin_country": ["OUTSIDE"], "altitude_ft": [1.0]}), outside)
+    crafted = f"x' AS \"hour\" FROM read_parquet('{outside}') --"
+    lake["glue"].create_partition(
+        DatabaseName=lake["database"],
+        TableName="flights",
+        PartitionInput={
+            "Values": [crafted],
+            "StorageDescriptor": {"Location": f"{lake['location']}hour=00/", "Columns": []},
+        },
+    )
+
+    execution = run_query(lake["athena"], "SELECT origin_country, hour FROM flights", lake["database"])
+
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    found = rows(lake["athena"], execution["QueryExecutionId"])[1:]
+    assert ["OUTSIDE", crafted] not in found
+    assert all(country != "OUTSIDE" for country, _ in found)
+    assert sum(1 for _, hour in found if hour == crafted) == 3  # hour=00's three rows, labelled verbatim

@@ -10,6 +10,7 @@ ADD PARTITION; DROP TABLE. Anything else fails the query with a reason, as Athen
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -37,21 +38,6 @@ log = logging.getLogger(__name__)
 
 MAX_RESULTS_PER_PAGE = 1000
 ROWS_PER_FILE = 2_000_000
-_DUCKDB_TYPES = {
-    "string": "VARCHAR",
-    "varchar": "VARCHAR",
-    "double": "DOUBLE",
-    "float": "FLOAT",
-    "real": "FLOAT",
-    "bigint": "BIGINT",
-    "int": "INTEGER",
-    "integer": "INTEGER",
-    "smallint": "SMALLINT",
-    "tinyint": "TINYINT",
-    "boolean": "BOOLEAN",
-    "timestamp": "TIMESTAMP",
-    "date": "DATE",
-}
 
 
 class QueryFailed(Exception):
@@ -426,18 +412,22 @@ class AthenaExecutor:
             files = self._files(location, scan)
             if not files:
                 continue
-            listing = ", ".join(f"'{f}'" for f in files)
-            extra = "".join(f", '{v}' AS \"{k}\"" for k, v in zip(table.partition_keys, values, strict=True))
+            # Every value from the catalog or the lake is a quoted literal or identifier: a
+            # partition value or column name can never become SQL of its own.
+            listing = ", ".join(_literal(f) for f in files)
+            extra = "".join(
+                f", {_literal(v)} AS {_identifier(k)}" for k, v in zip(table.partition_keys, values, strict=True)
+            )
             selects.append(
                 f"SELECT *{extra} FROM read_parquet([{listing}], union_by_name=true, hive_partitioning=false)"
             )
         if selects:
-            con.sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS ' + " UNION ALL BY NAME ".join(selects))
+            con.sql(f"CREATE OR REPLACE TEMP VIEW {_identifier(view)} AS " + " UNION ALL BY NAME ".join(selects))
             return
-        columns = [f'CAST(NULL AS {_duckdb_type(c["Type"])}) AS "{c["Name"]}"' for c in table.columns] + [
-            f'CAST(NULL AS VARCHAR) AS "{k}"' for k in table.partition_keys
+        columns = [f"CAST(NULL AS {_duckdb_type(c['Type'])}) AS {_identifier(c['Name'])}" for c in table.columns] + [
+            f"CAST(NULL AS VARCHAR) AS {_identifier(k)}" for k in table.partition_keys
         ]
-        con.sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT {", ".join(columns)} WHERE false')
+        con.sql(f"CREATE OR REPLACE TEMP VIEW {_identifier(view)} AS SELECT {', '.join(columns)} WHERE false")
 
     def _files(self, location: str, scan: _Scan) -> list[str]:
         """Local copies of the data files under ``location``; their size counts as scanned."""
@@ -454,7 +444,9 @@ class AthenaExecutor:
                     continue
                 if "/" in key[len(prefix) :] and not _is_partition_path(key[len(prefix) :]):
                     continue
-                local = self.cache / bucket / f"{key}.{obj['ETag'].strip(chr(34))}"
+                # Named by a digest, never by the key: a key such as '../../x' stays in the cache.
+                digest = hashlib.sha256(f"{bucket}\0{key}\0{obj['ETag']}".encode()).hexdigest()
+                local = self.cache / digest[:2] / f"{digest}.parquet"
                 if not local.exists():
                     local.parent.mkdir(parents=True, exist_ok=True)
                     tmp = local.with_name(local.name + f".{uuid.uuid4().hex}.tmp")
@@ -747,12 +739,20 @@ def _column_def(column: exp.ColumnDef) -> dict[str, str]:
 
 
 def _duckdb_type(glue: str) -> str:
-    glue = glue.lower().strip()
-    if glue.startswith("array<") and glue.endswith(">"):
-        return _duckdb_type(glue[6:-1]) + "[]"
-    if glue.startswith("decimal"):
-        return glue.upper()
-    return _DUCKDB_TYPES.get(glue, "VARCHAR")
+    """A Glue (Hive DDL) type in DuckDB's spelling, by sqlglot; what DuckDB sees is sqlglot's
+    rendering of the parsed type, never the catalog's text."""
+    try:
+        return exp.DataType.build(glue, dialect="hive").sql(dialect="duckdb")
+    except (sqlglot.errors.ParseError, ValueError):
+        raise QueryFailed(f"NOT_SUPPORTED: column type {glue!r} is not a Hive type") from None
+
+
+def _literal(value: str) -> str:
+    return exp.Literal.string(value).sql(dialect="duckdb")
+
+
+def _identifier(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
 
 
 def _glue_type_of(arrow_type: pa.DataType) -> str:
