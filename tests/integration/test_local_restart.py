@@ -81,3 +81,35 @@ def test_a_torn_journal_entry_is_skipped_with_a_warning_and_secrets_stay_private
         names = {d["Name"] for d in clients(second)("glue").get_databases()["DatabaseList"]}
     assert names == {"kept"}
     assert f"skipping journal entry {entries[-1].name}" in caplog.text
+
+
+def test_overwritten_and_deleted_objects_leave_the_journal(tmp_path):
+    """The journal keeps what the lake holds now: superseded writes go at compaction, and a
+    restart still restores the live objects, copies included."""
+    with running(state_dir=tmp_path) as first:
+        s3 = clients(first)("s3")
+        s3.create_bucket(Bucket="lake", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        for n in range(5):
+            s3.put_object(Bucket="lake", Key="minute.parquet", Body=b"x" * 100_000 + bytes([n]))
+        s3.put_object(Bucket="lake", Key="source", Body=b"original")
+        s3.copy_object(Bucket="lake", Key="copy", CopySource="lake/source")
+        s3.put_object(Bucket="lake", Key="source", Body=b"changed")
+        for n in range(3):
+            s3.put_object(Bucket="lake", Key=f"gone/{n}", Body=b"y" * 50_000)
+        s3.delete_objects(Bucket="lake", Delete={"Objects": [{"Key": f"gone/{n}"} for n in range(3)]})
+        s3.put_object(Bucket="lake", Key="single", Body=b"z" * 50_000)
+        s3.delete_object(Bucket="lake", Key="single")
+        dropped = first.app.journal.compact()
+
+    journal_bytes = sum(p.stat().st_size for p in (tmp_path / "journal").glob("*.body"))
+    assert dropped == 4 + 3 + 1  # four overwritten minutes, three batch-deleted, one deleted
+    assert journal_bytes < 100_000 + 1 + 2_000  # the live minute, the sources and the small rest
+
+    forget_in_memory_state()
+    with running(state_dir=tmp_path) as second:
+        s3 = clients(second)("s3")
+        assert s3.get_object(Bucket="lake", Key="minute.parquet")["Body"].read()[-1] == 4
+        assert s3.get_object(Bucket="lake", Key="copy")["Body"].read() == b"original"
+        assert s3.get_object(Bucket="lake", Key="source")["Body"].read() == b"changed"
+        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="lake").get("Contents", []))
+        assert keys == ["copy", "minute.parquet", "source"]

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_RESULTS_PER_PAGE = 1000
 ROWS_PER_FILE = 2_000_000
+CACHE_TTL_S = 600  # copies of lake files unused this long are removed after each query
 
 
 class QueryFailed(Exception):
@@ -278,7 +280,10 @@ class AthenaExecutor:
         finally:
             with self._lock:
                 self._running.pop(query_id, None)
+                idle = not self._running
             connection.close()
+            if idle:
+                self._sweep_cache()
         elapsed_ms = int((time.perf_counter() - started) * 1000)
         record["Statistics"].update(
             EngineExecutionTimeInMillis=elapsed_ms,
@@ -286,6 +291,17 @@ class AthenaExecutor:
             DataScannedInBytes=scan.bytes_scanned,
         )
         self._finish(record, state, reason)
+
+    def _sweep_cache(self) -> None:
+        """Remove copies of lake files no query used for ``CACHE_TTL_S``: the cache holds the
+        working set, not a second lake."""
+        cutoff = time.time() - CACHE_TTL_S
+        for path in self.cache.glob("*/*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except FileNotFoundError:
+                continue
 
     @staticmethod
     def _parse(sql: str) -> exp.Expression:
@@ -447,7 +463,9 @@ class AthenaExecutor:
                 # Named by a digest, never by the key: a key such as '../../x' stays in the cache.
                 digest = hashlib.sha256(f"{bucket}\0{key}\0{obj['ETag']}".encode()).hexdigest()
                 local = self.cache / digest[:2] / f"{digest}.parquet"
-                if not local.exists():
+                if local.exists():
+                    os.utime(local)  # recently used: kept by the sweep
+                else:
                     local.parent.mkdir(parents=True, exist_ok=True)
                     tmp = local.with_name(local.name + f".{uuid.uuid4().hex}.tmp")
                     tmp.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())

@@ -1,9 +1,11 @@
 """Keeps moto's in-memory state across restarts: every successful change is written down and
 replayed, in order, when the endpoint starts again (``--state-dir``).
 
-Reads are not kept. S3 bodies are stored as sent, so the journal grows with the lake, as
-the lake itself would on disk. Each entry is one file, written to a temporary name, synced
-and renamed, so a crash leaves whole entries only; an entry that cannot be read (a disk
+Reads are not kept. S3 bodies are stored as sent, and ``compact`` drops every object write
+that a later write or delete of the same key superseded (at start, and every
+``COMPACT_EVERY`` writes), so the journal stays about the size of the live lake. Each entry
+is one file, written to a temporary name, synced and renamed, so a crash leaves whole
+entries only; an entry that cannot be read (a disk
 that lied) is skipped with a warning, never a refusal to start. The directory is 0700 and
 its files 0600: entries hold what was sent, Secrets Manager values included.
 """
@@ -19,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from werkzeug.test import Client
 
@@ -30,6 +32,8 @@ _READS = ("Get", "List", "Describe", "Search", "BatchGet", "Receive", "Query", "
 # Operations whose replay would not reproduce the original effect (message receipts).
 _SKIP = {"DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch"}
 _HEADERS_KEPT = ("CONTENT_TYPE", "CONTENT_LENGTH")
+COMPACT_EVERY = 500
+_DELETE_KEY = re.compile(rb"<Key>(.*?)</Key>", re.DOTALL)
 
 
 def _service(environ: dict[str, Any]) -> str:
@@ -66,6 +70,7 @@ class Journal:
         self._lock = threading.Lock()
         numbers = [int(p.stem) for p in self.root.glob("*.json") if p.stem.isdigit()]
         self._next = max(numbers, default=-1) + 1
+        self._since_compaction = 0
 
     def record(self, app: Callable[..., Iterable[bytes]], environ: dict[str, Any], start_response: Any) -> Any:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -97,6 +102,38 @@ class Journal:
             # The body first, then the entry that points at it: the entry is the commit.
             _write_atomically(self.root / f"{name}.body", body)
             _write_atomically(self.root / f"{name}.json", json.dumps(entry).encode())
+            self._since_compaction += 1
+            if self._since_compaction >= COMPACT_EVERY:
+                self._compact()
+
+    def compact(self) -> int:
+        """Drop superseded object writes; returns how many entries went."""
+        with self._lock:
+            return self._compact()
+
+    def _compact(self) -> int:
+        self._since_compaction = 0
+        entries = []
+        for path in sorted(self.root.glob("*.json")):
+            try:
+                entries.append((path, json.loads(path.read_text())))
+            except (OSError, ValueError):
+                continue  # replay skips it, with a warning
+        dropped = 0
+        for path in superseded(entries, self._delete_keys):
+            path.unlink()  # the entry first: a body without an entry is never replayed
+            path.with_suffix(".body").unlink(missing_ok=True)
+            dropped += 1
+        if dropped:
+            log.info("journal compacted: %d superseded object writes dropped", dropped)
+        return dropped
+
+    def _delete_keys(self, path: Path) -> list[str]:
+        try:
+            body = path.with_suffix(".body").read_bytes()
+        except OSError:
+            return []
+        return [unquote_xml(k.decode()) for k in _DELETE_KEY.findall(body)]
 
     def replay(self, app: Callable[..., Iterable[bytes]]) -> int:
         client = Client(app)
@@ -132,3 +169,54 @@ def _write_atomically(path: Path, data: bytes) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def unquote_xml(text: str) -> str:
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+    )
+
+
+def _s3_target(entry: dict[str, Any]) -> tuple[str, str] | None:
+    """(bucket, key) of a path-style S3 object request, or None."""
+    bucket, _, key = unquote(entry["path"]).lstrip("/").partition("/")
+    return (bucket, key) if bucket and key else None
+
+
+def superseded(entries: list[tuple[Path, dict[str, Any]]], delete_keys: Callable[[Path], list[str]]) -> list[Path]:
+    """Entries whose effect a later entry replaced: a PutObject (or CopyObject) of a key that
+    is written or deleted again later, with no copy reading it in between. Walks backward."""
+    replaced: set[tuple[str, str]] = set()
+    drop: list[Path] = []
+    for path, entry in reversed(entries):
+        if _service_of(entry) != "s3":
+            continue
+        method, query, headers = entry["method"], entry.get("query", ""), entry.get("headers", {})
+        if method == "POST" and "delete" in parse_qs(query, keep_blank_values=True):
+            bucket = unquote(entry["path"]).strip("/")
+            replaced.update((bucket, key) for key in delete_keys(path))
+            continue
+        target = _s3_target(entry)
+        if target is None or query:  # buckets, multipart parts, tagging, ...: kept as they are
+            continue
+        if method == "DELETE":
+            replaced.add(target)
+        elif method == "PUT":
+            if target in replaced:
+                drop.append(path)
+                continue
+            replaced.add(target)
+            source = headers.get("X-Amz-Copy-Source")
+            if source:  # the copy reads its source as it was then: keep the write it read
+                bucket, _, key = unquote(source.split("?", 1)[0]).lstrip("/").partition("/")
+                replaced.discard((bucket, key))
+    return drop
+
+
+def _service_of(entry: dict[str, Any]) -> str:
+    match = _SCOPE.search(entry.get("headers", {}).get("Authorization", ""))
+    return match.group(1) if match else ""

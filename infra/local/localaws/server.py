@@ -16,6 +16,7 @@ import hmac
 import io
 import json
 import logging
+import os
 import re
 import tempfile
 import threading
@@ -40,6 +41,7 @@ from localaws.lambda_executor import API_PREFIX, LambdaApiError, LambdaExecutor,
 log = logging.getLogger(__name__)
 
 DEFAULT_REGION = "eu-west-1"
+S3_BODY_IN_MEMORY_BYTES = 16 * 1024
 CODE_PREFIX = "/_localaws/lambda-code/"
 _FUNCTION_PATH = re.compile(rf"^{API_PREFIX}/(?P<name>[^/]+)(?P<rest>/.*)?$")
 
@@ -65,6 +67,9 @@ class LocalAws:
         self.region = region
         self.endpoint_url = ""  # set once the socket is bound
         self.key = credentials.load_or_create(state_dir)
+        # moto keeps an object's body in memory up to this size, past it in a temporary file:
+        # the endpoint's memory then grows with the number of objects, not the lake's bytes.
+        os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(S3_BODY_IN_MEMORY_BYTES))
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.journal = Journal(state_dir / "journal")
         self.lambdas: LambdaExecutor | None = None
@@ -74,6 +79,7 @@ class LocalAws:
         """Start serving at ``endpoint_url``, first replaying the journal of an earlier run."""
         self.endpoint_url = endpoint_url
         self.lambdas = LambdaExecutor(self.state_dir, endpoint_url, self.key, self._send_to_dlq)
+        self.journal.compact()
         replayed = self.journal.replay(self.moto)
         if replayed:
             log.info("restored %d requests' worth of state from %s", replayed, self.journal.root)

@@ -1,0 +1,80 @@
+"""The local endpoint over simulated hours of the pipeline: how its state directory and its
+memory grow, against the lake's own growth in the same run.
+
+Each simulated minute invokes the ingestion and ETL functions on the endpoint and registers
+the hour's partitions, as opensky_flights does; each simulated hour is compacted by
+opensky_compaction (``airflow dags test``). ``ENDPOINT_BENCH_HOURS`` (default 2) sets the span.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+from flightdata.orchestration import minutely
+from localaws.stack import local_stack
+
+HOURS = int(os.environ.get("ENDPOINT_BENCH_HOURS", "2"))
+MB = 1024 * 1024
+
+
+def directory_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def lake_bytes(stack) -> int:
+    s3 = stack.client("s3")
+    total = 0
+    for bucket in (stack.names.lake_bucket, stack.names.athena_results_bucket):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            total += sum(o["Size"] for o in page.get("Contents", []))
+    return total
+
+
+def run_minute(stack, when: datetime) -> None:
+    lam = stack.client("lambda")
+    (event,) = minutely.ingestion_payloads(when, minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
+    landed = lam.invoke(FunctionName=stack.names.ingestion_function, Payload=event)
+    assert "FunctionError" not in landed, landed["Payload"].read()
+    etl = lam.invoke(FunctionName=stack.names.etl_function, Payload=minutely.etl_payload(landed["Payload"].read()))
+    assert "FunctionError" not in etl, etl["Payload"].read()
+    minutely.register_partitions(stack.client("glue"), stack.names, when)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="flightdata-endpoint-bench-") as tmp, local_stack(Path(tmp)) as stack:
+        endpoint = psutil.Process(stack.processes[1].pid)
+        state_dir = Path(tmp) / "aws-state"
+        first_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS + 1)
+        state_start, lake_start, rss_start = directory_bytes(state_dir), lake_bytes(stack), endpoint.memory_info().rss
+        started = time.perf_counter()
+        for h in range(HOURS):
+            hour = first_hour + timedelta(hours=h)
+            for m in range(60):
+                run_minute(stack, hour + timedelta(minutes=m))
+            stack.run_dag("opensky_compaction", conf={"hour": f"{hour:%Y-%m-%dT%H}", "wait_for_minutely": False})
+        state_mb = (directory_bytes(state_dir) - state_start) / MB / HOURS
+        lake_mb = (lake_bytes(stack) - lake_start) / MB / HOURS
+        rss_mb = (endpoint.memory_info().rss - rss_start) / MB / HOURS
+        figures = {
+            "endpoint_simulated_hours": HOURS,
+            "endpoint_bench_wall_seconds": round(time.perf_counter() - started, 1),
+            "lake_mb_per_simulated_hour": round(lake_mb, 2),
+            "endpoint_state_mb_per_simulated_hour": round(state_mb, 2),
+            "endpoint_state_over_lake_ratio": round(state_mb / lake_mb, 3) if lake_mb else None,
+            "endpoint_rss_mb_start": round(rss_start / MB, 1),
+            "endpoint_rss_growth_mb_per_simulated_hour": round(rss_mb, 2),
+        }
+        for name, value in figures.items():
+            print(f"{name} {value}")
+        print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
