@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DAGS_FOLDER = Path(__file__).parents[2] / "dags"
-EXPECTED_DAGS = {"opensky_flights", "opensky_compaction", "opensky_daily_report"}
+EXPECTED_DAGS = {"opensky_flights", "opensky_compaction", "opensky_daily_report", "airflow_db_retention"}
 
 
 class NetworkUsedAtParse(AssertionError):

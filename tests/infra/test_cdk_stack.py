@@ -176,6 +176,7 @@ def test_mwaa_runs_airflow_306_privately_with_every_log(synthesised):
     assert props["EnvironmentClass"] == "mw1.micro"
     assert props["WebserverAccessMode"] == "PRIVATE_ONLY"
     assert props["AirflowConfigurationOptions"]["flightdata.prefix"] == NAMES.prefix
+    assert props["AirflowConfigurationOptions"]["flightdata.mwaa_environment"] == props["Name"]
     logging = props["LoggingConfiguration"]
     assert len(logging) == 5
     assert all(component["Enabled"] for component in logging.values())

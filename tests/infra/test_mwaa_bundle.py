@@ -51,7 +51,7 @@ def test_bundle_parses_with_mwaas_path_layout(built, tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
 
     assert result["errors"] == {}
-    assert result["dags"] == ["opensky_compaction", "opensky_daily_report", "opensky_flights"]
+    assert result["dags"] == ["airflow_db_retention", "opensky_compaction", "opensky_daily_report", "opensky_flights"]
     assert result["flightdata"].startswith(str(built / "dags" / "flightdata"))
     assert all("/flightdata/" not in f for f in result["files"]), "the package was parsed for DAGs"
 

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flightdata import lake
+from flightdata.orchestration import retention
 from flightdata.simulator import Fleet
 from localaws.demo import demo_minutes
 from localaws.stack import local_stack
@@ -158,3 +159,19 @@ def test_a_late_minute_asks_for_its_hour_again_and_the_report_shows_it_until_the
     stack.run_dag("opensky_daily_report", conf={"day": day})
     summary = stack.client("s3").get_object(Bucket=stack.names.lake_bucket, Key=f"reports/date={day}/summary.json")
     assert f"{hour:%H}" in json.loads(summary["Body"].read())["hours_not_reconciled"]
+
+
+def flights_runs(stack) -> list[str]:
+    listing = stack.airflow("dags", "list-runs", "opensky_flights", "-o", "json", log_name="flights-runs").read_text()
+    return [run["run_id"] for run in json.loads(listing[listing.index("[") :])]
+
+
+def test_airflow_metadata_is_cleaned_by_the_retention_dag_and_db_clean(stack):
+    """The retention DAG runs where the database is; db clean keeps the latest run of a DAG."""
+    stack.run_dag("airflow_db_retention")  # 30 days: nothing this young goes
+    runs = flights_runs(stack)
+    assert len(runs) >= 3
+
+    retention.clean_locally(datetime.now(UTC) + timedelta(minutes=1), env=stack.env)
+
+    assert len(flights_runs(stack)) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,7 @@ import pytest
 
 from flightdata import lake
 from flightdata.config import Resources
-from flightdata.orchestration import compaction, minutely
+from flightdata.orchestration import compaction, minutely, retention
 from flightdata.orchestration.report import plan_day
 from flightdata.reporting import QueryResult, render_html, to_csv
 
@@ -227,3 +228,58 @@ def test_verify_reconciles_compacted_read_back_and_recorded_rows():
 )
 def test_a_minute_committed_after_its_hour_asks_for_a_recompaction(now, late):
     assert minutely.is_late(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), now) is late
+
+
+class FakeMwaa:
+    def create_cli_token(self, Name):
+        assert Name == "flightdata-dev"
+        return {"CliToken": "token-1", "WebServerHostname": "abc.airflow.eu-west-1.on.aws"}
+
+
+class RecordingSession:
+    """Stands in for requests: records the call, answers as the MWAA CLI endpoint does."""
+
+    def __init__(self, stderr: str = "") -> None:
+        self.calls: list[dict] = []
+        self.stderr = stderr
+
+    def post(self, url, headers, data, timeout):
+        self.calls.append({"url": url, "headers": headers, "data": data})
+        stdout = base64.b64encode(b"Performing cleanup\n").decode()
+        return FakeResponse({"stdout": stdout, "stderr": base64.b64encode(self.stderr.encode()).decode()})
+
+
+class FakeResponse:
+    status_code = 200
+    text = ""
+
+    def __init__(self, document):
+        self.document = document
+
+    def json(self):
+        return self.document
+
+
+def test_on_mwaa_the_clean_goes_through_the_cli_endpoint():
+    session = RecordingSession()
+    before = datetime(2026, 1, 1, tzinfo=UTC)
+
+    result = retention.clean_on_mwaa(FakeMwaa(), "flightdata-dev", before, session)
+
+    (call,) = session.calls
+    assert call["url"] == "https://abc.airflow.eu-west-1.on.aws/aws_mwaa/cli"
+    assert call["headers"]["Authorization"] == "Bearer token-1"
+    assert call["data"].startswith("db clean --clean-before-timestamp 2026-01-01T00:00:00+00:00 --tables dag_run,")
+    assert call["data"].endswith("--skip-archive --yes")
+    assert "Performing cleanup" in result.output
+
+
+def test_a_failed_clean_on_mwaa_fails_the_task():
+    session = RecordingSession(stderr="Traceback (most recent call last):\n  boom\n")
+    with pytest.raises(retention.RetentionError, match="boom"):
+        retention.clean_on_mwaa(FakeMwaa(), "flightdata-dev", datetime(2026, 1, 1, tzinfo=UTC), session)
+
+
+def test_retention_keeps_at_least_a_day():
+    with pytest.raises(ValueError, match="at least 1"):
+        retention.cutoff(datetime(2026, 1, 1, tzinfo=UTC), 0)

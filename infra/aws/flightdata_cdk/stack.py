@@ -382,6 +382,8 @@ class FlightDataStack(cdk.Stack):
         lake_prefixes = [config.PROCESSED, config.QUARANTINE, config.COMMITS, config.CURATED, config.REPORTS]
         statements = [
             iam.PolicyStatement(actions=["airflow:PublishMetrics"], resources=[environment_arn]),
+            # airflow_db_retention runs `airflow db clean` through the environment's CLI endpoint.
+            iam.PolicyStatement(actions=["airflow:CreateCliToken"], resources=[environment_arn]),
             iam.PolicyStatement(
                 actions=["s3:GetObject*", "s3:GetBucket*", "s3:ListBucket*"],
                 resources=[self.mwaa_bucket.bucket_arn, self.mwaa_bucket.arn_for_objects("*")],
@@ -498,6 +500,7 @@ class FlightDataStack(cdk.Stack):
             logging_configuration=logging_configuration,
             airflow_configuration_options={
                 "flightdata.prefix": names.prefix,
+                "flightdata.mwaa_environment": environment_name,
                 "core.load_examples": "False",
                 "core.dag_file_processor_timeout": "120",
             },
