@@ -278,3 +278,17 @@ def test_a_crafted_partition_value_stays_a_value_and_reads_nothing_outside_the_l
     assert ["OUTSIDE", crafted] not in found
     assert all(country != "OUTSIDE" for country, _ in found)
     assert sum(1 for _, hour in found if hour == crafted) == 3  # hour=00's three rows, labelled verbatim
+
+
+def test_the_query_cache_stays_a_bounded_working_set(lake, local_aws, monkeypatch):
+    """Copies of lake files are kept for reuse, but never more than the cache's bound."""
+    from localaws import athena as local_athena
+
+    bound = max(lake["sizes"].values())  # room for about one file
+    monkeypatch.setattr(local_athena, "CACHE_MAX_BYTES", bound)
+    execution = run_query(lake["athena"], "SELECT count(*) FROM flights", lake["database"])
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+
+    cache = local_aws.app.athena.cache
+    kept = sum(p.stat().st_size for p in cache.glob("*/*"))
+    assert 0 < kept <= bound

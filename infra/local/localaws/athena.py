@@ -9,6 +9,7 @@ ADD PARTITION; DROP TABLE. Anything else fails the query with a reason, as Athen
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -39,7 +40,10 @@ log = logging.getLogger(__name__)
 
 MAX_RESULTS_PER_PAGE = 1000
 ROWS_PER_FILE = 2_000_000
-CACHE_TTL_S = 600  # copies of lake files unused this long are removed after each query
+# Copies of lake files DuckDB reads: unused for CACHE_TTL_S, or the least recently used
+# past CACHE_MAX_BYTES, are removed after each query, so the cache is a bounded working set.
+CACHE_TTL_S = 600
+CACHE_MAX_BYTES = 64 * 1024 * 1024
 
 
 class QueryFailed(Exception):
@@ -280,10 +284,9 @@ class AthenaExecutor:
         finally:
             with self._lock:
                 self._running.pop(query_id, None)
-                idle = not self._running
+                if not self._running:  # no query can start (and read the cache) meanwhile
+                    self._sweep_cache()
             connection.close()
-            if idle:
-                self._sweep_cache()
         elapsed_ms = int((time.perf_counter() - started) * 1000)
         record["Statistics"].update(
             EngineExecutionTimeInMillis=elapsed_ms,
@@ -293,15 +296,20 @@ class AthenaExecutor:
         self._finish(record, state, reason)
 
     def _sweep_cache(self) -> None:
-        """Remove copies of lake files no query used for ``CACHE_TTL_S``: the cache holds the
-        working set, not a second lake."""
+        """Keep the cache a working set, not a second lake: drop files unused for
+        ``CACHE_TTL_S``, then the least recently used until it fits ``CACHE_MAX_BYTES``."""
         cutoff = time.time() - CACHE_TTL_S
+        files = []
         for path in self.cache.glob("*/*"):
-            try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-            except FileNotFoundError:
-                continue
+            with contextlib.suppress(FileNotFoundError):
+                info = path.stat()
+                files.append((info.st_mtime, info.st_size, path))
+        total = sum(size for _, size, _ in files)
+        for used, size, path in sorted(files):
+            if used >= cutoff and total <= CACHE_MAX_BYTES:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
 
     @staticmethod
     def _parse(sql: str) -> exp.Expression:
