@@ -82,13 +82,13 @@ with DAG(
         return len(data)
 
     @task.short_circuit
-    def committed_after_its_hour(logical_date=None) -> bool:
-        return minutely.is_late(logical_date)
+    def committed_after_its_hour(logical_date=None) -> str | None:
+        return minutely.recompaction_run_id(logical_date)
 
     recompact_hour = TriggerDagRunOperator(
         task_id="recompact_hour",
         trigger_dag_id="opensky_compaction",
-        trigger_run_id="recompact__{{ logical_date.strftime('%Y-%m-%dT%H') }}__after__{{ run_id }}",
+        trigger_run_id="{{ ti.xcom_pull(task_ids='committed_after_its_hour') }}",
         conf={"hour": "{{ logical_date.strftime('%Y-%m-%dT%H') }}", "wait_for_minutely": True},
         skip_when_already_exists=True,
     )

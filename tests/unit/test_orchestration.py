@@ -283,3 +283,15 @@ def test_a_failed_clean_on_mwaa_fails_the_task():
 def test_retention_keeps_at_least_a_day():
     with pytest.raises(ValueError, match="at least 1"):
         retention.cutoff(datetime(2026, 1, 1, tzinfo=UTC), 0)
+
+
+def test_late_minutes_of_an_hour_share_one_recompaction_per_ten_minutes():
+    hour_end = datetime(2026, 3, 1, 15, tzinfo=UTC)
+    first = minutely.recompaction_run_id(datetime(2026, 3, 1, 14, 1, tzinfo=UTC), hour_end + timedelta(minutes=20))
+    same = minutely.recompaction_run_id(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end + timedelta(minutes=21))
+    later = minutely.recompaction_run_id(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end + timedelta(minutes=31))
+
+    assert first == same
+    assert first.startswith("recompact__2026-03-01T14__")
+    assert later != first
+    assert minutely.recompaction_run_id(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end) is None

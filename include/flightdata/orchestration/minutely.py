@@ -86,6 +86,24 @@ def is_late(snapshot_time: datetime, now: datetime | None = None) -> bool:
     return (now or datetime.now(UTC)) >= hour_end + RUN_TIMEOUT
 
 
+RECOMPACTION_WINDOW = timedelta(minutes=10)
+
+
+def recompaction_run_id(snapshot_time: datetime, now: datetime | None = None) -> str | None:
+    """The opensky_compaction run a late minute asks for, or None when it is on time.
+
+    Late minutes of one hour within the same 10 minutes share one run (a backfill of an hour
+    asks once, not 60 times): the run waits for every queued or running minute of the hour,
+    so it includes them. A minute that commits after that run has read the hour, within
+    the same 10 minutes, waits for the next late minute or shows up unreconciled in the
+    daily report."""
+    now = now or datetime.now(UTC)
+    if not is_late(snapshot_time, now):
+        return None
+    window = int(now.timestamp() // RECOMPACTION_WINDOW.total_seconds())
+    return f"recompact__{lake.as_utc(snapshot_time):%Y-%m-%dT%H}__{window}"
+
+
 def register_partitions(glue: Any, names: config.Resources, snapshot_time: datetime) -> list[str]:
     """Add the hour partition of the processed, quarantine and commit tables when it is new."""
     values = lake.partition_values(snapshot_time)
