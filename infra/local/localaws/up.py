@@ -15,7 +15,13 @@ from localaws.stack import BIN, StackError, local_stack, stop
 
 def standalone_env(stack_env: dict[str, str], port: int) -> dict[str, str]:
     """The API server listens on loopback only: the UI and its password are this machine's."""
-    return {**stack_env, "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port)}
+    return {
+        **stack_env,
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        # Task processes report to the API server's execution API: on this port, not 8080.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+    }
 
 
 def run(root: Path = Path(".local/up"), port: int = 8080) -> int:
