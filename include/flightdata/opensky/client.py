@@ -328,6 +328,11 @@ class OpenSkyClient:
         self._note_credits(response)
         status = response.status_code
         if status == 200:
+            body = response.content.strip()
+            if body.startswith(b"{") and not body.endswith(b"}"):
+                # A states document ends with '}': this one was cut short on the way, which
+                # another try can mend (a document that is whole but wrong is not retried).
+                raise _Retryable(BadPayloadError(f"OpenSky's answer ended early, after {len(response.content)} bytes"))
             return response
         if status == 429:
             retry_after = _float_header(response, "X-Rate-Limit-Retry-After-Seconds")
