@@ -55,3 +55,8 @@ bundle: $(STAMP)
 # make deploy BUCKET=<MwaaBucketName> ENVIRONMENT=<MwaaEnvironmentName> (stack outputs)
 deploy: bundle
 	$(BIN)/python -m flightdata_cdk.deploy --bucket "$(BUCKET)" --environment "$(ENVIRONMENT)"
+
+# A simulated day under the real scheduler, with faults (SOAK_MINUTES, SOAK_GAP_MINUTES, SOAK_KILLS).
+.PHONY: soak
+soak: $(STAMP)
+	$(BIN)/python -m localaws.soak

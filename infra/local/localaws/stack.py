@@ -53,6 +53,24 @@ class LocalStack:
     env: dict[str, str]
     processes: list[subprocess.Popen] = field(default_factory=list)
     runs: int = 0
+    endpoint_command: list[str] = field(default_factory=list)
+    endpoint_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint_process(self) -> subprocess.Popen:
+        return self.processes[1]
+
+    def kill_endpoint(self) -> None:
+        """SIGKILL the local AWS endpoint (and the Lambda processes it runs), then start it again
+        on the same port and state directory, as a crashed laptop process would be restarted."""
+        old = self.endpoint_process
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(old.pid, signal.SIGKILL)
+        old.wait()
+        log_path = self.root / "logs" / f"local-aws-restart-{time.time_ns()}.log"
+        new = _start(self.endpoint_command, log_path, self.endpoint_env)
+        self.processes[1] = new
+        _wait_ready(self.endpoint_url, new, "local AWS endpoint", log_path)
 
     def client(self, service: str) -> Any:
         key = credentials.read(Path(self.env["AWS_SHARED_CREDENTIALS_FILE"]))
@@ -172,21 +190,16 @@ def local_stack(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Local
         sim_port, aws_port = free_port(), free_port()
         sim_log, aws_log = root / "logs" / "opensky-sim.log", root / "logs" / "local-aws.log"
         processes.append(_start([str(BIN / "flightdata"), "opensky-sim", "--port", str(sim_port)], sim_log, base_env))
-        processes.append(
-            _start(
-                [
-                    str(BIN / "flightdata"),
-                    "local-aws",
-                    "serve",
-                    "--port",
-                    str(aws_port),
-                    "--state-dir",
-                    str(root / "aws-state"),
-                ],
-                aws_log,
-                base_env,
-            )
-        )
+        endpoint_command = [
+            str(BIN / "flightdata"),
+            "local-aws",
+            "serve",
+            "--port",
+            str(aws_port),
+            "--state-dir",
+            str(root / "aws-state"),
+        ]
+        processes.append(_start(endpoint_command, aws_log, base_env))
         sim_url, endpoint_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{aws_port}"
         _wait_ready(f"{sim_url}/healthz", processes[0], "OpenSky simulator", sim_log)
         _wait_ready(endpoint_url, processes[1], "local AWS endpoint", aws_log)
@@ -205,7 +218,7 @@ def local_stack(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Local
                 {"conn_type": "aws", "extra": {"endpoint_url": endpoint_url, "region_name": REGION}}
             ),
         }
-        stack = LocalStack(root, sim_url, endpoint_url, names, env, processes)
+        stack = LocalStack(root, sim_url, endpoint_url, names, env, processes, 0, endpoint_command, base_env)
         _write_env_file(root / "env.sh", env)
         deploy(endpoint_url, names, sim_url, REGION, credentials.read(credentials_file))
         stack.airflow("db", "migrate", log_name="000-db-migrate")

@@ -1,0 +1,408 @@
+"""``make soak``: the pipeline unattended over simulated time, under the real scheduler, with faults.
+
+Airflow runs as it does for ``make up`` (scheduler, DAG processor, triggerer, API server).
+Backfills of ``opensky_flights`` cover ``SOAK_MINUTES`` past minutes with a gap of
+``SOAK_GAP_MINUTES``, while OpenSky faults (429, 503, slow, truncated) are injected and the
+local AWS endpoint, or a Lambda process it runs, is killed with SIGKILL now and then. Failed
+minutes are run again once, as an operator would; then each hour is compacted and the day
+reported by backfills of their DAGs. The lake is then checked, snapshot by snapshot:
+
+- ``lost_rows``: rows of a landed raw response that no commit accounts for, plus rows a
+  commit says were fetched but that are neither valid nor quarantined;
+- ``half_snapshots``: processed or quarantine objects no commit names, or commits whose
+  objects are missing or differ from their checksums;
+- ``reconciled``: hours whose curated rows equal the valid rows their commits recorded.
+
+It ends with one ``soak: ...`` line and exits non-zero unless nothing was lost or half
+written and every hour reconciles.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pyarrow.parquet as pq
+import requests
+
+from flightdata import config, lake
+from flightdata.etl.commit import Commit
+from localaws.stack import BIN, LocalStack, StackError, free_port, local_stack, stop
+from localaws.up import standalone_env
+
+FAULTS = ("429", "503", "slow", "truncated")
+UNFINISHED = ("queued", "running")
+MB = 1024 * 1024
+
+
+@dataclass
+class Faults:
+    """What the chaos thread did."""
+
+    opensky: int = 0
+    endpoint_kills: int = 0
+    lambda_kills: int = 0
+
+
+def run(minutes: int, gap: int, kills: int, root: Path, seed: int = 7) -> int:
+    started = time.monotonic()
+    with local_stack(root) as stack:
+        port = free_port()
+        airflow = subprocess.Popen(  # noqa: S603 - our own venv's airflow
+            [str(BIN / "airflow"), "standalone"],
+            env=standalone_env(stack.env, port),
+            stdout=(root / "logs" / "airflow-standalone.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_for_api(f"http://127.0.0.1:{port}", airflow)
+            endpoint_rss_start = psutil.Process(stack.endpoint_process.pid).memory_info().rss
+            window = _window(minutes, gap)
+            for dag_id in ("opensky_flights", "opensky_compaction"):
+                stack.airflow("dags", "unpause", dag_id, log_name=f"unpause-{dag_id}")
+
+            faults = Faults()
+            stop_chaos = threading.Event()
+            chaos = threading.Thread(
+                target=_chaos, args=(stack, faults, stop_chaos, kills, len(window), random.Random(seed)), daemon=True
+            )
+            chaos.start()
+            _backfill(stack, "opensky_flights", window, reprocess="none")
+            _wait_for_runs(stack, "opensky_flights", window)
+            stop_chaos.set()
+            chaos.join()
+            first_pass = _run_states(stack, "opensky_flights", window)
+            failed_first = [m for m, state in first_pass.items() if state == "failed"]
+            if failed_first:  # an operator's one rerun of what failed
+                _backfill(stack, "opensky_flights", failed_first, reprocess="failed")
+                _wait_for_runs(stack, "opensky_flights", window)
+
+            hours = sorted({m.replace(minute=0) for m in window})
+            compactions = [h + timedelta(hours=1, minutes=5) for h in hours]
+            # "completed": a scheduled compaction may have run for one of these hours before
+            # all of its minutes were in; each hour is compacted once more after them.
+            _backfill(stack, "opensky_compaction", compactions, reprocess="completed")
+            _wait_for_runs(stack, "opensky_compaction", compactions)
+            _wait_for_all_runs(stack, "opensky_compaction")  # the recompactions late minutes asked for
+
+            states = _run_states(stack, "opensky_flights", window)
+            skipped = _skipped_minutes(stack, window)
+            check = _check_lake(stack, window, hours)
+            rss_end = psutil.Process(stack.endpoint_process.pid).memory_info().rss
+            state_mb = sum(p.stat().st_size for p in (root / "aws-state").rglob("*") if p.is_file()) / MB
+        finally:
+            stop(airflow)
+    failed = sum(1 for s in states.values() if s == "failed")
+    line = (
+        f"soak: minutes={len(window)} committed={check['committed']} skipped={len(skipped)} failed={failed} "
+        f"hours={len(hours)} reconciled={check['reconciled']} lost_rows={check['lost_rows']} "
+        f"half_snapshots={check['half_snapshots']} wall_s={time.monotonic() - started:.0f} "
+        f"endpoint_rss_mb_start={endpoint_rss_start / MB:.0f} endpoint_rss_mb_end={rss_end / MB:.0f} "
+        f"state_mb={state_mb:.0f}"
+    )
+    print(
+        f"faults: opensky={faults.opensky} endpoint_kills={faults.endpoint_kills} lambda_kills={faults.lambda_kills}; "
+        f"gap of {gap} minutes; problems: {json.dumps(check['problems'][:10])}"
+    )
+    print(line, flush=True)
+    ok = check["lost_rows"] == 0 and check["half_snapshots"] == 0 and check["reconciled"] == len(hours)
+    return 0 if ok else 1
+
+
+def _window(minutes: int, gap: int) -> list[datetime]:
+    """``minutes`` minutes ending at :09 of the hour before last (so they cross an hour
+    boundary, and the hourly compaction of their last hour is already due), with a gap of
+    ``gap`` minutes a third of the way in."""
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2) + timedelta(minutes=9)
+    span = minutes + gap
+    first = end - timedelta(minutes=span - 1)
+    hole_start = first + timedelta(minutes=minutes // 3)
+    every = [first + timedelta(minutes=n) for n in range(span)]
+    return [m for m in every if not hole_start <= m < hole_start + timedelta(minutes=gap)]
+
+
+def _wait_for_api(url: str, airflow: subprocess.Popen, timeout_s: float = 240) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if airflow.poll() is not None:
+            raise StackError(f"airflow standalone exited with {airflow.returncode}")
+        try:
+            if requests.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(2)
+    raise StackError("the Airflow API server did not come up")
+
+
+def _spans(logical_dates: list[datetime], step: timedelta) -> list[tuple[datetime, datetime]]:
+    spans: list[list[datetime]] = []
+    for when in sorted(logical_dates):
+        if spans and when - spans[-1][1] == step:
+            spans[-1][1] = when
+        else:
+            spans.append([when, when])
+    return [(a, b) for a, b in spans]
+
+
+def _backfill(stack: LocalStack, dag_id: str, logical_dates: list[datetime], reprocess: str) -> None:
+    step = timedelta(minutes=1) if dag_id == "opensky_flights" else timedelta(hours=1)
+    for first, last in _spans(logical_dates, step):
+        for attempt in range(6):
+            _wait_for_backfills(stack, dag_id)  # Airflow runs one backfill of a DAG at a time
+            try:
+                stack.airflow(
+                    "backfill",
+                    "create",
+                    "--dag-id",
+                    dag_id,
+                    "--from-date",
+                    first.isoformat(),
+                    "--to-date",
+                    (last + timedelta(seconds=30)).isoformat(),  # the last date is in, either way the bound reads
+                    "--max-active-runs",
+                    "3",
+                    "--reprocess-behavior",
+                    reprocess,
+                    log_name=f"backfill-{dag_id}-{first:%H%M}-{reprocess}-{attempt}",
+                )
+                break
+            except StackError:
+                # SQLite is shared by the scheduler, the API server and this command: a write can
+                # meet "database is locked". Runs created so far stay; the next try adds the rest.
+                if attempt == 5:
+                    raise
+                time.sleep(5)
+
+
+def _wait_for_backfills(stack: LocalStack, dag_id: str, timeout_s: float = 6 * 3600) -> None:
+    """Until the scheduler has marked every backfill of ``dag_id`` complete."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with _database(stack) as db:
+            (running,) = db.execute(
+                "SELECT count(*) FROM backfill WHERE dag_id = ? AND completed_at IS NULL", (dag_id,)
+            ).fetchone()
+        if not running:
+            return
+        time.sleep(5)
+    raise StackError(f"a backfill of {dag_id} did not complete in {timeout_s:.0f} s")
+
+
+def _database(stack: LocalStack) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{stack.root / 'airflow' / 'airflow.db'}?mode=ro", uri=True, timeout=30)
+
+
+def _run_states(stack: LocalStack, dag_id: str, logical_dates: list[datetime]) -> dict[datetime, str]:
+    wanted = {when.strftime("%Y-%m-%d %H:%M:%S") for when in logical_dates}
+    with _database(stack) as db:
+        rows = db.execute("SELECT logical_date, state FROM dag_run WHERE dag_id = ?", (dag_id,)).fetchall()
+    states = {}
+    for logical_date, state in rows:
+        key = str(logical_date)[:19]
+        if key in wanted:
+            states[datetime.strptime(key, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)] = state
+    return states
+
+
+def _wait_for_runs(
+    stack: LocalStack, dag_id: str, logical_dates: list[datetime], quiet: bool = False, timeout_s: float = 6 * 3600
+) -> None:
+    """Until every backfilled run of these dates has finished (and, unless ``quiet``, exists)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        states = _run_states(stack, dag_id, logical_dates)
+        unfinished = [s for s in states.values() if s in UNFINISHED]
+        if not unfinished and (quiet or len(states) == len(logical_dates)):
+            return
+        time.sleep(5)
+    raise StackError(f"{dag_id} runs did not finish in {timeout_s:.0f} s")
+
+
+def _wait_for_all_runs(stack: LocalStack, dag_id: str, timeout_s: float = 3600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with _database(stack) as db:
+            (unfinished,) = db.execute(
+                "SELECT count(*) FROM dag_run WHERE dag_id = ? AND state IN ('queued', 'running')", (dag_id,)
+            ).fetchone()
+        if not unfinished:
+            return
+        time.sleep(5)
+    raise StackError(f"{dag_id} still has unfinished runs after {timeout_s:.0f} s")
+
+
+def _skipped_minutes(stack: LocalStack, window: list[datetime]) -> list[datetime]:
+    """Minutes whose ingestion was skipped on purpose (the credit reserve), not failed."""
+    wanted = {m.strftime("%Y-%m-%d %H:%M:%S") for m in window}
+    with _database(stack) as db:
+        rows = db.execute(
+            "SELECT dr.logical_date FROM task_instance ti JOIN dag_run dr ON ti.dag_id = dr.dag_id "
+            "AND ti.run_id = dr.run_id WHERE ti.dag_id = 'opensky_flights' AND ti.task_id = 'ingest' "
+            "AND ti.state = 'skipped'"
+        ).fetchall()
+    return [datetime.fromisoformat(str(r[0])[:19]).replace(tzinfo=UTC) for r in rows if str(r[0])[:19] in wanted]
+
+
+def _chaos(stack: LocalStack, faults: Faults, done: threading.Event, kills: int, runs: int, rng: random.Random) -> None:
+    """An OpenSky fault every 10-25 s; ``kills`` SIGKILLs spread over the run, alternating
+    between the endpoint itself and a Lambda process it is running."""
+    kill_times = sorted(rng.uniform(0.1, 0.8) for _ in range(kills))
+    started = time.monotonic()
+    expected_s = max(60.0, runs * 2.5)  # the rough length of the flights backfill
+    while not done.wait(rng.uniform(10, 25)):
+        kind = rng.choice(FAULTS)
+        try:
+            requests.post(f"{stack.sim_url}/_sim/faults", json={"kind": kind, "count": 1}, timeout=5)
+            faults.opensky += 1
+        except requests.RequestException:
+            pass
+        if kill_times and (time.monotonic() - started) / expected_s >= kill_times[0]:
+            kill_times.pop(0)
+            if (faults.endpoint_kills + faults.lambda_kills) % 2 == 0:
+                stack.kill_endpoint()
+                faults.endpoint_kills += 1
+            elif _kill_a_lambda(stack, done):
+                faults.lambda_kills += 1
+
+
+def _kill_a_lambda(stack: LocalStack, done: threading.Event) -> bool:
+    """SIGKILL the first Lambda process the endpoint starts from now on (within a minute)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not done.is_set():
+        for child in psutil.Process(stack.endpoint_process.pid).children(recursive=True):
+            try:
+                if "localaws.lambda_runner" in " ".join(child.cmdline()):
+                    os.kill(child.pid, signal.SIGKILL)
+                    return True
+            except psutil.Error:
+                continue
+        time.sleep(0.05)
+    return False
+
+
+def _check_lake(stack: LocalStack, window: list[datetime], hours: list[datetime]) -> dict[str, Any]:
+    s3 = stack.client("s3")
+    bucket = stack.names.lake_bucket
+
+    def keys(prefix: str) -> list[str]:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+    def body(key: str) -> bytes:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    minutes = set(window)
+    problems: list[str] = []
+    lost = half = committed = 0
+    committed_rows: dict[datetime, int] = defaultdict(int)
+    named: set[str] = set()
+    for hour in hours:
+        for key in keys(lake.hour_prefix(config.COMMITS, hour)):
+            commit = Commit.from_parquet(body(key))
+            if commit.snapshot_time not in minutes:
+                continue
+            committed += 1
+            committed_rows[hour] += commit.valid
+            named.update(commit.keys)
+            if commit.records != commit.valid + commit.quarantined:
+                lost += commit.records - commit.valid - commit.quarantined
+                problems.append(f"{key}: fetched {commit.records} != valid + quarantined")
+            for object_key, digest in (
+                (commit.processed_key, commit.processed_sha256),
+                (commit.quarantine_key, commit.quarantine_sha256),
+            ):
+                try:
+                    if hashlib.sha256(body(object_key)).hexdigest() != digest:
+                        half += 1
+                        problems.append(f"{object_key}: checksum differs from its commit")
+                except s3.exceptions.NoSuchKey:
+                    half += 1
+                    problems.append(f"{object_key}: named by {key} but missing")
+        for kind in (config.PROCESSED, config.QUARANTINE):
+            for key in keys(lake.hour_prefix(kind, hour)):
+                if lake.minute_of_key(key) in minutes and key not in named:
+                    half += 1
+                    problems.append(f"{key}: no commit names it")
+        for key in keys(lake.hour_prefix(config.RAW, hour)):
+            minute = lake.minute_of_key(key)
+            if minute in minutes and not _has_commit(s3, bucket, minute, key):
+                rows = len(json.loads(gzip.decompress(body(key))).get("states") or [])
+                lost += rows
+                problems.append(f"{key}: landed with {rows} rows, never committed")
+    reconciled = 0
+    for hour in hours:
+        curated = _curated_rows(stack, hour)
+        if curated == committed_rows[hour]:
+            reconciled += 1
+        else:
+            problems.append(f"hour {hour:%H}: curated {curated} != committed {committed_rows[hour]}")
+    return {
+        "committed": committed,
+        "lost_rows": lost,
+        "half_snapshots": half,
+        "reconciled": reconciled,
+        "problems": problems,
+    }
+
+
+def _has_commit(s3: Any, bucket: str, minute: datetime, raw_key: str) -> bool:
+    region = raw_key.rsplit("/", 1)[-1].split("_", 1)[1].split(".", 1)[0]
+    try:
+        s3.head_object(Bucket=bucket, Key=lake.commit_key(minute, region))
+    except s3.exceptions.ClientError:
+        return False
+    return True
+
+
+def _curated_rows(stack: LocalStack, hour: datetime) -> int:
+    """Rows in the curated hour, read from the files its Glue partition points at."""
+    glue, s3 = stack.client("glue"), stack.client("s3")
+    try:
+        partition = glue.get_partition(
+            DatabaseName=stack.names.glue_database,
+            TableName=stack.names.tables[config.CURATED],
+            PartitionValues=list(lake.partition_values(hour).values()),
+        )["Partition"]
+    except glue.exceptions.EntityNotFoundException:
+        return 0
+    bucket, _, prefix = partition["StorageDescriptor"]["Location"].removeprefix("s3://").partition("/")
+    total = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            data = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            total += pq.ParquetFile(io.BytesIO(data)).metadata.num_rows
+    return total
+
+
+def main() -> int:
+    minutes = int(os.environ.get("SOAK_MINUTES", "1440"))
+    gap = int(os.environ.get("SOAK_GAP_MINUTES", str(max(5, minutes // 24))))
+    kills = int(os.environ.get("SOAK_KILLS", "4"))
+    root = Path(os.environ.get("SOAK_DIR", ".local/soak"))
+    if root.exists():
+        import shutil
+
+        shutil.rmtree(root)
+    return run(minutes, gap, kills, root)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

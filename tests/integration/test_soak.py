@@ -1,0 +1,27 @@
+"""The short soak: the real scheduler over simulated minutes that cross an hour, with a gap,
+OpenSky faults and a SIGKILL of the local AWS endpoint mid-run (``make soak`` runs a day)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from localaws import soak
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_short_soak_loses_nothing_and_every_hour_reconciles(tmp_path, capsys):
+    code = soak.run(minutes=20, gap=5, kills=1, root=tmp_path / "soak")
+
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("soak: "))
+    figures = dict(re.findall(r"(\w+)=(\d+)", line))
+    assert code == 0, out
+    assert figures["minutes"] == "20"
+    assert figures["lost_rows"] == "0"
+    assert figures["half_snapshots"] == "0"
+    assert figures["reconciled"] == figures["hours"] == "2"
+    assert int(figures["committed"]) + int(figures["skipped"]) + int(figures["failed"]) >= 20
+    assert "endpoint_kills=1" in out
