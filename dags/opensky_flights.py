@@ -48,8 +48,9 @@ with DAG(
 ) as dag:
 
     @task
-    def plan(params=None, logical_date=None) -> list[str]:
-        return minutely.ingestion_payloads(logical_date, params["regions"], params["credit_reserve"])
+    def plan(params=None, logical_date=None, dag_run=None) -> list[str]:
+        minute = minutely.snapshot_minute(logical_date, dag_run.run_after)
+        return minutely.ingestion_payloads(minute, params["regions"], params["credit_reserve"])
 
     ingest = OpenSkyIngestOperator.partial(task_id="ingest", function_name="{{ fd.ingestion_function }}").expand(
         payload=plan()
@@ -64,11 +65,12 @@ with DAG(
     )
 
     @task(outlets=[PROCESSED])
-    def register_partitions(logical_date=None) -> list[str]:
+    def register_partitions(logical_date=None, dag_run=None) -> list[str]:
         from flightdata.config import Resources
 
         glue = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="glue").get_conn()
-        return minutely.register_partitions(glue, Resources.from_env(), logical_date)
+        minute = minutely.snapshot_minute(logical_date, dag_run.run_after)
+        return minutely.register_partitions(glue, Resources.from_env(), minute)
 
     @task
     def publish_quality_metrics(ingested, transformed) -> int:
@@ -82,14 +84,14 @@ with DAG(
         return len(data)
 
     @task.short_circuit
-    def committed_after_its_hour(logical_date=None) -> str | None:
-        return minutely.recompaction_run_id(logical_date)
+    def committed_after_its_hour(logical_date=None, dag_run=None) -> dict | None:
+        return minutely.recompaction(minutely.snapshot_minute(logical_date, dag_run.run_after))
 
     recompact_hour = TriggerDagRunOperator(
         task_id="recompact_hour",
         trigger_dag_id="opensky_compaction",
-        trigger_run_id="{{ ti.xcom_pull(task_ids='committed_after_its_hour') }}",
-        conf={"hour": "{{ logical_date.strftime('%Y-%m-%dT%H') }}", "wait_for_minutely": True},
+        trigger_run_id="{{ ti.xcom_pull(task_ids='committed_after_its_hour')['run_id'] }}",
+        conf={"hour": "{{ ti.xcom_pull(task_ids='committed_after_its_hour')['hour'] }}", "wait_for_minutely": True},
         skip_when_already_exists=True,
     )
 

@@ -25,3 +25,4 @@ def test_a_short_soak_loses_nothing_and_every_hour_reconciles(tmp_path, capsys):
     assert figures["reconciled"] == figures["hours"] == "2"
     assert int(figures["committed"]) + int(figures["skipped"]) + int(figures["failed"]) >= 20
     assert "endpoint_kills=1" in out
+    assert "report" not in out.split("problems:")[1]

@@ -287,11 +287,28 @@ def test_retention_keeps_at_least_a_day():
 
 def test_late_minutes_of_an_hour_share_one_recompaction_per_ten_minutes():
     hour_end = datetime(2026, 3, 1, 15, tzinfo=UTC)
-    first = minutely.recompaction_run_id(datetime(2026, 3, 1, 14, 1, tzinfo=UTC), hour_end + timedelta(minutes=20))
-    same = minutely.recompaction_run_id(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end + timedelta(minutes=21))
-    later = minutely.recompaction_run_id(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end + timedelta(minutes=31))
+    first = minutely.recompaction(datetime(2026, 3, 1, 14, 1, tzinfo=UTC), hour_end + timedelta(minutes=20))
+    same = minutely.recompaction(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end + timedelta(minutes=21))
+    later = minutely.recompaction(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end + timedelta(minutes=31))
 
     assert first == same
-    assert first.startswith("recompact__2026-03-01T14__")
-    assert later != first
-    assert minutely.recompaction_run_id(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end) is None
+    assert first["run_id"].startswith("recompact__2026-03-01T14__")
+    assert first["hour"] == "2026-03-01T14"
+    assert later["run_id"] != first["run_id"]
+    assert minutely.recompaction(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end) is None
+
+
+def test_a_run_without_a_logical_date_fetches_the_minute_it_was_due():
+    due = datetime(2026, 3, 1, 14, 7, 31, tzinfo=UTC)
+    assert minutely.snapshot_minute(None, due) == datetime(2026, 3, 1, 14, 7, tzinfo=UTC)
+    assert minutely.snapshot_minute(due - timedelta(hours=1), due) == datetime(2026, 3, 1, 13, 7, tzinfo=UTC)
+
+
+def test_runs_triggered_without_a_logical_date_still_plan_their_hour_and_day():
+    """Airflow 3 triggers manual runs (UI, CLI, TriggerDagRunOperator) with no logical date;
+    the soak's triggered daily report failed on that ('NoneType' has no 'tzinfo')."""
+    assert compaction.hour_to_compact(None, "2026-03-01T14") == datetime(2026, 3, 1, 14, tzinfo=UTC)
+    assert plan_day(None, "2026-03-01")["day"] == "2026-03-01"
+    now = datetime.now(UTC)
+    assert compaction.hour_to_compact(None, None) <= now - timedelta(hours=1)
+    assert plan_day(None, None)["day"] == f"{now - timedelta(days=1):%Y-%m-%d}"

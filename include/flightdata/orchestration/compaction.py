@@ -28,15 +28,18 @@ class EmptyHour(Exception):
     """No snapshot of the hour was committed: nothing to compact (a skip, not a failure)."""
 
 
-def hour_to_compact(logical_date: datetime, hour_param: str | None) -> datetime:
-    """The hour given as a parameter (``YYYY-MM-DDTHH``), else the hour before the run's."""
+def hour_to_compact(logical_date: datetime | None, hour_param: str | None) -> datetime:
+    """The hour given as a parameter (``YYYY-MM-DDTHH``), else the hour before the run's.
+
+    A run triggered without a logical date (the default for manual runs in Airflow 3) uses
+    the time it runs at."""
     if hour_param:
         try:
-            when = datetime.strptime(hour_param, "%Y-%m-%dT%H").replace(tzinfo=lake.as_utc(logical_date).tzinfo)
+            return datetime.strptime(hour_param, "%Y-%m-%dT%H").replace(tzinfo=UTC)
         except ValueError:
             raise ValueError(f"param 'hour' must look like 2026-01-31T17, got {hour_param!r}") from None
-        return when
-    return lake.as_utc(logical_date).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    when = lake.as_utc(logical_date) if logical_date is not None else datetime.now(UTC)
+    return when.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
 
 
 def minutes_of(hour: datetime) -> list[datetime]:

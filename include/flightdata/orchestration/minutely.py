@@ -48,6 +48,12 @@ DEFAULT_REGIONS: list[dict[str, Any]] = [{"name": "global"}]
 DEFAULT_CREDIT_RESERVE = 100
 
 
+def snapshot_minute(logical_date: datetime | None, run_after: datetime) -> datetime:
+    """The minute a run fetches: its logical date, or when it was due to run for a run
+    triggered without one (Airflow 3's manual runs). The same for every task of the run."""
+    return lake.as_utc(logical_date if logical_date is not None else run_after).replace(second=0, microsecond=0)
+
+
 def ingestion_payloads(snapshot_time: datetime, regions: list[dict[str, Any]], credit_reserve: int) -> list[str]:
     """One ingestion event per region, as the JSON the Lambda operator sends."""
     names = [r["name"] for r in regions]
@@ -89,8 +95,9 @@ def is_late(snapshot_time: datetime, now: datetime | None = None) -> bool:
 RECOMPACTION_WINDOW = timedelta(minutes=10)
 
 
-def recompaction_run_id(snapshot_time: datetime, now: datetime | None = None) -> str | None:
-    """The opensky_compaction run a late minute asks for, or None when it is on time.
+def recompaction(snapshot_time: datetime, now: datetime | None = None) -> dict[str, str] | None:
+    """The opensky_compaction run a late minute asks for (its run id and the hour), or None
+    when the minute is on time.
 
     Late minutes of one hour within the same 10 minutes share one run (a backfill of an hour
     asks once, not 60 times): the run waits for every queued or running minute of the hour,
@@ -101,7 +108,8 @@ def recompaction_run_id(snapshot_time: datetime, now: datetime | None = None) ->
     if not is_late(snapshot_time, now):
         return None
     window = int(now.timestamp() // RECOMPACTION_WINDOW.total_seconds())
-    return f"recompact__{lake.as_utc(snapshot_time):%Y-%m-%dT%H}__{window}"
+    hour = f"{lake.as_utc(snapshot_time):%Y-%m-%dT%H}"
+    return {"run_id": f"recompact__{hour}__{window}", "hour": hour}
 
 
 def register_partitions(glue: Any, names: config.Resources, snapshot_time: datetime) -> list[str]:

@@ -10,15 +10,17 @@ from flightdata import config, lake, reporting
 from flightdata.orchestration.athena import bytes_scanned, result_rows
 
 
-def plan_day(logical_date: datetime, day_param: str | None) -> dict[str, Any]:
-    """The day given as a parameter, else the day before the run's logical date."""
+def plan_day(logical_date: datetime | None, day_param: str | None) -> dict[str, Any]:
+    """The day given as a parameter, else the day before the run's logical date (or before
+    now, for a run triggered without one, as Airflow 3 triggers manual runs)."""
     if day_param:
         try:
-            day = datetime.strptime(day_param, "%Y-%m-%d").replace(tzinfo=lake.as_utc(logical_date).tzinfo)
+            day = datetime.strptime(day_param, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError:
             raise ValueError(f"param 'day' must look like 2026-01-31, got {day_param!r}") from None
     else:
-        day = lake.as_utc(logical_date).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+        when = lake.as_utc(logical_date) if logical_date is not None else datetime.now(UTC)
+        day = when.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
     values = lake.partition_values(day)
     return {
         "day": f"{day:%Y-%m-%d}",

@@ -101,10 +101,10 @@ def clean_locally(before: datetime, env: dict[str, str] | None = None) -> CleanR
     return CleanResult(before, "the local Airflow database", done.stdout + done.stderr)
 
 
-def clean(keep_days: int, now: datetime, mwaa_client: Any = None) -> CleanResult:
+def clean(keep_days: int, now: datetime | None, mwaa_client: Any = None) -> CleanResult:
     """Clean rows older than ``keep_days``: through MWAA when this runs on it, else locally.
     ``mwaa_client`` is called for a boto3 MWAA client only when needed."""
-    before = cutoff(now, keep_days)
+    before = cutoff(now or datetime.now(UTC), keep_days)  # a manual run has no logical date
     environment = os.environ.get(MWAA_ENVIRONMENT_VAR, "")
     result = clean_on_mwaa(mwaa_client(), environment, before) if environment else clean_locally(before)
     log.info("cleaned Airflow metadata older than %s (%d days) in %s", before.isoformat(), keep_days, result.where)

@@ -101,10 +101,17 @@ def run(minutes: int, gap: int, kills: int, root: Path, seed: int = 7) -> int:
             _backfill(stack, "opensky_compaction", compactions, reprocess="completed")
             _wait_for_runs(stack, "opensky_compaction", compactions)
             _wait_for_all_runs(stack, "opensky_compaction")  # the recompactions late minutes asked for
+            days = sorted({f"{m:%Y-%m-%d}" for m in window})
+            stack.airflow("dags", "unpause", "opensky_daily_report", log_name="unpause-opensky_daily_report")
+            for day in days:
+                conf = json.dumps({"day": day})
+                stack.airflow("dags", "trigger", "opensky_daily_report", "-c", conf, log_name=f"report-{day}")
+            _wait_for_all_runs(stack, "opensky_daily_report")
 
             states = _run_states(stack, "opensky_flights", window)
             skipped = _skipped_minutes(stack, window)
             check = _check_lake(stack, window, hours)
+            check["problems"] += _check_reports(stack, days, hours)
             rss_end = psutil.Process(stack.endpoint_process.pid).memory_info().rss
             state_mb = sum(p.stat().st_size for p in (root / "aws-state").rglob("*") if p.is_file()) / MB
         finally:
@@ -122,7 +129,12 @@ def run(minutes: int, gap: int, kills: int, root: Path, seed: int = 7) -> int:
         f"gap of {gap} minutes; problems: {json.dumps(check['problems'][:10])}"
     )
     print(line, flush=True)
-    ok = check["lost_rows"] == 0 and check["half_snapshots"] == 0 and check["reconciled"] == len(hours)
+    ok = (
+        check["lost_rows"] == 0
+        and check["half_snapshots"] == 0
+        and check["reconciled"] == len(hours)
+        and not [p for p in check["problems"] if "report" in p]
+    )
     return 0 if ok else 1
 
 
@@ -361,6 +373,24 @@ def _check_lake(stack: LocalStack, window: list[datetime], hours: list[datetime]
         "reconciled": reconciled,
         "problems": problems,
     }
+
+
+def _check_reports(stack: LocalStack, days: list[str], hours: list[datetime]) -> list[str]:
+    """The daily report of each day exists and finds every soaked hour reconciled."""
+    s3 = stack.client("s3")
+    problems = []
+    for day in days:
+        key = f"{config.REPORTS}/date={day}/summary.json"
+        try:
+            summary = json.loads(s3.get_object(Bucket=stack.names.lake_bucket, Key=key)["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            problems.append(f"no daily report for {day}")
+            continue
+        ours = {f"{h:%H}" for h in hours if f"{h:%Y-%m-%d}" == day}
+        flagged = sorted(ours & set(summary["hours_not_reconciled"]))
+        if flagged:
+            problems.append(f"the report of {day} finds hours {flagged} not reconciled")
+    return problems
 
 
 def _has_commit(s3: Any, bucket: str, minute: datetime, raw_key: str) -> bool:
