@@ -204,18 +204,25 @@ def _backfill(stack: LocalStack, dag_id: str, logical_dates: list[datetime], rep
                 time.sleep(5)
 
 
-def _wait_for_backfills(stack: LocalStack, dag_id: str, timeout_s: float = 6 * 3600) -> None:
+def _wait_for_backfills(stack: LocalStack, dag_id: str) -> None:
     """Until the scheduler has marked every backfill of ``dag_id`` complete."""
+    _wait_for_none(stack, "SELECT count(*) FROM backfill WHERE dag_id = ? AND completed_at IS NULL", dag_id)
+
+
+def _wait_for_all_runs(stack: LocalStack, dag_id: str) -> None:
+    """Until no run of ``dag_id`` is queued or running (triggered ones included)."""
+    _wait_for_none(stack, "SELECT count(*) FROM dag_run WHERE dag_id = ? AND state IN ('queued', 'running')", dag_id)
+
+
+def _wait_for_none(stack: LocalStack, count_sql: str, dag_id: str, timeout_s: float = 6 * 3600) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with _database(stack) as db:
-            (running,) = db.execute(
-                "SELECT count(*) FROM backfill WHERE dag_id = ? AND completed_at IS NULL", (dag_id,)
-            ).fetchone()
-        if not running:
+            (left,) = db.execute(count_sql, (dag_id,)).fetchone()
+        if not left:
             return
         time.sleep(5)
-    raise StackError(f"a backfill of {dag_id} did not complete in {timeout_s:.0f} s")
+    raise StackError(f"{dag_id}: still waiting after {timeout_s:.0f} s for {count_sql}")
 
 
 def _database(stack: LocalStack) -> sqlite3.Connection:
@@ -246,19 +253,6 @@ def _wait_for_runs(
             return
         time.sleep(5)
     raise StackError(f"{dag_id} runs did not finish in {timeout_s:.0f} s")
-
-
-def _wait_for_all_runs(stack: LocalStack, dag_id: str, timeout_s: float = 3600) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with _database(stack) as db:
-            (unfinished,) = db.execute(
-                "SELECT count(*) FROM dag_run WHERE dag_id = ? AND state IN ('queued', 'running')", (dag_id,)
-            ).fetchone()
-        if not unfinished:
-            return
-        time.sleep(5)
-    raise StackError(f"{dag_id} still has unfinished runs after {timeout_s:.0f} s")
 
 
 def _skipped_minutes(stack: LocalStack, window: list[datetime]) -> list[datetime]:
