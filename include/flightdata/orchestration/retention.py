@@ -4,7 +4,7 @@ retention period, run where the database is.
 On MWAA with Airflow 3, tasks cannot reach the metadata database, so the command goes
 through the environment's CLI endpoint (``CreateCliToken``, then ``POST /aws_mwaa/cli``),
 which is what MWAA documents for Airflow 3. Locally it is the ``airflow`` command itself.
-``airflow db clean`` keeps the latest run of every DAG whatever its age.
+``airflow db clean`` keeps the latest scheduled (non-manual) run of every DAG whatever its age.
 """
 
 from __future__ import annotations
