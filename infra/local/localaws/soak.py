@@ -47,6 +47,8 @@ from localaws.stack import BIN, LocalStack, StackError, free_port, local_stack, 
 from localaws.up import standalone_env
 
 FAULTS = ("429", "503", "slow", "truncated")
+BACKFILL_CHUNK = 30
+ATTEMPTS = 10
 UNFINISHED = ("queued", "running")
 MB = 1024 * 1024
 
@@ -174,10 +176,22 @@ def _spans(logical_dates: list[datetime], step: timedelta) -> list[tuple[datetim
     return [(a, b) for a, b in spans]
 
 
+def _chunks(spans: list[tuple[datetime, datetime]], step: timedelta) -> list[tuple[datetime, datetime]]:
+    """Spans cut into backfills of at most ``BACKFILL_CHUNK`` runs: each is one short SQLite
+    write, which meets 'database is locked' less often than one of hundreds of rows."""
+    chunks = []
+    for first, last in spans:
+        while first <= last:
+            end = min(last, first + step * (BACKFILL_CHUNK - 1))
+            chunks.append((first, end))
+            first = end + step
+    return chunks
+
+
 def _backfill(stack: LocalStack, dag_id: str, logical_dates: list[datetime], reprocess: str) -> None:
     step = timedelta(minutes=1) if dag_id == "opensky_flights" else timedelta(hours=1)
-    for first, last in _spans(logical_dates, step):
-        for attempt in range(6):
+    for first, last in _chunks(_spans(logical_dates, step), step):
+        for attempt in range(ATTEMPTS):
             _wait_for_backfills(stack, dag_id)  # Airflow runs one backfill of a DAG at a time
             try:
                 stack.airflow(
@@ -199,9 +213,9 @@ def _backfill(stack: LocalStack, dag_id: str, logical_dates: list[datetime], rep
             except StackError:
                 # SQLite is shared by the scheduler, the API server and this command: a write can
                 # meet "database is locked". Runs created so far stay; the next try adds the rest.
-                if attempt == 5:
+                if attempt == ATTEMPTS - 1:
                     raise
-                time.sleep(5)
+                time.sleep(5 * (attempt + 1))
 
 
 def _wait_for_backfills(stack: LocalStack, dag_id: str) -> None:
