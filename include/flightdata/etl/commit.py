@@ -29,7 +29,9 @@ from flightdata.schema import COMMIT_SCHEMA
 from flightdata.storage import ObjectStore
 
 log = logging.getLogger(__name__)
-COMMIT_CONTENT_TYPE = "application/vnd.apache.parquet"
+PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
+# Parquet keeps timestamps naive; a commit's are UTC.
+_TIMESTAMPS = tuple(f.name for f in COMMIT_SCHEMA if pa.types.is_timestamp(f.type))
 
 
 class CommitError(RuntimeError):
@@ -59,7 +61,7 @@ class Commit:
 
     def to_parquet(self) -> bytes:
         row = {name: [getattr(self, name)] for name in COMMIT_SCHEMA.names}
-        for name in ("snapshot_time", "ingested_at", "committed_at"):
+        for name in _TIMESTAMPS:
             row[name] = [lake.as_utc(row[name][0]).replace(tzinfo=None)]
         sink = io.BytesIO()
         pq.write_table(pa.table(row, schema=COMMIT_SCHEMA), sink, compression="zstd")
@@ -71,7 +73,7 @@ class Commit:
         if len(rows) != 1:
             raise CommitError(f"a commit object holds one row, this one {len(rows)}")
         row = rows[0]
-        for name in ("snapshot_time", "ingested_at", "committed_at"):
+        for name in _TIMESTAMPS:
             row[name] = row[name].replace(tzinfo=UTC)
         return cls(**row)
 
@@ -129,7 +131,7 @@ def commit_snapshot(
 def _put_commit(store: ObjectStore, commit: Commit) -> None:
     key = lake.commit_key(commit.snapshot_time, commit.region)
     try:
-        store.put(key, commit.to_parquet(), COMMIT_CONTENT_TYPE)
+        store.put(key, commit.to_parquet(), PARQUET_CONTENT_TYPE)
     except Exception as exc:
         # The PUT may have landed before the error (a timeout on the answer): ask the store.
         try:

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flightdata import lake
+from flightdata.etl.commit import PARQUET_CONTENT_TYPE as PARQUET
 from flightdata.etl.commit import Commit, Outcome, commit_snapshot, sha256
 from flightdata.etl.parse import ParsedSnapshot
 from flightdata.etl.transform import SnapshotContext, SnapshotResult, transform, transform_parsed
 from flightdata.storage import ObjectStore
 
-PARQUET = "application/vnd.apache.parquet"
 RAW_CONTENT_TYPE = "application/gzip"  # the OpenSky response, gzipped as sent
 RAW_GZIP_LEVEL = 6
 

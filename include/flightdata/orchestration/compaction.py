@@ -16,6 +16,7 @@ from typing import Any
 
 from flightdata import config, lake
 from flightdata.orchestration import minutely
+from flightdata.storage import S3Store
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +123,7 @@ def plan(names: config.Resources, hour: datetime, run_id: str, try_number: int) 
 
 def committed_minutes(s3: Any, names: config.Resources, hour: datetime) -> list[datetime]:
     """The minutes of ``hour`` with at least one committed snapshot, from the commit objects."""
-    prefix = lake.hour_prefix(config.COMMITS, hour)
-    keys = [
-        item["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=names.lake_bucket, Prefix=prefix)
-        for item in page.get("Contents", [])
-    ]
+    keys = S3Store(names.lake_bucket, s3).list(lake.hour_prefix(config.COMMITS, hour))
     return sorted({lake.minute_of_key(key) for key in keys})
 
 

@@ -20,7 +20,6 @@ written and every hour reconciles.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -42,7 +41,8 @@ import pyarrow.parquet as pq
 import requests
 
 from flightdata import config, lake
-from flightdata.etl.commit import Commit
+from flightdata.etl.commit import Commit, sha256
+from flightdata.storage import S3Store
 from localaws.stack import BIN, LocalStack, StackError, free_port, local_stack, stop
 from localaws.up import standalone_env
 
@@ -320,15 +320,8 @@ def _kill_a_lambda(stack: LocalStack, done: threading.Event) -> bool:
 
 def _check_lake(stack: LocalStack, window: list[datetime], hours: list[datetime]) -> dict[str, Any]:
     s3 = stack.client("s3")
-    bucket = stack.names.lake_bucket
-
-    def keys(prefix: str) -> list[str]:
-        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        return [o["Key"] for page in pages for o in page.get("Contents", [])]
-
-    def body(key: str) -> bytes:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-
+    store = S3Store(stack.names.lake_bucket, s3)
+    keys, body = store.list, store.get
     minutes = set(window)
     problems: list[str] = []
     lost = half = committed = 0
@@ -350,7 +343,7 @@ def _check_lake(stack: LocalStack, window: list[datetime], hours: list[datetime]
                 (commit.quarantine_key, commit.quarantine_sha256),
             ):
                 try:
-                    if hashlib.sha256(body(object_key)).hexdigest() != digest:
+                    if sha256(body(object_key)) != digest:
                         half += 1
                         problems.append(f"{object_key}: checksum differs from its commit")
                 except s3.exceptions.NoSuchKey:
@@ -363,7 +356,8 @@ def _check_lake(stack: LocalStack, window: list[datetime], hours: list[datetime]
                     problems.append(f"{key}: no commit names it")
         for key in keys(lake.hour_prefix(config.RAW, hour)):
             minute = lake.minute_of_key(key)
-            if minute in minutes and not _has_commit(s3, bucket, minute, key):
+            region = key.rsplit("/", 1)[-1].split("_", 1)[1].split(".", 1)[0]
+            if minute in minutes and not store.exists(lake.commit_key(minute, region)):
                 rows = len(json.loads(gzip.decompress(body(key))).get("states") or [])
                 lost += rows
                 problems.append(f"{key}: landed with {rows} rows, never committed")
@@ -399,15 +393,6 @@ def _check_reports(stack: LocalStack, days: list[str], hours: list[datetime]) ->
         if flagged:
             problems.append(f"the report of {day} finds hours {flagged} not reconciled")
     return problems
-
-
-def _has_commit(s3: Any, bucket: str, minute: datetime, raw_key: str) -> bool:
-    region = raw_key.rsplit("/", 1)[-1].split("_", 1)[1].split(".", 1)[0]
-    try:
-        s3.head_object(Bucket=bucket, Key=lake.commit_key(minute, region))
-    except s3.exceptions.ClientError:
-        return False
-    return True
 
 
 def _curated_rows(stack: LocalStack, hour: datetime) -> int:
