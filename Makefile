@@ -11,12 +11,12 @@ UV := $(BIN)/uv
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.txt requirements-dev.txt infra/aws/requirements.txt $(CONSTRAINTS)
+$(STAMP): pyproject.toml infra/local/pyproject.toml infra/aws/pyproject.toml requirements.txt requirements-dev.txt infra/aws/requirements.txt $(CONSTRAINTS)
 	@py=$$(scripts/find-python) && echo "creating $(VENV) with $$py" && rm -rf $(VENV) && $$py -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check "uv==$$(sed -n 's/^uv==//p' $(CONSTRAINTS))"
 	grep -v '^--constraint' requirements.txt > $(VENV)/requirements-mwaa.txt
 	$(UV) pip install --python $(BIN)/python --quiet -c $(CONSTRAINTS) \
-		-r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -r infra/aws/requirements.txt -e .
+		-r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -r infra/aws/requirements.txt -e . -e infra/local -e infra/aws
 	@touch $@
 
 lint: $(STAMP)
@@ -31,10 +31,10 @@ test: $(STAMP) lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
 demo: $(STAMP)
-	$(BIN)/flightdata demo
+	$(BIN)/flightdata-local demo
 
 up: $(STAMP)
-	$(BIN)/flightdata up
+	$(BIN)/flightdata-local up
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -28,7 +28,7 @@ SNAPSHOT_TIME = 1_767_225_600
 
 
 def snapshot_bytes() -> bytes:
-    from flightdata.simulator import Fleet, TrafficShape
+    from opensky_sim import Fleet, TrafficShape
 
     fleet = Fleet(seed=11, shape=TrafficShape(aircraft=RECORDS))
     return orjson.dumps({"time": SNAPSHOT_TIME, "states": fleet.states_at(SNAPSHOT_TIME)})

@@ -66,7 +66,7 @@ with DAG(
 
     @task(multiple_outputs=False)
     def plan(params=None, logical_date=None, run_id=None, ti=None) -> dict:
-        from flightdata.config import Resources
+        from flightdata.resources import Resources
 
         hour = compaction.hour_to_compact(logical_date, params["hour"])
         return compaction.plan(Resources.from_env(), hour, run_id, ti.try_number)
@@ -75,7 +75,7 @@ with DAG(
     def hour_complete(plan: dict, params=None, ti=None) -> PokeReturnValue:
         from datetime import datetime
 
-        from flightdata.config import Resources
+        from flightdata.resources import Resources
 
         s3 = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="s3").get_conn()
         hour, wait = datetime.fromisoformat(plan["hour"]), params["wait_for_minutely"]
@@ -96,7 +96,7 @@ with DAG(
     def publish(plan: dict, counts: dict) -> dict:
         from datetime import datetime
 
-        from flightdata.config import Resources
+        from flightdata.resources import Resources
 
         names = Resources.from_env()
         glue = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="glue").get_conn()
@@ -109,7 +109,7 @@ with DAG(
 
     @task(trigger_rule="one_failed", retries=0)
     def cleanup(plan: dict) -> None:
-        from flightdata.config import Resources
+        from flightdata.resources import Resources
 
         glue = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="glue").get_conn()
         s3 = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="s3").get_conn()

@@ -58,8 +58,8 @@ with DAG(
 
     @task(multiple_outputs=False)
     def publish_report(plan: dict, query_ids: dict) -> dict:
-        from flightdata.config import Resources
         from flightdata.orchestration.report import publish, reconciliation_metric_data
+        from flightdata.resources import Resources
 
         names = Resources.from_env()
         athena = AthenaHook(aws_conn_id=AWS_CONN_ID)

@@ -66,7 +66,7 @@ with DAG(
 
     @task(outlets=[PROCESSED])
     def register_partitions(logical_date=None, dag_run=None) -> list[str]:
-        from flightdata.config import Resources
+        from flightdata.resources import Resources
 
         glue = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="glue").get_conn()
         minute = minutely.snapshot_minute(logical_date, dag_run.run_after)
@@ -74,7 +74,7 @@ with DAG(
 
     @task
     def publish_quality_metrics(ingested, transformed) -> int:
-        from flightdata.config import Resources
+        from flightdata.resources import Resources
 
         credits = {json.loads(r)["region"]: json.loads(r).get("credits_remaining") for r in ingested}
         summaries = [{**(s := json.loads(r)), "credits_remaining": credits.get(s["region"])} for r in transformed]

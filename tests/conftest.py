@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from flightdata.simulator import running
-from flightdata.simulator.server import RunningSimulator
+from opensky_sim import running
+from opensky_sim.server import RunningSimulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

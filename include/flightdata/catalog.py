@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flightdata import config, schema
+from flightdata import resources, schema
 
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 
 _COLUMNS = {
-    config.PROCESSED: schema.PROCESSED_COLUMNS,
-    config.CURATED: schema.PROCESSED_COLUMNS,
-    config.QUARANTINE: schema.QUARANTINE,
-    config.COMMITS: schema.COMMIT,
+    resources.PROCESSED: schema.PROCESSED_COLUMNS,
+    resources.CURATED: schema.PROCESSED_COLUMNS,
+    resources.QUARANTINE: schema.QUARANTINE,
+    resources.COMMITS: schema.COMMIT,
 }
-_DESCRIPTIONS = {config.COMMITS: "flightdata snapshot commits: which attempt of each snapshot readers count"}
+_DESCRIPTIONS = {resources.COMMITS: "flightdata snapshot commits: which attempt of each snapshot readers count"}
 
 
 JSON_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -43,10 +43,10 @@ _PROJECTION = {
 }
 
 
-def table_input(names: config.Resources, kind: str) -> dict[str, Any]:
+def table_input(names: resources.Resources, kind: str) -> dict[str, Any]:
     """The Glue ``TableInput`` of a lake table: Parquet for processed, curated and quarantine;
     the gzipped API responses (one JSON document a file) for raw."""
-    if kind == config.RAW:
+    if kind == resources.RAW:
         return _raw_table_input(names)
     return {
         "Name": names.tables[kind],
@@ -64,11 +64,11 @@ def table_input(names: config.Resources, kind: str) -> dict[str, Any]:
     }
 
 
-def _raw_table_input(names: config.Resources) -> dict[str, Any]:
-    location = names.table_location(config.RAW)
+def _raw_table_input(names: resources.Resources) -> dict[str, Any]:
+    location = names.table_location(resources.RAW)
     template = location + "year=${year}/month=${month}/day=${day}/hour=${hour}/"
     return {
-        "Name": names.tables[config.RAW],
+        "Name": names.tables[resources.RAW],
         "Description": "OpenSky /states/all responses as fetched, one row per snapshot",
         "TableType": "EXTERNAL_TABLE",
         "Parameters": {
@@ -89,7 +89,7 @@ def _raw_table_input(names: config.Resources) -> dict[str, Any]:
     }
 
 
-def committed_rows(names: config.Resources, kind: str, condition: str) -> str:
+def committed_rows(names: resources.Resources, kind: str, condition: str) -> str:
     """SQL for the ``kind`` rows (processed or quarantine) of committed snapshots only: those
     whose (snapshot_time, region, ingested_at) a commit names. ``condition`` restricts both
     sides by partition keys, so Athena prunes; use it as ``FROM <this> AS alias``."""
@@ -97,7 +97,7 @@ def committed_rows(names: config.Resources, kind: str, condition: str) -> str:
     return (
         f"(SELECT t.* FROM {database}.{tables[kind]} AS t"
         f" JOIN (SELECT snapshot_time AS c_time, region AS c_region, ingested_at AS c_attempt"
-        f" FROM {database}.{tables[config.COMMITS]} WHERE {condition}) AS c"
+        f" FROM {database}.{tables[resources.COMMITS]} WHERE {condition}) AS c"
         " ON t.snapshot_time = c.c_time AND t.region = c.c_region AND t.ingested_at = c.c_attempt"
         f" WHERE {condition})"
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from flightdata import config
+from flightdata import resources
 
 # A region names a bounding box and ends up in object keys.
 REGION_NAME = "[a-z][a-z0-9_-]{0,31}"
@@ -75,7 +75,7 @@ def attempt_id(ingested_at: datetime) -> str:
 
 
 def raw_key(when: datetime, region: str) -> str:
-    return f"{config.RAW}/{partition_path(when)}/{_stem(when, region)}.json.gz"
+    return f"{resources.RAW}/{partition_path(when)}/{_stem(when, region)}.json.gz"
 
 
 def snapshot_prefix(kind: str, when: datetime, region: str) -> str:
@@ -84,11 +84,11 @@ def snapshot_prefix(kind: str, when: datetime, region: str) -> str:
 
 
 def processed_key(when: datetime, region: str, attempt: str) -> str:
-    return f"{snapshot_prefix(config.PROCESSED, when, region)}{attempt}.parquet"
+    return f"{snapshot_prefix(resources.PROCESSED, when, region)}{attempt}.parquet"
 
 
 def quarantine_key(when: datetime, region: str, attempt: str) -> str:
-    return f"{snapshot_prefix(config.QUARANTINE, when, region)}{attempt}.parquet"
+    return f"{snapshot_prefix(resources.QUARANTINE, when, region)}{attempt}.parquet"
 
 
 def hour_prefix(kind: str, hour: datetime) -> str:
@@ -103,7 +103,7 @@ def minute_of_key(key: str) -> datetime:
 
 def commit_key(when: datetime, region: str) -> str:
     """One key per snapshot: overwriting it is the single step that switches attempts."""
-    return f"{snapshot_prefix(config.COMMITS, when, region)}parquet"
+    return f"{snapshot_prefix(resources.COMMITS, when, region)}parquet"
 
 
 def parse_snapshot_time(text: str) -> datetime:

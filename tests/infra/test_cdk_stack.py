@@ -11,22 +11,22 @@ from pathlib import Path
 
 from aws_cdk.assertions import Annotations, Match
 
-from flightdata import catalog, config
-from flightdata.config import FUNCTIONS, Resources
+from flightdata import catalog, resources
 from flightdata.reporting import REPORT_NAMES
+from flightdata.resources import FUNCTIONS, Resources
 from flightdata_cdk.nag import SUPPRESSIONS
 
 NAMES = Resources("flightdata-dev")
 ROOT = Path(__file__).parents[2]
 
 
-def resources(template, kind: str) -> dict:
+def of_type(template, kind: str) -> dict:
     return template.find_resources(kind)
 
 
 def policy_statements(template, role_prefix: str) -> list[dict]:
     statements = []
-    for logical_id, policy in resources(template, "AWS::IAM::Policy").items():
+    for logical_id, policy in of_type(template, "AWS::IAM::Policy").items():
         if logical_id.startswith(role_prefix):
             statements += policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
@@ -38,7 +38,7 @@ def as_list(value) -> list:
 
 def test_functions_are_arm64_python312_traced_with_dead_letters(synthesised):
     template = synthesised["template"]
-    functions = resources(template, "AWS::Lambda::Function")
+    functions = of_type(template, "AWS::Lambda::Function")
 
     ours = {
         f["Properties"]["FunctionName"]: f["Properties"]
@@ -46,7 +46,7 @@ def test_functions_are_arm64_python312_traced_with_dead_letters(synthesised):
         if f["Properties"].get("FunctionName", "").startswith(NAMES.prefix)
     }
     assert set(ours) == {NAMES.ingestion_function, NAMES.etl_function}
-    queue_id = next(iter(resources(template, "AWS::SQS::Queue")))
+    queue_id = next(iter(of_type(template, "AWS::SQS::Queue")))
     for spec in FUNCTIONS:
         props = ours[getattr(NAMES, spec.name_attr)]
         assert props["Architectures"] == ["arm64"]
@@ -60,7 +60,7 @@ def test_functions_are_arm64_python312_traced_with_dead_letters(synthesised):
 
 def test_every_bucket_is_encrypted_private_and_tls_only(synthesised):
     template = synthesised["template"]
-    buckets = resources(template, "AWS::S3::Bucket")
+    buckets = of_type(template, "AWS::S3::Bucket")
 
     for logical_id, bucket in buckets.items():
         props = bucket["Properties"]
@@ -77,7 +77,7 @@ def test_every_bucket_is_encrypted_private_and_tls_only(synthesised):
     algorithm = lake["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert algorithm["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     policies = [
-        p["Properties"]["PolicyDocument"]["Statement"] for p in resources(template, "AWS::S3::BucketPolicy").values()
+        p["Properties"]["PolicyDocument"]["Statement"] for p in of_type(template, "AWS::S3::BucketPolicy").values()
     ]
     assert len(policies) == len(buckets)
     for statements in policies:
@@ -87,7 +87,7 @@ def test_every_bucket_is_encrypted_private_and_tls_only(synthesised):
 
 
 def test_raw_data_is_tiered_and_athena_results_expire(synthesised):
-    buckets = resources(synthesised["template"], "AWS::S3::Bucket").values()
+    buckets = of_type(synthesised["template"], "AWS::S3::Bucket").values()
     lake = next(b for b in buckets if b["Properties"].get("BucketName") == NAMES.lake_bucket)
     results = next(b for b in buckets if b["Properties"].get("BucketName") == NAMES.athena_results_bucket)
 
@@ -102,21 +102,21 @@ def test_raw_data_is_tiered_and_athena_results_expire(synthesised):
 
 def test_key_rotates_and_encrypts_queue_secret_and_logs(synthesised):
     template = synthesised["template"]
-    (key_id,) = resources(template, "AWS::KMS::Key")
+    (key_id,) = of_type(template, "AWS::KMS::Key")
 
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
     template.has_resource_properties("AWS::SQS::Queue", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}})
     template.has_resource_properties("AWS::SecretsManager::Secret", {"KmsKeyId": {"Fn::GetAtt": [key_id, "Arn"]}})
-    for group in resources(template, "AWS::Logs::LogGroup").values():
+    for group in of_type(template, "AWS::Logs::LogGroup").values():
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
 
 
 def test_only_the_ingestion_function_reads_the_secret(synthesised):
     template = synthesised["template"]
-    (secret_id,) = resources(template, "AWS::SecretsManager::Secret")
+    (secret_id,) = of_type(template, "AWS::SecretsManager::Secret")
     readers = [
         logical_id
-        for logical_id, policy in resources(template, "AWS::IAM::Policy").items()
+        for logical_id, policy in of_type(template, "AWS::IAM::Policy").items()
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
         if "secretsmanager:GetSecretValue" in as_list(s["Action"]) and s["Resource"] == {"Ref": secret_id}
     ]
@@ -140,9 +140,9 @@ def test_mwaa_role_reaches_only_this_projects_resources(synthesised):
     assert f"table/{NAMES.glue_database}/*" in glue
     assert "database/*" not in glue
     lake_objects = json.dumps(by_action["s3:PutObject"]["Resource"])
-    for prefix in (config.PROCESSED, config.QUARANTINE, config.CURATED, config.REPORTS):
+    for prefix in (resources.PROCESSED, resources.QUARANTINE, resources.CURATED, resources.REPORTS):
         assert f"/{prefix}/*" in lake_objects
-    assert f"/{config.RAW}/*" not in lake_objects
+    assert f"/{resources.RAW}/*" not in lake_objects
     star = [s for s in statements if s["Resource"] == "*"]
     assert {a for s in star for a in as_list(s["Action"])} == {
         "cloudwatch:PutMetricData",
@@ -153,8 +153,8 @@ def test_mwaa_role_reaches_only_this_projects_resources(synthesised):
 
 def test_alarms_notify_the_topic(synthesised):
     template = synthesised["template"]
-    (topic_id,) = resources(template, "AWS::SNS::Topic")
-    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    (topic_id,) = of_type(template, "AWS::SNS::Topic")
+    alarms = of_type(template, "AWS::CloudWatch::Alarm")
 
     assert len(alarms) == 4 + len(FUNCTIONS)
     for logical_id, alarm in alarms.items():
@@ -169,7 +169,7 @@ def test_alarms_notify_the_topic(synthesised):
 
 def test_mwaa_runs_airflow_306_privately_with_every_log(synthesised):
     template = synthesised["template"]
-    (env,) = resources(template, "AWS::MWAA::Environment").values()
+    (env,) = of_type(template, "AWS::MWAA::Environment").values()
     props = env["Properties"]
 
     assert props["AirflowVersion"] == "3.0.6"
@@ -186,7 +186,7 @@ def test_mwaa_runs_airflow_306_privately_with_every_log(synthesised):
 
 
 def test_glue_tables_come_from_the_one_schema(synthesised):
-    tables = resources(synthesised["template"], "AWS::Glue::Table").values()
+    tables = of_type(synthesised["template"], "AWS::Glue::Table").values()
     by_name = {t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"] for t in tables}
 
     assert set(by_name) == set(NAMES.tables.values())
@@ -211,7 +211,7 @@ def test_athena_workgroup_enforces_results_encryption_and_a_scan_cutoff(synthesi
             ),
         },
     )
-    queries = resources(synthesised["template"], "AWS::Athena::NamedQuery").values()
+    queries = of_type(synthesised["template"], "AWS::Athena::NamedQuery").values()
     assert len(queries) == len(REPORT_NAMES)
     assert all("{{" not in q["Properties"]["QueryString"] for q in queries)
 

@@ -15,9 +15,9 @@ import compose_spec
 import pytest
 import yaml
 
-from flightdata.cli import build_parser
-from flightdata.config import Resources
+from flightdata.resources import Resources
 from flightdata_cdk.stack import AIRFLOW_VERSION
+from localaws.cli import build_parser
 
 ROOT = Path(__file__).parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
@@ -30,7 +30,7 @@ def flightdata_commands(service: str) -> list[list[str]]:
     command = SERVICES[service]["command"]
     script = command[-1] if command[0] == "sh" else " ".join(command)
     calls = re.split(r"&&|&|;", script)
-    return [shlex.split(call)[1:] for call in calls if call.strip().startswith("flightdata ")]
+    return [shlex.split(call)[1:] for call in calls if call.strip().startswith("flightdata-local ")]
 
 
 def option(args: list[str], name: str) -> str:
@@ -54,10 +54,10 @@ def test_airflow_is_the_version_mwaa_runs():
 
 
 @pytest.mark.parametrize("service", ["local-aws", "opensky-sim"])
-def test_every_flightdata_command_is_one_the_cli_accepts(service):
+def test_every_flightdata_local_command_is_one_the_cli_accepts(service):
     commands = flightdata_commands(service)
 
-    assert commands, f"{service} runs no flightdata command"
+    assert commands, f"{service} runs no flightdata-local command"
     for args in commands:
         build_parser().parse_args(args)  # exits (SystemExit) on an unknown command or flag
 

@@ -282,7 +282,7 @@ def test_a_crafted_partition_value_stays_a_value_and_reads_nothing_outside_the_l
 
 def test_the_query_cache_stays_a_bounded_working_set(lake, local_aws, monkeypatch):
     """Copies of lake files are kept for reuse, but never more than the cache's bound."""
-    from localaws import athena as local_athena
+    from localaws.athena import engine as local_athena
 
     bound = max(lake["sizes"].values())  # room for about one file
     monkeypatch.setattr(local_athena, "CACHE_MAX_BYTES", bound)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flightdata.config import Resources
 from flightdata.reporting import REPORT_NAMES
+from flightdata.resources import Resources
 from localaws.deploy import deploy
 
 pytestmark = pytest.mark.integration

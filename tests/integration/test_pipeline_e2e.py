@@ -12,9 +12,9 @@ import pytest
 
 from flightdata import lake
 from flightdata.orchestration import retention
-from flightdata.simulator import Fleet
 from localaws.demo import demo_minutes
 from localaws.stack import local_stack
+from opensky_sim import Fleet
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,9 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
+from flightdata.etl.arrow import PROCESSED_SCHEMA, QUARANTINE_SCHEMA
 from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot
 from flightdata.etl.transform import SnapshotContext, to_parquet, transform
-from flightdata.schema import PROCESSED_SCHEMA, QUARANTINE_SCHEMA
 
 API_TIME = 1_767_225_600
 CONTEXT = SnapshotContext(datetime(2026, 1, 1, tzinfo=UTC), region="global")
@@ -195,7 +195,7 @@ def test_malformed_snapshots_raise_a_clear_error(body, message):
 
 
 def test_fetched_equals_valid_plus_quarantined_on_simulated_traffic():
-    from flightdata.simulator import INVALID_KINDS, Fleet
+    from opensky_sim import INVALID_KINDS, Fleet
 
     fleet = Fleet(seed=3)
     body = orjson.dumps({"time": API_TIME, "states": fleet.states_at(API_TIME)})

@@ -11,10 +11,11 @@ import pyarrow as pa
 import pytest
 
 from flightdata.etl import compact
+from flightdata.etl.arrow import type_of
 from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot, parse_strict
 from flightdata.etl.transform import SnapshotContext, transform_parsed
 from flightdata.schema import STATE_VECTOR
-from flightdata.simulator import Fleet, TrafficShape
+from opensky_sim import Fleet, TrafficShape
 
 API_TIME = 1_767_225_600
 CONTEXT = SnapshotContext(datetime(2026, 1, 1, tzinfo=UTC), ingested_at=datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC))
@@ -149,7 +150,7 @@ def test_type_confusions_are_quarantined_alike_by_both_paths():
         for index, value in changes.items():
             column = STATE_VECTOR[index]
             decoded = orjson.loads(value)
-            if decoded is None or _json_fits(decoded, column.arrow_type):
+            if decoded is None or _json_fits(decoded, type_of(column)):
                 continue
             assert f"wrong_type_{column.name}" in parsed.type_reasons.get(1, []), (column.name, value)
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from flightdata import config
-from flightdata.schema import PROCESSED_COLUMNS, glue_columns, glue_type
+from flightdata import resources
+from flightdata.etl.arrow import PROCESSED_SCHEMA, arrow_type
+from flightdata.schema import PROCESSED_COLUMNS, glue_columns
 
 ROOT = Path(__file__).parents[2]
 
@@ -28,19 +29,19 @@ def test_requirements_point_mwaa_at_the_constraints_we_keep_a_copy_of():
 
 
 def test_every_resource_name_derives_from_the_prefix():
-    names = config.Resources("flightdata-dev")
+    names = resources.Resources("flightdata-dev")
 
     assert names.lake_bucket == "flightdata-dev-lake"
     assert names.glue_database == "flightdata_dev"
     assert names.ingestion_function == "flightdata-dev-ingestion"
-    assert config.Resources.from_env({"AIRFLOW__FLIGHTDATA__PREFIX": "fd-prod"}).workgroup == "fd-prod-analytics"
-    assert config.Resources.from_env({}).prefix == config.DEFAULT_PREFIX
+    assert resources.Resources.from_env({"AIRFLOW__FLIGHTDATA__PREFIX": "fd-prod"}).workgroup == "fd-prod-analytics"
+    assert resources.Resources.from_env({}).prefix == resources.DEFAULT_PREFIX
 
 
 @pytest.mark.parametrize("prefix", ["", "Flight", "a", "x" * 60, "fd_prod"])
 def test_a_malformed_prefix_is_refused_with_the_reason(prefix):
-    with pytest.raises(config.ConfigError, match="resource prefix"):
-        config.Resources(prefix)
+    with pytest.raises(resources.ConfigError, match="resource prefix"):
+        resources.Resources(prefix)
 
 
 def test_glue_columns_come_from_the_schema():
@@ -50,5 +51,7 @@ def test_glue_columns_come_from_the_schema():
     assert columns["icao24"] == "string"
     assert columns["sensors"] == "array<int>"
     assert columns["snapshot_time"] == "timestamp"
-    with pytest.raises(TypeError, match="no Glue type"):
-        glue_type(pa.large_binary())
+    assert PROCESSED_SCHEMA.field("sensors").type == pa.list_(pa.int32())
+    assert PROCESSED_SCHEMA.field("latitude").type == pa.float32()
+    with pytest.raises(TypeError, match="no Arrow type for Glue type 'binary'"):
+        arrow_type("binary")

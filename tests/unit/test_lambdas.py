@@ -16,7 +16,7 @@ from flightdata.etl.parse import MalformedSnapshotError
 from flightdata.lambdas import etl, ingestion
 from flightdata.lambdas.events import InvalidEventError
 from flightdata.opensky import SourceUnavailableError
-from flightdata.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from opensky_sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 BUCKET = "flightdata-test-lake"
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from flightdata import lake
-from flightdata.config import Resources
 from flightdata.orchestration import compaction, minutely, retention
 from flightdata.orchestration.report import plan_day
 from flightdata.reporting import QueryResult, render_html, to_csv
+from flightdata.resources import Resources
 
 NAMES = Resources("flightdata-test")
 MINUTE = datetime(2026, 3, 1, 14, 7, tzinfo=UTC)

@@ -7,7 +7,7 @@ import math
 import orjson
 import requests
 
-from flightdata.simulator import INVALID_KINDS, Fleet, TrafficShape
+from opensky_sim import INVALID_KINDS, Fleet, TrafficShape
 
 T0 = 1_767_225_600
 SMALL = TrafficShape(aircraft=2_000)

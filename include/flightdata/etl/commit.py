@@ -24,8 +24,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flightdata import config, lake
-from flightdata.schema import COMMIT_SCHEMA
+from flightdata import lake, resources
+from flightdata.etl.arrow import COMMIT_SCHEMA
 from flightdata.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def _clean_up(store: ObjectStore, commit: Commit, previous: Commit | None) -> tu
     replaced = [key for key in previous.keys if key not in keep] if previous else []
     stale = set(replaced)
     orphans: list[str] = []
-    for kind in (config.PROCESSED, config.QUARANTINE):
+    for kind in (resources.PROCESSED, resources.QUARANTINE):
         for key in store.list(lake.snapshot_prefix(kind, commit.snapshot_time, commit.region)):
             if key not in keep and key not in stale:
                 orphans.append(key)

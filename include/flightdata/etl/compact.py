@@ -26,7 +26,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from flightdata.etl import background
-from flightdata.schema import API_COLUMNS_MAX, API_COLUMNS_MIN, API_SCHEMA, STATE_VECTOR
+from flightdata.etl.arrow import API_SCHEMA, type_of
+from flightdata.schema import API_COLUMNS_MAX, API_COLUMNS_MIN, STATE_VECTOR
 
 _DOCUMENT_START = re.compile(rb'\{"time":(0|[1-9]\d*),"states":\[\[')
 _DOCUMENT_END = b"]]}"
@@ -36,9 +37,9 @@ _REFUSED = (b"\\", b"\n", b"\r", b"\t", b"+")
 # Each row "[v,...]" becomes a line ",,v,..." (two empty leading fields; see ``read``).
 _ROWS_TO_LINES = bytes.maketrans(b"[]", b",\n")
 _LEAD = ("row_start", "row_open")
-_STRING_COLUMNS = tuple(c.name for c in STATE_VECTOR if pa.types.is_string(c.arrow_type))
-_STRING_FIELD = np.array([pa.types.is_string(c.arrow_type) for c in STATE_VECTOR])  # by API index
-_FLOAT_COLUMNS = tuple(c.name for c in STATE_VECTOR if pa.types.is_floating(c.arrow_type))
+_STRING_COLUMNS = tuple(c.name for c in STATE_VECTOR if pa.types.is_string(type_of(c)))
+_STRING_FIELD = np.array([pa.types.is_string(type_of(c)) for c in STATE_VECTOR])  # by API index
+_FLOAT_COLUMNS = tuple(c.name for c in STATE_VECTOR if pa.types.is_floating(type_of(c)))
 _QUOTE, _OPEN, _CLOSE, _COMMA = (ord(c) for c in '"[],')
 _MIN_BLOCK = 1 << 16  # far longer than a row, which must fit in one block
 
@@ -88,7 +89,7 @@ def read(body: bytes) -> CompactStates | None:
             convert_options=pacsv.ConvertOptions(
                 include_columns=names,
                 # sensors can only be null here: a list would have brought more brackets.
-                column_types={c.name: pa.null() if c.name == "sensors" else c.arrow_type for c in columns},
+                column_types={c.name: pa.null() if c.name == "sensors" else type_of(c) for c in columns},
                 null_values=["null"],
                 true_values=["true"],
                 false_values=["false"],
@@ -196,7 +197,7 @@ def _quoted_fields_are_strings(raw: np.ndarray, opens: np.ndarray, quotes: np.nd
 def _to_api_schema(table: pa.Table) -> pa.Table:
     """Sensors and (for 17-column rows) category as typed nulls; the API schema's metadata."""
     n, read = table.num_rows, set(table.column_names)
-    arrays = [table[c.name] if c.name in read else pa.nulls(n, c.arrow_type) for c in STATE_VECTOR]
+    arrays = [table[c.name] if c.name in read else pa.nulls(n, type_of(c)) for c in STATE_VECTOR]
     sensors = API_SCHEMA.get_field_index("sensors")
     arrays[sensors] = pa.nulls(n, API_SCHEMA.field(sensors).type)
     return pa.Table.from_arrays(arrays, schema=API_SCHEMA)

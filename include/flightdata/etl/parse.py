@@ -18,9 +18,10 @@ import orjson
 import pyarrow as pa
 
 from flightdata.etl import compact
+from flightdata.etl.arrow import API_SCHEMA, type_of
 from flightdata.opensky.client import check_states_document
 from flightdata.opensky.errors import BadPayloadError
-from flightdata.schema import API_COLUMNS_MAX, API_COLUMNS_MIN, API_SCHEMA, STATE_VECTOR
+from flightdata.schema import API_COLUMNS_MAX, API_COLUMNS_MIN, STATE_VECTOR
 
 MALFORMED_ROW = "malformed_row"
 
@@ -83,9 +84,9 @@ def parse_states(api_time: int, states: list[Any]) -> ParsedSnapshot:
         index = column.api_index
         assert index is not None
         if index < len(column_values):
-            arrays.append(_typed(column_values[index], column.arrow_type, column.name, type_reasons))
+            arrays.append(_typed(column_values[index], type_of(column), column.name, type_reasons))
         else:
-            arrays.append(pa.nulls(len(states), column.arrow_type))
+            arrays.append(pa.nulls(len(states), type_of(column)))
     table = pa.Table.from_arrays(arrays, schema=API_SCHEMA)
     columns = next(iter(widths)) if len(widths) == 1 and states else None
     return ParsedSnapshot(api_time, table, columns, partial(_dumps_rows, states), type_reasons)

@@ -17,14 +17,10 @@ import pyarrow.parquet as pq
 
 from flightdata import lake
 from flightdata.etl import background
+from flightdata.etl.arrow import PROCESSED_SCHEMA, QUARANTINE_SCHEMA
 from flightdata.etl.parse import MALFORMED_ROW, ParsedSnapshot, parse_snapshot
 from flightdata.etl.validate import reasons_by_row, rule_masks
-from flightdata.schema import (
-    METADATA_NAMES,
-    METRES_TO_FEET,
-    PROCESSED_SCHEMA,
-    QUARANTINE_SCHEMA,
-)
+from flightdata.schema import METADATA_NAMES, METRES_TO_FEET
 
 PARQUET_COMPRESSION = "zstd"
 PARQUET_COMPRESSION_LEVEL = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flightdata.config import Resources
+from flightdata.resources import Resources
 
 
 class AthenaQueryFailed(RuntimeError):

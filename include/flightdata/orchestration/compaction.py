@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flightdata import config, lake
+from flightdata import lake, resources
 from flightdata.orchestration import minutely
 from flightdata.storage import S3Store
 
@@ -108,7 +108,7 @@ def missing_minutes(hour: datetime, present: list[datetime]) -> list[datetime]:
     return [m for m in minutes_of(hour) if m not in have]
 
 
-def plan(names: config.Resources, hour: datetime, run_id: str, try_number: int) -> dict[str, Any]:
+def plan(names: resources.Resources, hour: datetime, run_id: str, try_number: int) -> dict[str, Any]:
     """Where this run writes: a staging table and location unique to the run and its try."""
     token = hashlib.sha1(f"{run_id}/{try_number}".encode(), usedforsecurity=False).hexdigest()[:12]
     values = lake.partition_values(hour)
@@ -117,17 +117,17 @@ def plan(names: config.Resources, hour: datetime, run_id: str, try_number: int) 
         "partition": values,
         "partition_filter": lake.partition_filter(values),
         "staging_table": f"curated_staging_{token}",
-        "staging_location": f"{names.table_location(config.CURATED)}{lake.partition_path(hour)}/run={token}/",
+        "staging_location": f"{names.table_location(resources.CURATED)}{lake.partition_path(hour)}/run={token}/",
     }
 
 
-def committed_minutes(s3: Any, names: config.Resources, hour: datetime) -> list[datetime]:
+def committed_minutes(s3: Any, names: resources.Resources, hour: datetime) -> list[datetime]:
     """The minutes of ``hour`` with at least one committed snapshot, from the commit objects."""
-    keys = S3Store(names.lake_bucket, s3).list(lake.hour_prefix(config.COMMITS, hour))
+    keys = S3Store(names.lake_bucket, s3).list(lake.hour_prefix(resources.COMMITS, hour))
     return sorted({lake.minute_of_key(key) for key in keys})
 
 
-def check_hour(ti: Any, s3: Any, names: config.Resources, hour: datetime, wait: bool) -> dict[str, Any] | None:
+def check_hour(ti: Any, s3: Any, names: resources.Resources, hour: datetime, wait: bool) -> dict[str, Any] | None:
     """One poke of the hour_complete sensor: None while the hour is not ready (the log says
     why), else what it holds; raises EmptyHour when no minute of it was committed."""
     if wait:
@@ -172,11 +172,11 @@ def check_counts(row: dict[str, str | None]) -> dict[str, int]:
 
 
 def publish(
-    glue: Any, s3: Any, names: config.Resources, plan: dict[str, Any], counts: dict[str, int]
+    glue: Any, s3: Any, names: resources.Resources, plan: dict[str, Any], counts: dict[str, int]
 ) -> dict[str, Any]:
     """Point the curated hour at the staging files, with its completeness in the partition's
     parameters, then delete what it pointed at before."""
-    table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[config.CURATED])["Table"]
+    table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[resources.CURATED])["Table"]
     values = list(plan["partition"].values())
     descriptor = {**table["StorageDescriptor"], "Location": plan["staging_location"]}
     partition = {"Values": values, "StorageDescriptor": descriptor, "Parameters": partition_parameters(counts)}
@@ -238,13 +238,13 @@ def hour_metric_data(hour: datetime, counts: dict[str, int]) -> list[dict[str, A
     ]
 
 
-def discard(glue: Any, s3: Any, names: config.Resources, plan: dict[str, Any]) -> int:
+def discard(glue: Any, s3: Any, names: resources.Resources, plan: dict[str, Any]) -> int:
     """Remove what a failed run staged, leaving the curated hour as it was."""
     drop_staging_table(glue, names, plan)
     return delete_prefix(s3, plan["staging_location"])
 
 
-def drop_staging_table(glue: Any, names: config.Resources, plan: dict[str, Any]) -> None:
+def drop_staging_table(glue: Any, names: resources.Resources, plan: dict[str, Any]) -> None:
     with contextlib.suppress(glue.exceptions.EntityNotFoundException):
         glue.delete_table(DatabaseName=names.glue_database, Name=plan["staging_table"])
 

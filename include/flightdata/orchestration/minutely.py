@@ -12,7 +12,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flightdata import config, lake
+from flightdata import lake, resources
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,11 @@ def recompaction(snapshot_time: datetime, now: datetime | None = None) -> dict[s
     return {"run_id": f"recompact__{hour}__{window}", "hour": hour}
 
 
-def register_partitions(glue: Any, names: config.Resources, snapshot_time: datetime) -> list[str]:
+def register_partitions(glue: Any, names: resources.Resources, snapshot_time: datetime) -> list[str]:
     """Add the hour partition of the processed, quarantine and commit tables when it is new."""
     values = lake.partition_values(snapshot_time)
     added = []
-    for kind in (config.PROCESSED, config.QUARANTINE, config.COMMITS):
+    for kind in (resources.PROCESSED, resources.QUARANTINE, resources.COMMITS):
         table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[kind])["Table"]
         descriptor = copy.deepcopy(table["StorageDescriptor"])
         descriptor["Location"] = f"{names.table_location(kind)}{lake.partition_path(snapshot_time)}/"

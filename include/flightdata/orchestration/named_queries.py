@@ -11,9 +11,9 @@ from typing import Any
 import jinja2
 
 import flightdata
-from flightdata.config import Resources
 from flightdata.orchestration.templating import TemplateFacts
 from flightdata.reporting import REPORTS
+from flightdata.resources import Resources
 
 SQL_DIR = Path(flightdata.__file__).parent / "sql"
 YESTERDAY = "(current_date - interval '1' day)"

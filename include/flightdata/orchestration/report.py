@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flightdata import config, lake, reporting
+from flightdata import lake, reporting, resources
 from flightdata.orchestration.athena import bytes_scanned, result_rows
 
 
@@ -25,11 +25,11 @@ def plan_day(logical_date: datetime | None, day_param: str | None) -> dict[str, 
     return {
         "day": f"{day:%Y-%m-%d}",
         "partition_filter": lake.partition_filter({k: values[k] for k in ("year", "month", "day")}),
-        "prefix": f"{config.REPORTS}/date={day:%Y-%m-%d}/",
+        "prefix": f"{resources.REPORTS}/date={day:%Y-%m-%d}/",
     }
 
 
-def publish(athena: Any, s3: Any, names: config.Resources, plan: dict[str, Any], query_ids: dict[str, str]) -> dict:
+def publish(athena: Any, s3: Any, names: resources.Resources, plan: dict[str, Any], query_ids: dict[str, str]) -> dict:
     results = {
         name: reporting.QueryResult(result_rows(athena, query_id), bytes_scanned(athena, query_id))
         for name, query_id in query_ids.items()

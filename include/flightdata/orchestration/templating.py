@@ -26,7 +26,7 @@ class TemplateFacts:
         return committed_rows(self._names(), kind, condition)
 
     def _names(self) -> Any:
-        from flightdata.config import Resources
+        from flightdata.resources import Resources
 
         return self.names or Resources.from_env()
 

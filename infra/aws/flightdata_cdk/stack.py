@@ -1,7 +1,7 @@
 """Everything flightdata runs on in AWS, in one stack: encryption, the lake, the Lambdas, the Glue
 catalog and Athena, MWAA in a private VPC, monitoring, and a budget.
 
-Names come from ``flightdata.config.Resources`` and tables from ``flightdata.catalog``: the
+Names come from ``flightdata.resources.Resources`` and tables from ``flightdata.catalog``: the
 same description the local endpoint deploys, so the two cannot drift.
 """
 
@@ -62,9 +62,9 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from flightdata import catalog, config
-from flightdata.config import FUNCTIONS, Resources
+from flightdata import catalog, resources
 from flightdata.orchestration.named_queries import named_queries
+from flightdata.resources import FUNCTIONS, Resources
 
 AIRFLOW_VERSION = "3.0.6"
 MWAA_COMPONENTS = ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")
@@ -184,7 +184,7 @@ class FlightDataStack(cdk.Stack):
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="raw-tiering",
-                    prefix=f"{config.RAW}/",
+                    prefix=f"{resources.RAW}/",
                     transitions=[
                         s3.Transition(
                             storage_class=s3.StorageClass.INFREQUENT_ACCESS, transition_after=cdk.Duration.days(30)
@@ -194,7 +194,7 @@ class FlightDataStack(cdk.Stack):
                     expiration=cdk.Duration.days(settings.raw_expiry_days),
                 ),
                 s3.LifecycleRule(
-                    id="quarantine-expiry", prefix=f"{config.QUARANTINE}/", expiration=cdk.Duration.days(180)
+                    id="quarantine-expiry", prefix=f"{resources.QUARANTINE}/", expiration=cdk.Duration.days(180)
                 ),
                 s3.LifecycleRule(id="incomplete-uploads", abort_incomplete_multipart_upload_after=cdk.Duration.days(7)),
             ],
@@ -247,13 +247,6 @@ class FlightDataStack(cdk.Stack):
                 encryption_key=self.key,
                 removal_policy=cdk.RemovalPolicy.DESTROY,
             )
-            environment = {
-                "LAKE_BUCKET": names.lake_bucket,
-                "FLIGHTDATA_PREFIX": names.prefix,
-                "POWERTOOLS_SERVICE_NAME": name,
-            }
-            if spec.name_attr == "ingestion_function":
-                environment["OPENSKY_SECRET_NAME"] = names.opensky_secret
             function = lambda_.Function(
                 self,
                 spec.name_attr,
@@ -267,21 +260,21 @@ class FlightDataStack(cdk.Stack):
                 reserved_concurrent_executions=spec.reserved_concurrency,
                 dead_letter_queue=self.dlq,
                 tracing=lambda_.Tracing.ACTIVE,
-                environment=environment,
+                environment=spec.environment(names),
                 environment_encryption=self.key,
                 log_group=log_group,
             )
             self.functions[spec.name_attr] = function
         ingestion, etl = self.functions["ingestion_function"], self.functions["etl_function"]
         self.secret.grant_read(ingestion)
-        self.lake.grant_put(ingestion, f"{config.RAW}/*")
-        self.lake.grant_read(etl, f"{config.RAW}/*")
-        for prefix in (config.PROCESSED, config.QUARANTINE):
+        self.lake.grant_put(ingestion, f"{resources.RAW}/*")
+        self.lake.grant_read(etl, f"{resources.RAW}/*")
+        for prefix in (resources.PROCESSED, resources.QUARANTINE):
             self.lake.grant_put(etl, f"{prefix}/*")
             self.lake.grant_read(etl, f"{prefix}/*")  # lists a snapshot's attempts
             self.lake.grant_delete(etl, f"{prefix}/*")  # its own failed attempt, superseded ones, orphans
-        self.lake.grant_put(etl, f"{config.COMMITS}/*")
-        self.lake.grant_read(etl, f"{config.COMMITS}/*")  # the previous commit of the snapshot
+        self.lake.grant_put(etl, f"{resources.COMMITS}/*")
+        self.lake.grant_read(etl, f"{resources.COMMITS}/*")  # the previous commit of the snapshot
 
     # --- Glue and Athena -------------------------------------------------------------------
     def _catalog(self) -> None:
@@ -379,7 +372,13 @@ class FlightDataStack(cdk.Stack):
             description="flightdata MWAA execution role: only this project's resources",
         )
         environment_arn = f"arn:aws:airflow:{self.region}:{self.account}:environment/{environment_name}"
-        lake_prefixes = [config.PROCESSED, config.QUARANTINE, config.COMMITS, config.CURATED, config.REPORTS]
+        lake_prefixes = [
+            resources.PROCESSED,
+            resources.QUARANTINE,
+            resources.COMMITS,
+            resources.CURATED,
+            resources.REPORTS,
+        ]
         statements = [
             iam.PolicyStatement(actions=["airflow:PublishMetrics"], resources=[environment_arn]),
             # airflow_db_retention runs `airflow db clean` through the environment's CLI endpoint.

@@ -1,6 +1,6 @@
 """The local endpoint's one key pair, kept as an AWS shared-credentials file.
 
-``local-aws serve`` writes ``<state-dir>/credentials`` (profile ``default``, mode 0600) on
+``flightdata-local serve`` writes ``<state-dir>/credentials`` (profile ``default``, mode 0600) on
 first start, unless one is there already; every request must be signed with that key.
 Point boto3 or the AWS CLI at it with ``AWS_SHARED_CREDENTIALS_FILE``.
 """

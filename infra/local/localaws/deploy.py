@@ -1,6 +1,6 @@
 """Create, on the local endpoint, exactly the resources the AWS deployment creates.
 
-Everything comes from ``flightdata.config`` (names, function sizing) and
+Everything comes from ``flightdata.resources`` (names, function sizing) and
 ``flightdata.schema`` (tables), the description the CDK app reads too. Running it twice
 changes nothing: existing resources are updated in place.
 """
@@ -16,14 +16,13 @@ from typing import Any
 
 import orjson
 import requests
-from botocore.exceptions import ClientError
 
 import flightdata
-from flightdata import catalog, config
+from flightdata import catalog, resources
 from flightdata.orchestration.named_queries import named_queries
-from flightdata.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from localaws.clients import local_client
+from localaws.clients import accepting, local_client
 from localaws.credentials import KeyPair
+from opensky_sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +43,6 @@ def build_code_zip() -> bytes:
     return buffer.getvalue()
 
 
-def _exists(exc: ClientError, *codes: str) -> bool:
-    """True when a create call failed only because the resource is there already."""
-    return exc.response["Error"]["Code"] in codes
-
-
 def wait_until_ready(endpoint_url: str, timeout_s: float) -> None:
     """Wait up to ``timeout_s`` for the endpoint to answer (it may still be starting)."""
     deadline = time.monotonic() + timeout_s
@@ -63,7 +57,7 @@ def wait_until_ready(endpoint_url: str, timeout_s: float) -> None:
 
 
 def deploy(
-    endpoint_url: str, names: config.Resources, opensky_url: str | None, region: str, key: KeyPair | None = None
+    endpoint_url: str, names: resources.Resources, opensky_url: str | None, region: str, key: KeyPair | None = None
 ) -> dict[str, Any]:
     """``key`` signs the requests; without it boto3 finds credentials as usual
     (``AWS_SHARED_CREDENTIALS_FILE=<state-dir>/credentials``)."""
@@ -73,46 +67,33 @@ def deploy(
 
     s3, sqs, glue, lam = client("s3"), client("sqs"), client("glue"), client("lambda")
     for bucket in (names.lake_bucket, names.athena_results_bucket):
-        try:
+        with accepting("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
-        except ClientError as exc:
-            if not _exists(exc, "BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                raise
     queue_url = sqs.create_queue(QueueName=names.dead_letter_queue)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     secrets = client("secretsmanager")
     secret = orjson.dumps({"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET}).decode()
-    try:
+    with accepting("ResourceExistsException") as exists:
         secrets.create_secret(Name=names.opensky_secret, SecretString=secret)
-    except ClientError as exc:
-        if not _exists(exc, "ResourceExistsException"):
-            raise
+    if exists.code:
         secrets.put_secret_value(SecretId=names.opensky_secret, SecretString=secret)
 
-    try:
+    with accepting("AlreadyExistsException"):
         glue.create_database(DatabaseInput={"Name": names.glue_database})
-    except ClientError as exc:
-        if not _exists(exc, "AlreadyExistsException"):
-            raise
     for kind in names.tables:
         table = catalog.table_input(names, kind)
-        try:
+        with accepting("AlreadyExistsException") as exists:
             glue.create_table(DatabaseName=names.glue_database, TableInput=table)
-        except ClientError as exc:
-            if not _exists(exc, "AlreadyExistsException"):
-                raise
+        if exists.code:
             glue.update_table(DatabaseName=names.glue_database, TableInput=table)
 
     athena = client("athena")
-    try:
+    with accepting("InvalidRequestException"):  # Athena's answer when the work group exists
         athena.create_work_group(
             Name=names.workgroup,
             Configuration={"ResultConfiguration": {"OutputLocation": names.athena_output_location}},
         )
-    except ClientError as exc:
-        if "already" not in str(exc).lower():
-            raise
     existing = {
         athena.get_named_query(NamedQueryId=query_id)["NamedQuery"]["Name"]
         for page in athena.get_paginator("list_named_queries").paginate(WorkGroup=names.workgroup)
@@ -129,28 +110,20 @@ def deploy(
             )
 
     code = build_code_zip()
-    environment = {"LAKE_BUCKET": names.lake_bucket, "FLIGHTDATA_PREFIX": names.prefix}
-    for spec in config.FUNCTIONS:
+    for spec in resources.FUNCTIONS:
         name = getattr(names, spec.name_attr)
-        variables = dict(environment)
-        if spec.name_attr == "ingestion_function":
-            variables["OPENSKY_SECRET_NAME"] = names.opensky_secret
-            if opensky_url:
-                variables["OPENSKY_BASE_URL"] = opensky_url
         settings = {
             "Runtime": RUNTIME,
             "Handler": spec.handler,
             "Role": LAMBDA_ROLE,
             "Timeout": spec.timeout_s,
             "MemorySize": spec.memory_mb,
-            "Environment": {"Variables": variables},
+            "Environment": {"Variables": spec.environment(names, opensky_url)},
             "DeadLetterConfig": {"TargetArn": queue_arn},
         }
-        try:
+        with accepting("ResourceNotFoundException") as missing:
             lam.get_function(FunctionName=name)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise
+        if missing.code:
             lam.create_function(FunctionName=name, Code={"ZipFile": code}, Architectures=["arm64"], **settings)
         else:
             lam.update_function_code(FunctionName=name, ZipFile=code)
@@ -158,7 +131,7 @@ def deploy(
     log.info("deployed %s to %s", names.prefix, endpoint_url)
     return {
         "buckets": [names.lake_bucket, names.athena_results_bucket],
-        "functions": [getattr(names, s.name_attr) for s in config.FUNCTIONS],
+        "functions": [getattr(names, s.name_attr) for s in resources.FUNCTIONS],
         "queue": names.dead_letter_queue,
         "database": names.glue_database,
         "tables": list(names.tables.values()),

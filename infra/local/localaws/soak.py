@@ -40,7 +40,7 @@ import psutil
 import pyarrow.parquet as pq
 import requests
 
-from flightdata import config, lake
+from flightdata import lake, resources
 from flightdata.etl.commit import Commit, sha256
 from flightdata.storage import S3Store
 from localaws.stack import BIN, LocalStack, StackError, free_port, local_stack, stop
@@ -328,7 +328,7 @@ def _check_lake(stack: LocalStack, window: list[datetime], hours: list[datetime]
     committed_rows: dict[datetime, int] = defaultdict(int)
     named: set[str] = set()
     for hour in hours:
-        for key in keys(lake.hour_prefix(config.COMMITS, hour)):
+        for key in keys(lake.hour_prefix(resources.COMMITS, hour)):
             commit = Commit.from_parquet(body(key))
             if commit.snapshot_time not in minutes:
                 continue
@@ -349,12 +349,12 @@ def _check_lake(stack: LocalStack, window: list[datetime], hours: list[datetime]
                 except s3.exceptions.NoSuchKey:
                     half += 1
                     problems.append(f"{object_key}: named by {key} but missing")
-        for kind in (config.PROCESSED, config.QUARANTINE):
+        for kind in (resources.PROCESSED, resources.QUARANTINE):
             for key in keys(lake.hour_prefix(kind, hour)):
                 if lake.minute_of_key(key) in minutes and key not in named:
                     half += 1
                     problems.append(f"{key}: no commit names it")
-        for key in keys(lake.hour_prefix(config.RAW, hour)):
+        for key in keys(lake.hour_prefix(resources.RAW, hour)):
             minute = lake.minute_of_key(key)
             region = key.rsplit("/", 1)[-1].split("_", 1)[1].split(".", 1)[0]
             if minute in minutes and not store.exists(lake.commit_key(minute, region)):
@@ -382,7 +382,7 @@ def _check_reports(stack: LocalStack, days: list[str], hours: list[datetime]) ->
     s3 = stack.client("s3")
     problems = []
     for day in days:
-        key = f"{config.REPORTS}/date={day}/summary.json"
+        key = f"{resources.REPORTS}/date={day}/summary.json"
         try:
             summary = json.loads(s3.get_object(Bucket=stack.names.lake_bucket, Key=key)["Body"].read())
         except s3.exceptions.NoSuchKey:
@@ -401,7 +401,7 @@ def _curated_rows(stack: LocalStack, hour: datetime) -> int:
     try:
         partition = glue.get_partition(
             DatabaseName=stack.names.glue_database,
-            TableName=stack.names.tables[config.CURATED],
+            TableName=stack.names.tables[resources.CURATED],
             PartitionValues=list(lake.partition_values(hour).values()),
         )["Partition"]
     except glue.exceptions.EntityNotFoundException:

@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from flightdata.config import Resources
+from flightdata.resources import Resources
 from localaws import credentials
 from localaws.clients import local_client
 from localaws.deploy import deploy
@@ -189,10 +189,11 @@ def local_stack(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Local
     try:
         sim_port, aws_port = free_port(), free_port()
         sim_log, aws_log = root / "logs" / "opensky-sim.log", root / "logs" / "local-aws.log"
-        processes.append(_start([str(BIN / "flightdata"), "opensky-sim", "--port", str(sim_port)], sim_log, base_env))
+        processes.append(
+            _start([str(BIN / "flightdata-local"), "opensky-sim", "--port", str(sim_port)], sim_log, base_env)
+        )
         endpoint_command = [
-            str(BIN / "flightdata"),
-            "local-aws",
+            str(BIN / "flightdata-local"),
             "serve",
             "--port",
             str(aws_port),

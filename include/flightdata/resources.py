@@ -114,9 +114,25 @@ class FunctionSpec:
     timeout_s: int
     memory_mb: int
     reserved_concurrency: int
+    reads_opensky: bool = False
+
+    def environment(self, names: Resources, opensky_url: str | None = None) -> dict[str, str]:
+        """The function's environment variables, the same in both deployments; ``opensky_url``
+        points the ingestion function at the OpenSky simulator instead of the live API."""
+        name = getattr(names, self.name_attr)
+        variables = {
+            "LAKE_BUCKET": names.lake_bucket,
+            "FLIGHTDATA_PREFIX": names.prefix,
+            "POWERTOOLS_SERVICE_NAME": name,
+        }
+        if self.reads_opensky:
+            variables["OPENSKY_SECRET_NAME"] = names.opensky_secret
+            if opensky_url:
+                variables["OPENSKY_BASE_URL"] = opensky_url
+        return variables
 
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
-    FunctionSpec("ingestion_function", "flightdata.lambdas.ingestion.handler", 50, 512, 5),
+    FunctionSpec("ingestion_function", "flightdata.lambdas.ingestion.handler", 50, 512, 5, reads_opensky=True),
     FunctionSpec("etl_function", "flightdata.lambdas.etl.handler", 60, 1024, 5),
 )

@@ -1,6 +1,6 @@
 """A local OpenSky: token endpoint, ``/api/states/all``, rate-limit headers, credits and faults.
 
-Start it with ``flightdata opensky-sim --port PORT`` or, in tests, with :func:`running`.
+Start it with ``flightdata-local opensky-sim --port PORT`` or, in tests, with :func:`running`.
 Control it over HTTP (``POST /_sim/faults``, ``GET /_sim/stats``) or through the
 :class:`Simulator` object.
 """
@@ -23,7 +23,7 @@ import orjson
 
 from flightdata.opensky.client import TOKEN_PATH, BoundingBox, credit_cost
 from flightdata.opensky.errors import InvalidRequestError
-from flightdata.simulator.traffic import Fleet, TrafficShape
+from opensky_sim.traffic import Fleet, TrafficShape
 
 log = logging.getLogger(__name__)
 

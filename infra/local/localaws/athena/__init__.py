@@ -1,0 +1,17 @@
+"""Athena on the laptop: Trino SQL translated by sqlglot and run by DuckDB, tables from Glue.
+
+Supported: SELECT (with CTEs, joins, aggregates) over Parquet tables registered in Glue,
+seeing only registered partitions and pruning them by WHERE conditions on partition
+keys; CTAS with format, external_location, partitioned_by and write_compression;
+INSERT INTO ... SELECT; CREATE EXTERNAL TABLE ... STORED AS PARQUET; ALTER TABLE ...
+ADD PARTITION; DROP TABLE. Anything else fails the query with a reason, as Athena would.
+
+One module per job: ``api`` (the API and the store of query executions), ``engine`` (SQL
+on DuckDB over the catalog's files), ``ddl`` (what writes tables and partitions into
+Glue and S3) and ``results`` (the result set, as GetQueryResults and the CSV give it).
+"""
+
+from localaws.athena.api import AthenaExecutor
+from localaws.athena.errors import AthenaApiError, QueryFailed
+
+__all__ = ["AthenaApiError", "AthenaExecutor", "QueryFailed"]
