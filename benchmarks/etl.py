@@ -20,7 +20,8 @@ from pathlib import Path
 
 import orjson
 
-from flightdata.etl.transform import SnapshotContext, transform
+from flightdata.etl.transform import transform
+from flightdata.lake import SnapshotContext
 
 RECORDS = 12_000
 REPEATS = 51

@@ -17,7 +17,7 @@ import orjson
 from flightdata import lake
 from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot
 from flightdata.etl.snapshot import process_snapshot
-from flightdata.etl.transform import SnapshotContext
+from flightdata.lake import SnapshotContext
 from flightdata.storage import DirectoryStore
 
 

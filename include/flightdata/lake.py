@@ -6,7 +6,9 @@ minute overwrites its objects instead of adding copies.
 
 from __future__ import annotations
 
+import gzip
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flightdata import resources
@@ -19,6 +21,8 @@ REGION_NAME_SCHEMA_PATTERN = f"^{REGION_NAME}$(?!\\n)"
 # Snapshot times outside this window are a broken clock or document, never data to partition.
 EARLIEST_SNAPSHOT = datetime(2010, 1, 1, tzinfo=UTC)
 LATEST_AHEAD = timedelta(minutes=10)
+RAW_CONTENT_TYPE = "application/gzip"  # the OpenSky response, gzipped as sent
+RAW_GZIP_LEVEL = 6
 
 
 class InvalidSnapshotTime(ValueError):
@@ -113,3 +117,25 @@ def parse_snapshot_time(text: str) -> datetime:
     except (TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"snapshot_time {text!r} is not an ISO-8601 timestamp") from exc
     return as_utc(when).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class SnapshotContext:
+    """What the ETL needs to know about a snapshot besides its bytes."""
+
+    snapshot_time: datetime
+    region: str = "global"
+    ingested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        check_region(self.region)
+        when = check_snapshot_time(self.snapshot_time, self.ingested_at)
+        object.__setattr__(self, "snapshot_time", when)
+        # To the millisecond, as stored: the attempt's identity in keys, rows and its commit.
+        at = as_utc(self.ingested_at)
+        object.__setattr__(self, "ingested_at", at.replace(microsecond=at.microsecond // 1000 * 1000))
+
+
+def raw_object(body: bytes, context: SnapshotContext) -> tuple[str, bytes, str]:
+    """The raw response as the lake keeps it: key, gzipped body, content type."""
+    return raw_key(context.snapshot_time, context.region), gzip.compress(body, RAW_GZIP_LEVEL), RAW_CONTENT_TYPE

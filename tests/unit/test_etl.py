@@ -11,7 +11,8 @@ import pytest
 
 from flightdata.etl.arrow import PROCESSED_SCHEMA, QUARANTINE_SCHEMA
 from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot
-from flightdata.etl.transform import SnapshotContext, to_parquet, transform
+from flightdata.etl.transform import to_parquet, transform
+from flightdata.lake import SnapshotContext
 
 API_TIME = 1_767_225_600
 CONTEXT = SnapshotContext(datetime(2026, 1, 1, tzinfo=UTC), region="global")

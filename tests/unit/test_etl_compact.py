@@ -13,7 +13,8 @@ import pytest
 from flightdata.etl import compact
 from flightdata.etl.arrow import type_of
 from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot, parse_strict
-from flightdata.etl.transform import SnapshotContext, transform_parsed
+from flightdata.etl.transform import transform_parsed
+from flightdata.lake import SnapshotContext
 from flightdata.schema import STATE_VECTOR
 from opensky_sim import Fleet, TrafficShape
 

@@ -15,7 +15,7 @@ from moto import mock_aws
 from flightdata.etl.parse import MalformedSnapshotError
 from flightdata.lambdas import etl, ingestion
 from flightdata.lambdas.events import InvalidEventError
-from flightdata.opensky import SourceUnavailableError
+from flightdata.opensky.errors import SourceUnavailableError
 from opensky_sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 BUCKET = "flightdata-test-lake"

@@ -7,18 +7,15 @@ import time
 
 import pytest
 
-from flightdata.opensky import (
+from flightdata.opensky.api import BoundingBox, Endpoints, credit_cost
+from flightdata.opensky.client import ClientCredentials, OpenSkyClient
+from flightdata.opensky.errors import (
     AuthenticationError,
     BadPayloadError,
-    BoundingBox,
-    ClientCredentials,
     CreditBudgetExceeded,
-    Endpoints,
     InvalidRequestError,
-    OpenSkyClient,
     RateLimitedError,
     SourceUnavailableError,
-    credit_cost,
 )
 from opensky_sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 

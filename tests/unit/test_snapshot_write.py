@@ -22,7 +22,7 @@ from flightdata import lake
 from flightdata.cli import main
 from flightdata.etl.commit import read_commit
 from flightdata.etl.snapshot import process_snapshot
-from flightdata.etl.transform import SnapshotContext
+from flightdata.lake import SnapshotContext
 from flightdata.storage import DirectoryStore
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "snapshot_small.json"
@@ -149,7 +149,7 @@ import os, signal, sys, time
 from datetime import datetime, UTC
 from pathlib import Path
 from flightdata.etl.snapshot import process_snapshot
-from flightdata.etl.transform import SnapshotContext
+from flightdata.lake import SnapshotContext
 from flightdata.storage import DirectoryStore
 
 class PausingStore(DirectoryStore):

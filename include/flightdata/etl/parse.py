@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from flightdata.etl import compact
 from flightdata.etl.arrow import API_SCHEMA, type_of
-from flightdata.opensky.client import check_states_document
+from flightdata.opensky.api import check_states_document
 from flightdata.opensky.errors import BadPayloadError
 from flightdata.schema import API_COLUMNS_MAX, API_COLUMNS_MIN, STATE_VECTOR
 

@@ -3,7 +3,6 @@ committed as one step (see ``flightdata.etl.commit``)."""
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,11 +11,9 @@ from flightdata import lake
 from flightdata.etl.commit import PARQUET_CONTENT_TYPE as PARQUET
 from flightdata.etl.commit import Commit, Outcome, commit_snapshot, sha256
 from flightdata.etl.parse import ParsedSnapshot
-from flightdata.etl.transform import SnapshotContext, SnapshotResult, transform, transform_parsed
+from flightdata.etl.transform import SnapshotResult, transform, transform_parsed
+from flightdata.lake import SnapshotContext, raw_object
 from flightdata.storage import ObjectStore
-
-RAW_CONTENT_TYPE = "application/gzip"  # the OpenSky response, gzipped as sent
-RAW_GZIP_LEVEL = 6
 
 
 @dataclass(frozen=True)
@@ -27,10 +24,6 @@ class WrittenSnapshot:
 
     def report(self) -> dict[str, Any]:
         return {**self.result.summary.as_dict(), "keys": self.keys, **self.outcome.as_dict()}
-
-
-def raw_object(body: bytes, context: SnapshotContext) -> tuple[str, bytes, str]:
-    return lake.raw_key(context.snapshot_time, context.region), gzip.compress(body, RAW_GZIP_LEVEL), RAW_CONTENT_TYPE
 
 
 def process_snapshot(

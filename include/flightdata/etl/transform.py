@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from concurrent.futures import Future
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from flightdata.etl import background
 from flightdata.etl.arrow import PROCESSED_SCHEMA, QUARANTINE_SCHEMA
 from flightdata.etl.parse import MALFORMED_ROW, ParsedSnapshot, parse_snapshot
 from flightdata.etl.validate import reasons_by_row, rule_masks
+from flightdata.lake import SnapshotContext
 from flightdata.schema import METADATA_NAMES, METRES_TO_FEET
 
 PARQUET_COMPRESSION = "zstd"
@@ -32,23 +33,6 @@ STATISTICS_COLUMNS = frozenset({"icao24", "latitude", "longitude", "snapshot_tim
 
 class InvariantError(RuntimeError):
     """Rows were lost or duplicated between fetch and write: a bug, never a data problem."""
-
-
-@dataclass(frozen=True)
-class SnapshotContext:
-    """What the ETL needs to know about a snapshot besides its bytes."""
-
-    snapshot_time: datetime
-    region: str = "global"
-    ingested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def __post_init__(self) -> None:
-        lake.check_region(self.region)
-        when = lake.check_snapshot_time(self.snapshot_time, self.ingested_at)
-        object.__setattr__(self, "snapshot_time", when)
-        # To the millisecond, as stored: the attempt's identity in keys, rows and its commit.
-        at = lake.as_utc(self.ingested_at)
-        object.__setattr__(self, "ingested_at", at.replace(microsecond=at.microsecond // 1000 * 1000))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from flightdata.etl.snapshot import process_snapshot
-from flightdata.etl.transform import SnapshotContext
+from flightdata.lake import SnapshotContext
 from flightdata.lambdas.events import EtlEvent
 from flightdata.storage import S3Store
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flightdata import lake
-from flightdata.opensky.client import BoundingBox
+from flightdata.opensky.api import BoundingBox
 from flightdata.opensky.errors import InvalidRequestError
 
 

@@ -15,11 +15,11 @@ import boto3
 import orjson
 from aws_lambda_powertools import Logger
 
-from flightdata.etl.snapshot import raw_object
-from flightdata.etl.transform import SnapshotContext
+from flightdata.lake import SnapshotContext, raw_object
 from flightdata.lambdas.events import IngestionEvent
-from flightdata.opensky import ClientCredentials, CreditBudgetExceeded, Endpoints, OpenSkyClient
-from flightdata.opensky.client import HISTORY_LIMIT_S
+from flightdata.opensky.api import HISTORY_LIMIT_S, Endpoints
+from flightdata.opensky.client import ClientCredentials, OpenSkyClient
+from flightdata.opensky.errors import CreditBudgetExceeded
 from flightdata.storage import S3Store, default_s3_client
 
 logger = Logger(service="flightdata-ingestion")

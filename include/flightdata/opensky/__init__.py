@@ -1,35 +1,3 @@
-"""Client for the OpenSky Network REST API (``GET /api/states/all``)."""
-
-from flightdata.opensky.client import (
-    BoundingBox,
-    ClientCredentials,
-    Endpoints,
-    FetchResult,
-    OpenSkyClient,
-    credit_cost,
-)
-from flightdata.opensky.errors import (
-    AuthenticationError,
-    BadPayloadError,
-    CreditBudgetExceeded,
-    InvalidRequestError,
-    OpenSkyError,
-    RateLimitedError,
-    SourceUnavailableError,
-)
-
-__all__ = [
-    "AuthenticationError",
-    "BadPayloadError",
-    "BoundingBox",
-    "ClientCredentials",
-    "CreditBudgetExceeded",
-    "Endpoints",
-    "FetchResult",
-    "InvalidRequestError",
-    "OpenSkyClient",
-    "OpenSkyError",
-    "RateLimitedError",
-    "SourceUnavailableError",
-    "credit_cost",
-]
+"""The OpenSky Network REST API: ``api`` (endpoints, boxes, credits, the document's shape),
+``client`` (``GET /api/states/all`` over requests) and ``errors``. Import the module you need:
+this package imports nothing, so reading a box does not load the HTTP client."""

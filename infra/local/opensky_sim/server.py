@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from flightdata.opensky.client import TOKEN_PATH, BoundingBox, credit_cost
+from flightdata.opensky.api import TOKEN_PATH, BoundingBox, credit_cost
 from flightdata.opensky.errors import InvalidRequestError
 from opensky_sim.traffic import Fleet, TrafficShape
 
