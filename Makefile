@@ -53,7 +53,7 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) build *.egg-info
 
-.PHONY: package synth bundle deploy
+.PHONY: package synth bundle deploy preflight
 package: $(STAMP)
 	$(BIN)/python -m flightdata_cdk.package
 
@@ -62,6 +62,10 @@ synth: $(STAMP)
 
 bundle: $(STAMP)
 	$(BIN)/python -m flightdata_cdk.bundle
+
+# The bundle in a virtual env built as MWAA 3.0.6 builds its own (also run by make test).
+preflight: $(STAMP)
+	$(BIN)/python -m flightdata_cdk.preflight
 
 # make deploy BUCKET=<MwaaBucketName> ENVIRONMENT=<MwaaEnvironmentName> (stack outputs)
 deploy: bundle

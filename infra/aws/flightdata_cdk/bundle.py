@@ -1,6 +1,6 @@
 """``make bundle``: exactly what goes to the MWAA bucket, laid out as MWAA reads it.
 
-build/mwaa/dags/             the DAG files, with the flightdata package beside them
+build/mwaa/dags/             the DAG files, with the flightdata modules Airflow imports beside them
                              (MWAA puts the dags folder on the Python path)
 build/mwaa/dags/.airflowignore  keeps the package out of DAG parsing
 build/mwaa/requirements.txt  in MWAA's format (a --constraint line first)
@@ -19,6 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 BUNDLE = ROOT / "build" / "mwaa"
 AIRFLOWIGNORE = "flightdata/\n__pycache__/\n"
+# Parts of the flightdata package Airflow never imports (the import contracts in
+# pyproject.toml keep it so): the Lambda side and the command line. MWAA's environment
+# has no pyarrow, so shipping the ETL there would only invite an import that fails.
+NOT_IN_BUNDLE = ("etl", "lambdas", "opensky", "cli.py")
 STARTUP = """#!/bin/sh
 # MWAA runs this before every Airflow component starts. It only records which bundle the
 # environment runs, so a task log can be traced back to a commit.
@@ -47,9 +51,14 @@ def _plugin_files() -> list[Path]:
 def build(target: Path = BUNDLE) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     dags = target / "dags"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    ignore_names = ("__pycache__", "*.pyc")
+    ignore = shutil.ignore_patterns(*ignore_names)
     shutil.copytree(ROOT / "dags", dags, ignore=ignore)
-    shutil.copytree(ROOT / "include" / "flightdata", dags / "flightdata", ignore=ignore)
+    shutil.copytree(
+        ROOT / "include" / "flightdata",
+        dags / "flightdata",
+        ignore=shutil.ignore_patterns(*ignore_names, *NOT_IN_BUNDLE),
+    )
     (dags / ".airflowignore").write_text(AIRFLOWIGNORE)
     shutil.copy2(ROOT / "requirements.txt", target / "requirements.txt")
     startup = target / "startup.sh"

@@ -1,7 +1,8 @@
 """``make package``: the Lambda deployment package, built without Docker.
 
 uv (pinned by the MWAA constraints) fetches manylinux wheels for the functions' platform
-(arm64, CPython 3.12) with ``--only-binary``, so nothing compiles here; the flightdata package is copied beside them.
+(arm64, CPython 3.12) with ``--only-binary``, so nothing compiles here; the flightdata modules
+the handlers import are copied beside them.
 The zip is reproducible: fixed timestamps and sorted entries.
 """
 
@@ -25,14 +26,27 @@ UV = Path(sys.executable).with_name("uv")
 # Left out: test suites and caches nobody imports at run time.
 SKIP_PARTS = {"__pycache__", "tests", "test"}
 SKIP_SUFFIXES = {".pyc", ".pyi"}
+# Parts of the flightdata package no Lambda handler imports (the import contracts in
+# pyproject.toml keep it so): the Airflow adapter, its SQL, and the command line.
+NOT_IN_LAMBDA = ("orchestration", "sql", "reporting.py", "cli.py")
+
+
+def lambda_sources() -> list[Path]:
+    """The files of the flightdata package that go into the functions' code, sorted."""
+    return [
+        path
+        for path in sorted(PACKAGE_SOURCE.rglob("*"))
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and path.relative_to(PACKAGE_SOURCE).parts[0] not in NOT_IN_LAMBDA
+    ]
 
 
 def _inputs_digest() -> str:
     digest = hashlib.sha256(REQUIREMENTS.read_bytes())
-    for path in sorted(PACKAGE_SOURCE.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(ROOT)).encode())
-            digest.update(path.read_bytes())
+    for path in lambda_sources():
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -64,7 +78,10 @@ def build(force: bool = False) -> Path:
         ],
         check=True,
     )
-    shutil.copytree(PACKAGE_SOURCE, site / "flightdata", ignore=shutil.ignore_patterns("__pycache__"))
+    for path in lambda_sources():
+        target = site / "flightdata" / path.relative_to(PACKAGE_SOURCE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
     tmp = ZIP_PATH.with_suffix(".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         for path in sorted(site.rglob("*")):

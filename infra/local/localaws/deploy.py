@@ -11,15 +11,14 @@ import io
 import logging
 import time
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import orjson
 import requests
 
-import flightdata
 from flightdata import catalog, resources
 from flightdata.orchestration.named_queries import named_queries
+from flightdata_cdk.package import PACKAGE_SOURCE, lambda_sources
 from localaws.clients import accepting, local_client
 from localaws.credentials import KeyPair
 from opensky_sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
@@ -31,15 +30,14 @@ RUNTIME = "python3.12"
 
 
 def build_code_zip() -> bytes:
-    """The functions' code: the flightdata package (dependencies come from the runtime's layer)."""
-    package = Path(flightdata.__file__).parent
+    """The functions' code: the flightdata modules the AWS Lambda zip carries (its
+    dependencies come from this environment, as a layer would give them)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(package.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                info = zipfile.ZipInfo(f"flightdata/{path.relative_to(package)}", date_time=(2020, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+        for path in lambda_sources():
+            info = zipfile.ZipInfo(f"flightdata/{path.relative_to(PACKAGE_SOURCE)}", date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
