@@ -121,11 +121,11 @@ def test_only_the_ingestion_function_reads_the_secret(synthesised):
         if "secretsmanager:GetSecretValue" in as_list(s["Action"]) and s["Resource"] == {"Ref": secret_id}
     ]
     assert len(readers) == 1
-    assert readers[0].startswith("ingestionfunction")
+    assert readers[0].startswith("Functionsingestionfunction")
 
 
 def test_mwaa_role_reaches_only_this_projects_resources(synthesised):
-    statements = policy_statements(synthesised["template"], "MwaaExecutionRole")
+    statements = policy_statements(synthesised["template"], "AirflowExecutionRole")
     by_action = {a: s for s in statements for a in as_list(s["Action"])}
 
     invoke = by_action["lambda:InvokeFunction"]["Resource"]

@@ -11,9 +11,11 @@ from flightdata_cdk.stack import FlightDataStack
 def check(app: cdk.App, stack: FlightDataStack) -> None:
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     for path, rules in SUPPRESSIONS.items():
-        node = stack.node.try_find_child(path) if path != "." else stack
-        if node is None:
-            raise LookupError(f"cdk-nag suppression for {path!r}: no such construct in {stack.stack_name}")
+        node = stack
+        for part in path.split("/"):
+            node = node.node.try_find_child(part)
+            if node is None:
+                raise LookupError(f"cdk-nag suppression for {path!r}: no such construct in {stack.stack_name}")
         NagSuppressions.add_resource_suppressions(
             node,
             [NagPackSuppression(id=rule, reason=reason, applies_to=applies_to) for rule, reason, applies_to in rules],
@@ -21,9 +23,9 @@ def check(app: cdk.App, stack: FlightDataStack) -> None:
         )
 
 
-# construct id → [(rule, reason, applies_to or None)]
+# construct path under the stack → [(rule, reason, applies_to or None)]
 SUPPRESSIONS: dict[str, list[tuple[str, str, list[str] | None]]] = {
-    "OpenSkySecret": [
+    "Functions/OpenSkySecret": [
         (
             "AwsSolutions-SMG4",
             "OpenSky issues the client credentials; they are rotated in OpenSky's portal, "
@@ -31,7 +33,7 @@ SUPPRESSIONS: dict[str, list[tuple[str, str, list[str] | None]]] = {
             None,
         ),
     ],
-    "ingestion_function": [
+    "Functions/ingestion_function": [
         (
             "AwsSolutions-IAM4",
             "AWSLambdaBasicExecutionRole only lets the function write its own logs.",
@@ -45,7 +47,7 @@ SUPPRESSIONS: dict[str, list[tuple[str, str, list[str] | None]]] = {
         ),
         ("AwsSolutions-L1", "Python 3.12 on purpose: the same interpreter MWAA runs Airflow 3.0.6 on.", None),
     ],
-    "etl_function": [
+    "Functions/etl_function": [
         (
             "AwsSolutions-IAM4",
             "AWSLambdaBasicExecutionRole only lets the function write its own logs.",
@@ -59,7 +61,7 @@ SUPPRESSIONS: dict[str, list[tuple[str, str, list[str] | None]]] = {
         ),
         ("AwsSolutions-L1", "Python 3.12 on purpose: the same interpreter MWAA runs Airflow 3.0.6 on.", None),
     ],
-    "MwaaExecutionRole": [
+    "Airflow/ExecutionRole": [
         (
             "AwsSolutions-IAM5",
             "Wildcards are scoped as narrowly as AWS allows: objects under the lake's "
