@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from localaws.demo import demo_minutes
-from localaws.stack import ROOT, local_stack
+from localaws.services import ROOT, local_services
 
 HERE = Path(__file__).parent
 PARSE_REPEATS = 5
@@ -67,7 +67,7 @@ def main() -> None:
         figures[f"dag_parse_ratio[{dag_file.stem}]"] = round(parse_seconds(dag_file) / empty, 2)
     with (
         tempfile.TemporaryDirectory(prefix="flightdata-bench-") as root,
-        local_stack(Path(root), extra_dags=(HERE / "noop_flights.py",)) as stack,
+        local_services(Path(root), extra_dags=(HERE / "noop_flights.py",)) as stack,
     ):
         minutes = demo_minutes(datetime.now(UTC), TICKS + 1)
         stack.run_dag("opensky_flights", minutes[0])  # warm-up: first imports, first Lambda start

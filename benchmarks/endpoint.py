@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 
 from flightdata.orchestration import minutely
-from localaws.stack import local_stack
+from localaws.services import local_services
 
 HOURS = int(os.environ.get("ENDPOINT_BENCH_HOURS", "2"))
 MB = 1024 * 1024
@@ -43,14 +43,15 @@ def run_minute(stack, when: datetime) -> None:
     landed = lam.invoke(FunctionName=stack.names.ingestion_function, Payload=event)
     assert "FunctionError" not in landed, landed["Payload"].read()
     etl = lam.invoke(
-        FunctionName=stack.names.etl_function, Payload=minutely.etl_payload(landed["Payload"].read().decode())
+        FunctionName=stack.names.transform_function,
+        Payload=minutely.transform_payload(landed["Payload"].read().decode()),
     )
     assert "FunctionError" not in etl, etl["Payload"].read()
     minutely.register_partitions(stack.client("glue"), stack.names, when)
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="flightdata-endpoint-bench-") as tmp, local_stack(Path(tmp)) as stack:
+    with tempfile.TemporaryDirectory(prefix="flightdata-endpoint-bench-") as tmp, local_services(Path(tmp)) as stack:
         endpoint = psutil.Process(stack.processes[1].pid)
         state_dir = Path(tmp) / "aws-state"
         first_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS + 2)

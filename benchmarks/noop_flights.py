@@ -17,7 +17,7 @@ with DAG(dag_id="noop_flights", schedule=None, start_date=datetime(2026, 1, 1, t
         return payload
 
     @task
-    def etl_requests(ingested) -> list[str]:
+    def transform_payloads(ingested) -> list[str]:
         return list(ingested)
 
     @task
@@ -33,6 +33,6 @@ with DAG(dag_id="noop_flights", schedule=None, start_date=datetime(2026, 1, 1, t
         return None
 
     ingested = ingest.expand(payload=plan())
-    transformed = transform.expand(payload=etl_requests(ingested))
+    transformed = transform.expand(payload=transform_payloads(ingested))
     transformed >> register_partitions()
     publish_quality_metrics(ingested, transformed)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.sdk import DAG, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from flightdata.orchestration import retention
-from flightdata.orchestration.dag_defaults import AWS_CONN_ID, DEFAULT_ARGS, START_DATE
+from flightdata.orchestration import aws, retention
+from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE
 
 with DAG(
     dag_id="airflow_db_retention",
@@ -39,10 +38,7 @@ with DAG(
 
     @task(multiple_outputs=False)
     def clean_metadata(params=None, logical_date=None) -> dict:
-        def mwaa():
-            return AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="mwaa").get_conn()
-
-        result = retention.clean(params["keep_days"], logical_date, mwaa)
+        result = retention.clean(params["keep_days"], logical_date, aws.mwaa)
         return {"before": result.before.isoformat(), "where": result.where}
 
     clean_metadata()

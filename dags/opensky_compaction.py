@@ -26,25 +26,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.exceptions import AirflowFailException, AirflowSkipException
-from airflow.providers.amazon.aws.hooks.athena import AthenaHook
-from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.sdk import DAG, Asset, Param, PokeReturnValue, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from flightdata.orchestration import compaction
-from flightdata.orchestration.athena import result_rows
-from flightdata.orchestration.dag_defaults import AWS_CONN_ID, DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE
+from flightdata.orchestration import aws, compaction
+from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE
+from flightdata.orchestration.queries import athena_query, result_rows
 
 CURATED = Asset(name="opensky_curated_hourly", uri="s3://flightdata-lake/curated/")
-ATHENA = {
-    "database": "{{ fd.glue_database }}",
-    "workgroup": "{{ fd.workgroup }}",
-    "output_location": "{{ fd.athena_output_location }}",
-    "aws_conn_id": AWS_CONN_ID,
-    "deferrable": True,
-    "sleep_time": 5,
-}
 
 with DAG(
     dag_id="opensky_compaction",
@@ -66,54 +55,34 @@ with DAG(
 
     @task(multiple_outputs=False)
     def plan(params=None, logical_date=None, run_id=None, ti=None) -> dict:
-        from flightdata.resources import Resources
-
         hour = compaction.hour_to_compact(logical_date, params["hour"])
-        return compaction.plan(Resources.from_env(), hour, run_id, ti.try_number)
+        return compaction.plan(aws.names(), hour, run_id, ti.try_number)
 
     @task.sensor(poke_interval=60, timeout=1800, mode="reschedule")
     def hour_complete(plan: dict, params=None, ti=None) -> PokeReturnValue:
-        from datetime import datetime
-
-        from flightdata.resources import Resources
-
-        s3 = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="s3").get_conn()
-        hour, wait = datetime.fromisoformat(plan["hour"]), params["wait_for_minutely"]
         try:
-            found = compaction.check_hour(ti, s3, Resources.from_env(), hour, wait)
+            hour = compaction.planned_hour(plan)
+            found = compaction.check_hour(ti, aws.s3(), aws.names(), hour, params["wait_for_minutely"])
         except compaction.EmptyHour as empty:
             raise AirflowSkipException(str(empty)) from None
         return PokeReturnValue(is_done=found is not None, xcom_value=found)
 
-    compact = AthenaOperator(task_id="compact", query="compact_hour.sql", retries=0, **ATHENA)
-    count_check = AthenaOperator(task_id="count_check", query="check_compacted_hour.sql", **ATHENA)
+    compact = athena_query("compact", "compact_hour.sql", retries=0)
+    count_check = athena_query("count_check", "check_compacted_hour.sql")
 
     @task(multiple_outputs=False)
     def verify(query_id: str) -> dict:
-        return compaction.check_counts(result_rows(AthenaHook(aws_conn_id=AWS_CONN_ID), query_id)[0])
+        return compaction.check_counts(result_rows(aws.athena(), query_id)[0])
 
     @task(outlets=[CURATED], multiple_outputs=False)
     def publish(plan: dict, counts: dict) -> dict:
-        from datetime import datetime
-
-        from flightdata.resources import Resources
-
-        names = Resources.from_env()
-        glue = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="glue").get_conn()
-        s3 = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="s3").get_conn()
-        published = compaction.publish(glue, s3, names, plan, counts)
-        cloudwatch = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="cloudwatch").get_conn()
-        metrics = compaction.hour_metric_data(datetime.fromisoformat(plan["hour"]), counts)
-        cloudwatch.put_metric_data(Namespace=names.metrics_namespace, MetricData=metrics)
+        published = compaction.publish(aws.glue(), aws.s3(), aws.names(), plan, counts)
+        aws.put_metrics(compaction.hour_metric_data(compaction.planned_hour(plan), counts))
         return published
 
     @task(trigger_rule="one_failed", retries=0)
     def cleanup(plan: dict) -> None:
-        from flightdata.resources import Resources
-
-        glue = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="glue").get_conn()
-        s3 = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="s3").get_conn()
-        removed = compaction.discard(glue, s3, Resources.from_env(), plan)
+        removed = compaction.discard(aws.glue(), aws.s3(), aws.names(), plan)
         raise AirflowFailException(f"compaction of {plan['hour']} failed; removed {removed} staged objects")
 
     planned = plan()

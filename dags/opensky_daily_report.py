@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.providers.amazon.aws.hooks.athena import AthenaHook
-from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 from airflow.sdk import DAG, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata import reporting
-from flightdata.orchestration.dag_defaults import AWS_CONN_ID, DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE
+from flightdata.orchestration import aws, daily_report
+from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE
+from flightdata.orchestration.queries import athena_query
 
 with DAG(
     dag_id="opensky_daily_report",
@@ -37,36 +36,15 @@ with DAG(
 ) as dag:
 
     @task(multiple_outputs=False)
-    def plan(params=None, logical_date=None) -> dict:
-        from flightdata.orchestration.report import plan_day
+    def plan(params=None, logical_date=None, dag_run=None) -> dict:
+        return daily_report.plan_day(logical_date or dag_run.run_after, params["day"])
 
-        return plan_day(logical_date, params["day"])
-
-    queries = {
-        name: AthenaOperator(
-            task_id=f"query_{name}",
-            query=f"report_{name}.sql",
-            database="{{ fd.glue_database }}",
-            workgroup="{{ fd.workgroup }}",
-            output_location="{{ fd.athena_output_location }}",
-            aws_conn_id=AWS_CONN_ID,
-            deferrable=True,
-            sleep_time=5,
-        )
-        for name in reporting.REPORT_NAMES
-    }
+    queries = {name: athena_query(f"query_{name}", f"report_{name}.sql") for name in reporting.REPORT_NAMES}
 
     @task(multiple_outputs=False)
     def publish_report(plan: dict, query_ids: dict) -> dict:
-        from flightdata.orchestration.report import publish, reconciliation_metric_data
-        from flightdata.resources import Resources
-
-        names = Resources.from_env()
-        athena = AthenaHook(aws_conn_id=AWS_CONN_ID)
-        s3 = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="s3").get_conn()
-        summary = publish(athena, s3, names, plan, query_ids)
-        cloudwatch = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="cloudwatch").get_conn()
-        cloudwatch.put_metric_data(Namespace=names.metrics_namespace, MetricData=reconciliation_metric_data(summary))
+        summary = daily_report.publish(aws.athena(), aws.s3(), aws.names(), plan, query_ids)
+        aws.put_metrics(daily_report.reconciliation_metric_data(summary))
         return summary
 
     planned = plan()

@@ -15,17 +15,15 @@ the local endpoint; resource names come from the `flightdata.prefix` setting.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
-from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Asset, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from flightdata.orchestration import minutely
-from flightdata.orchestration.dag_defaults import AWS_CONN_ID, DEFAULT_ARGS, MACROS, START_DATE
+from flightdata.orchestration import aws, minutely
+from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE
 from flightdata.orchestration.operators import OpenSkyIngestOperator
 
 PROCESSED = Asset(name="opensky_processed", uri="s3://flightdata-lake/processed/")
@@ -57,31 +55,21 @@ with DAG(
     )
 
     @task(trigger_rule="none_failed_min_one_success")
-    def etl_requests(ingested) -> list[str]:
-        return [minutely.etl_payload(result) for result in ingested]
+    def transform_payloads(ingested) -> list[str]:
+        return [minutely.transform_payload(result) for result in ingested]
 
-    transform = LambdaInvokeFunctionOperator.partial(task_id="transform", function_name="{{ fd.etl_function }}").expand(
-        payload=etl_requests(ingest.output)
-    )
+    transform = LambdaInvokeFunctionOperator.partial(
+        task_id="transform", function_name="{{ fd.transform_function }}"
+    ).expand(payload=transform_payloads(ingest.output))
 
     @task(outlets=[PROCESSED])
     def register_partitions(logical_date=None, dag_run=None) -> list[str]:
-        from flightdata.resources import Resources
-
-        glue = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="glue").get_conn()
         minute = minutely.snapshot_minute(logical_date, dag_run.run_after)
-        return minutely.register_partitions(glue, Resources.from_env(), minute)
+        return minutely.register_partitions(aws.glue(), aws.names(), minute)
 
     @task
     def publish_quality_metrics(ingested, transformed) -> int:
-        from flightdata.resources import Resources
-
-        credits = {json.loads(r)["region"]: json.loads(r).get("credits_remaining") for r in ingested}
-        summaries = [{**(s := json.loads(r)), "credits_remaining": credits.get(s["region"])} for r in transformed]
-        data = minutely.quality_metric_data(summaries)
-        cloudwatch = AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="cloudwatch").get_conn()
-        cloudwatch.put_metric_data(Namespace=Resources.from_env().metrics_namespace, MetricData=data)
-        return len(data)
+        return aws.put_metrics(minutely.quality_metric_data(minutely.quality_summaries(ingested, transformed)))
 
     @task.short_circuit
     def committed_after_its_hour(logical_date=None, dag_run=None) -> dict | None:

@@ -1,4 +1,4 @@
-"""The ``flightdata`` command: run the snapshot ETL on a file, as the ETL Lambda would.
+"""The ``flightdata`` command: run the snapshot ETL on a file, as the transform Lambda would.
 
 The local tools (demo, endpoint, simulator, Airflow UI) are ``flightdata-local``, in infra/local.
 """

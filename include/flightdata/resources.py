@@ -67,8 +67,8 @@ class Resources:
         return f"{self.prefix}-ingestion"
 
     @property
-    def etl_function(self) -> str:
-        return f"{self.prefix}-etl"
+    def transform_function(self) -> str:
+        return f"{self.prefix}-transform"
 
     @property
     def dead_letter_queue(self) -> str:
@@ -134,5 +134,5 @@ class FunctionSpec:
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("ingestion_function", "flightdata.lambdas.ingestion.handler", 50, 512, 5, reads_opensky=True),
-    FunctionSpec("etl_function", "flightdata.lambdas.etl.handler", 60, 1024, 5),
+    FunctionSpec("transform_function", "flightdata.lambdas.transform.handler", 60, 1024, 5),
 )

@@ -19,8 +19,8 @@ def test_opensky_flights_fans_out_after_the_lambdas(dagbag):  # noqa: F811
 
     assert edges(dag) == {
         ("plan", "ingest"),
-        ("ingest", "etl_requests"),
-        ("etl_requests", "transform"),
+        ("ingest", "transform_payloads"),
+        ("transform_payloads", "transform"),
         ("transform", "register_partitions"),
         ("transform", "publish_quality_metrics"),
         ("ingest", "publish_quality_metrics"),

@@ -45,7 +45,7 @@ def test_functions_are_arm64_python312_traced_with_dead_letters(synthesised):
         for f in functions.values()
         if f["Properties"].get("FunctionName", "").startswith(NAMES.prefix)
     }
-    assert set(ours) == {NAMES.ingestion_function, NAMES.etl_function}
+    assert set(ours) == {NAMES.ingestion_function, NAMES.transform_function}
     queue_id = next(iter(of_type(template, "AWS::SQS::Queue")))
     for spec in FUNCTIONS:
         props = ours[getattr(NAMES, spec.name_attr)]

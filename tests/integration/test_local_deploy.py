@@ -32,7 +32,7 @@ def test_deploy_creates_the_shared_description_and_is_idempotent(deployed, aws, 
     assert [k["Name"] for k in processed["PartitionKeys"]] == ["year", "month", "day", "hour"]
     functions = {f["FunctionName"]: f for f in aws("lambda").list_functions()["Functions"]}
     assert functions[NAMES.ingestion_function]["Handler"] == "flightdata.lambdas.ingestion.handler"
-    assert functions[NAMES.etl_function]["DeadLetterConfig"]["TargetArn"].endswith(NAMES.dead_letter_queue)
+    assert functions[NAMES.transform_function]["DeadLetterConfig"]["TargetArn"].endswith(NAMES.dead_letter_queue)
     athena = aws("athena")
     query_ids = athena.list_named_queries(WorkGroup=NAMES.workgroup)["NamedQueryIds"]
     assert len(query_ids) == len(REPORT_NAMES)  # once each, though deploy ran twice
@@ -46,7 +46,7 @@ def test_ingestion_then_etl_run_on_the_endpoint(deployed, aws):
     landed = json.loads(ingest["Payload"].read())
     assert "FunctionError" not in ingest, landed
     etl = lam.invoke(
-        FunctionName=NAMES.etl_function,
+        FunctionName=NAMES.transform_function,
         Payload=json.dumps({"raw_key": landed["raw_key"], "snapshot_time": landed["snapshot_time"]}),
     )
     summary = json.loads(etl["Payload"].read())
@@ -59,7 +59,7 @@ def test_ingestion_then_etl_run_on_the_endpoint(deployed, aws):
 
 
 def test_a_bad_event_fails_the_invocation_with_the_field_named(deployed, aws):
-    response = aws("lambda").invoke(FunctionName=NAMES.etl_function, Payload=json.dumps({"raw_key": "x"}))
+    response = aws("lambda").invoke(FunctionName=NAMES.transform_function, Payload=json.dumps({"raw_key": "x"}))
 
     error = json.loads(response["Payload"].read())
     assert response["FunctionError"] == "Unhandled"

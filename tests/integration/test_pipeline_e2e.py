@@ -13,7 +13,7 @@ import pytest
 from flightdata import lake
 from flightdata.orchestration import retention
 from localaws.demo import demo_minutes
-from localaws.stack import local_stack
+from localaws.services import local_services
 from opensky_sim import Fleet
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,7 @@ def without_attempt(key: str) -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with local_stack(tmp_path_factory.mktemp("stack")) as running:
+    with local_services(tmp_path_factory.mktemp("stack")) as running:
         yield running
 
 

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from flightdata.etl.parse import MalformedSnapshotError
-from flightdata.lambdas import etl, ingestion
+from flightdata.lambdas import ingestion, transform
 from flightdata.lambdas.events import InvalidEventError
 from flightdata.opensky.errors import SourceUnavailableError
 from opensky_sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
@@ -108,7 +108,9 @@ def test_bad_ingestion_events_name_the_field(lake, event, field):
 def test_etl_turns_the_raw_snapshot_into_processed_and_quarantine(lake, fixture_json):
     landed = ingestion.handler({"snapshot_time": recent_minute()}, LambdaContext())
 
-    result = etl.handler({"raw_key": landed["raw_key"], "snapshot_time": landed["snapshot_time"]}, LambdaContext())
+    result = transform.handler(
+        {"raw_key": landed["raw_key"], "snapshot_time": landed["snapshot_time"]}, LambdaContext()
+    )
 
     def read(kind):
         return pq.read_table(io.BytesIO(lake.get_object(Bucket=BUCKET, Key=result["keys"][kind])["Body"].read()))
@@ -120,10 +122,10 @@ def test_etl_turns_the_raw_snapshot_into_processed_and_quarantine(lake, fixture_
 
 
 def test_etl_rejects_a_key_outside_raw(lake, fixture_json):
-    event = {**fixture_json("events/etl.json"), "raw_key": "processed/x.parquet"}
+    event = {**fixture_json("events/transform.json"), "raw_key": "processed/x.parquet"}
 
     with pytest.raises(InvalidEventError, match="'raw_key'"):
-        etl.handler(event, LambdaContext())
+        transform.handler(event, LambdaContext())
 
 
 def test_an_opensky_outage_lands_nothing_and_names_the_cause(lake, opensky_sim):
@@ -140,5 +142,5 @@ def test_a_malformed_raw_snapshot_fails_the_etl_and_writes_nothing(lake):
     lake.put_object(Bucket=BUCKET, Key=key, Body=gzip.compress(b'{"time": 1767225600, "states": [["a1b2c3",'))
 
     with pytest.raises(MalformedSnapshotError, match="not JSON"):
-        etl.handler({"raw_key": key, "snapshot_time": "2026-01-01T00:00:00Z"}, LambdaContext())
+        transform.handler({"raw_key": key, "snapshot_time": "2026-01-01T00:00:00Z"}, LambdaContext())
     assert [o["Key"] for o in lake.list_objects_v2(Bucket=BUCKET)["Contents"]] == [key]  # the raw stays for replay

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from flightdata import lake
 from flightdata.orchestration import compaction, minutely, retention
-from flightdata.orchestration.report import plan_day
+from flightdata.orchestration.daily_report import plan_day
 from flightdata.reporting import QueryResult, render_html, to_csv
 from flightdata.resources import Resources
 
@@ -32,10 +33,10 @@ def test_region_names_must_be_unique():
         minutely.ingestion_payloads(MINUTE, [{"name": "a"}, {"name": "a"}], 0)
 
 
-def test_etl_payload_follows_the_landed_raw_object():
+def test_transform_payload_follows_the_landed_raw_object():
     landed = {"bucket": "b", "raw_key": "raw/x.json.gz", "snapshot_time": "t", "region": "global", "records": 5}
 
-    assert json.loads(minutely.etl_payload(json.dumps(landed))) == {
+    assert json.loads(minutely.transform_payload(json.dumps(landed))) == {
         "bucket": "b",
         "raw_key": "raw/x.json.gz",
         "snapshot_time": "t",
@@ -312,3 +313,31 @@ def test_runs_triggered_without_a_logical_date_still_plan_their_hour_and_day():
     now = datetime.now(UTC)
     assert compaction.hour_to_compact(None, None) <= now - timedelta(hours=1)
     assert plan_day(None, None)["day"] == f"{now - timedelta(days=1):%Y-%m-%d}"
+
+
+def test_report_sql_reads_the_day_from_macros_not_from_another_tasks_xcom():
+    # GIVEN the daily report's SQL file, rendered as Airflow renders it: the run's context
+    import jinja2
+
+    from flightdata.orchestration.dag_defaults import SQL_DIR
+    from flightdata.orchestration.templating import TemplateFacts
+
+    environment = jinja2.Environment(  # noqa: S701 - SQL, not HTML
+        loader=jinja2.FileSystemLoader(SQL_DIR), undefined=jinja2.StrictUndefined
+    )
+    template = environment.get_template("report_flights_by_country.sql")
+    run = type("DagRun", (), {"run_after": MINUTE})()
+
+    # WHEN it is rendered for a scheduled run, a run with a day param, and a run without a logical date
+    scheduled = template.render(fd=TemplateFacts(NAMES), params={"day": None}, logical_date=MINUTE, dag_run=run)
+    chosen = template.render(fd=TemplateFacts(NAMES), params={"day": "2026-01-05"}, logical_date=MINUTE, dag_run=run)
+    manual = template.render(fd=TemplateFacts(NAMES), params={"day": None}, logical_date=None, dag_run=run)
+
+    # THEN each reads the table and the day it should; no task's XCom is involved
+    assert "FROM flightdata_test.curated_hourly" in scheduled
+    assert "year = '2026' AND month = '02' AND day = '28'" in scheduled
+    assert "year = '2026' AND month = '01' AND day = '05'" in chosen
+    assert manual == scheduled
+    assert [f.name for f in Path(SQL_DIR).glob("report_*.sql") if "xcom_pull" in f.read_text()] == []
+    with pytest.raises(KeyError, match="no such table"):
+        TemplateFacts(NAMES).table("flights")

@@ -85,14 +85,14 @@ class IngestionEvent:
 
 
 @dataclass(frozen=True)
-class EtlEvent:
+class TransformEvent:
     raw_key: str
     snapshot_time: datetime
     region: str
     bucket: str | None
 
     @classmethod
-    def parse(cls, event: Any) -> EtlEvent:
+    def parse(cls, event: Any) -> TransformEvent:
         raw_key = _require(event, "raw_key")
         if not isinstance(raw_key, str) or not raw_key.startswith("raw/"):
             raise InvalidEventError(f"event field 'raw_key' must be a key under raw/, got {raw_key!r}")

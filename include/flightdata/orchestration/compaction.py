@@ -127,6 +127,11 @@ def committed_minutes(s3: Any, names: resources.Resources, hour: datetime) -> li
     return sorted({lake.minute_of_key(key) for key in keys})
 
 
+def planned_hour(plan: dict[str, Any]) -> datetime:
+    """The hour a plan (from :func:`plan`, as XCom) is about."""
+    return datetime.fromisoformat(plan["hour"])
+
+
 def check_hour(ti: Any, s3: Any, names: resources.Resources, hour: datetime, wait: bool) -> dict[str, Any] | None:
     """One poke of the hour_complete sensor: None while the hour is not ready (the log says
     why), else what it holds; raises EmptyHour when no minute of it was committed."""

@@ -10,7 +10,6 @@ from flightdata.orchestration.templating import TemplateFacts
 SQL_DIR = str(Path(__file__).resolve().parents[1] / "sql")
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 OWNER = "flightdata"
-AWS_CONN_ID = "aws_default"
 
 DEFAULT_ARGS = {
     "owner": OWNER,

@@ -73,7 +73,7 @@ def ingestion_payloads(snapshot_time: datetime, regions: list[dict[str, Any]], c
     ]
 
 
-def etl_payload(ingest_result: str | dict[str, Any]) -> str:
+def transform_payload(ingest_result: str | dict[str, Any]) -> str:
     landed = json.loads(ingest_result) if isinstance(ingest_result, str) else ingest_result
     return json.dumps(
         {
@@ -83,6 +83,16 @@ def etl_payload(ingest_result: str | dict[str, Any]) -> str:
             "region": landed["region"],
         }
     )
+
+
+def quality_summaries(ingested: list[str], transformed: list[str]) -> list[dict[str, Any]]:
+    """Each region's quality summary (the transform's result) with the OpenSky credits its
+    ingestion reported left; regions that were skipped or failed have no summary."""
+    credits = {(landed := json.loads(result))["region"]: landed.get("credits_remaining") for result in ingested}
+    return [
+        {**(summary := json.loads(result)), "credits_remaining": credits.get(summary["region"])}
+        for result in transformed
+    ]
 
 
 def is_late(snapshot_time: datetime, now: datetime | None = None) -> bool:

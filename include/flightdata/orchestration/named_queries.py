@@ -6,7 +6,6 @@ In the console they report on yesterday (UTC); the DAG renders the same files fo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
@@ -22,13 +21,6 @@ YESTERDAY_FILTER = " AND ".join(
 )
 
 
-class _Yesterday:
-    """Stands in for the task instance the DAG's templates pull their plan from."""
-
-    def xcom_pull(self, task_ids: str) -> dict[str, Any]:
-        return {"partition_filter": YESTERDAY_FILTER}
-
-
 def named_queries(names: Resources) -> list[tuple[str, str, str]]:
     """(name, description, SQL) for every report."""
     environment = jinja2.Environment(
@@ -38,6 +30,8 @@ def named_queries(names: Resources) -> list[tuple[str, str, str]]:
     )
     queries = []
     for name, title, _, _ in REPORTS:
-        sql = environment.get_template(f"report_{name}.sql").render(fd=TemplateFacts(names), ti=_Yesterday())
+        sql = environment.get_template(f"report_{name}.sql").render(
+            fd=TemplateFacts(names, report_filter=YESTERDAY_FILTER)
+        )
         queries.append((name, f"{title}, yesterday (UTC)", sql.strip()))
     return queries

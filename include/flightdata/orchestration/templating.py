@@ -1,17 +1,21 @@
-"""What DAG templates can read, without touching AWS or Airflow's metadata at parse time."""
+"""What DAG templates and SQL files read as ``{{ fd.* }}``, without touching AWS or Airflow's
+metadata at parse time: resource names and tables resolved at render time, the column lists
+SQL needs (from the one schema), and the daily report's day from the run's own context."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from jinja2 import pass_context
+
 
 class TemplateFacts:
-    """``{{ fd.* }}`` in templates: resource names resolved at render time (never at DAG parse
-    time) and the column lists SQL needs, from the one schema. ``names`` fixes the resources
-    (the named queries); by default they come from the environment at render time."""
+    """``names`` fixes the resources, and ``report_filter`` the report's partition filter
+    (the Athena named queries: yesterday, in SQL); by default both come from the run."""
 
-    def __init__(self, names: Any = None) -> None:
+    def __init__(self, names: Any = None, report_filter: str | None = None) -> None:
         self.names = names
+        self.report_filter = report_filter
 
     @property
     def processed_columns(self) -> str:
@@ -19,11 +23,31 @@ class TemplateFacts:
 
         return ", ".join(c.name for c in PROCESSED_COLUMNS)
 
+    def table(self, kind: str) -> str:
+        """The qualified Glue table of a lake prefix: ``fd.table('curated')``."""
+        names = self._names()
+        try:
+            return f"{names.glue_database}.{names.tables[kind]}"
+        except KeyError:
+            raise KeyError(f"fd.table({kind!r}): no such table; known: {', '.join(names.tables)}") from None
+
     def committed(self, kind: str, condition: str) -> str:
         """The ``kind`` rows (processed or quarantine) of committed snapshots only."""
         from flightdata.catalog import committed_rows
 
         return committed_rows(self._names(), kind, condition)
+
+    @pass_context
+    def report_day_filter(self, context: Any) -> str:
+        """The daily report's day as a partition filter: param ``day``, else the day before the
+        run (its logical date, or when it was due for a run without one)."""
+        if self.report_filter is not None:
+            return self.report_filter
+        from flightdata.orchestration.daily_report import plan_day
+
+        run = context.get("dag_run")
+        when = context.get("logical_date") or (run.run_after if run is not None else None)
+        return str(plan_day(when, (context.get("params") or {}).get("day"))["partition_filter"])
 
     def _names(self) -> Any:
         from flightdata.resources import Resources

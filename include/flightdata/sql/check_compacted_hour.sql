@@ -1,3 +1,5 @@
+{#- The run's plan (task "plan"): a staging table and location unique to this run and try, so a
+    rerun never writes where a published hour lives. -#}
 {%- set plan = ti.xcom_pull(task_ids="plan") -%}
 -- Rows in the compacted hour against the committed minutely rows, read back and as the
 -- commits recorded them; and how many minutes of the hour were committed.
@@ -10,7 +12,7 @@ minutely AS (
 ),
 commits AS (
     SELECT sum(valid) AS row_count, count(DISTINCT snapshot_time) AS minutes
-    FROM {{ fd.glue_database }}.snapshot_commits
+    FROM {{ fd.table('commits') }}
     WHERE {{ plan.partition_filter }}
 )
 SELECT

@@ -1,3 +1,5 @@
+{#- The run's plan (task "plan"): a staging table and location unique to this run and try, so a
+    rerun never writes where a published hour lives. -#}
 {%- set plan = ti.xcom_pull(task_ids="plan") -%}
 -- One hour of committed minutely snapshots rewritten as a few large Parquet files, sorted so that
 -- Athena can skip row groups by aircraft and time. Writes to a run-specific location;

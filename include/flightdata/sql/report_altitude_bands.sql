@@ -1,9 +1,8 @@
-{%- set report = ti.xcom_pull(task_ids="plan") -%}
 -- State vectors of airborne aircraft per altitude band (feet, as the bands are usually quoted).
 WITH airborne AS (
     SELECT baro_altitude_ft
-    FROM {{ fd.glue_database }}.curated_hourly
-    WHERE {{ report.partition_filter }}
+    FROM {{ fd.table('curated') }}
+    WHERE {{ fd.report_day_filter() }}
         AND NOT on_ground
         AND baro_altitude_ft IS NOT NULL
 ),

@@ -1,17 +1,16 @@
-{%- set report = ti.xcom_pull(task_ids="plan") -%}
 -- Per hour: how many minutes were committed (of 60), and whether the curated hour holds
 -- exactly the valid rows its commits recorded. A late minute that was not yet recompacted,
 -- or an hour never compacted, shows as not reconciled.
 WITH committed AS (
     SELECT hour, count(DISTINCT snapshot_time) AS minutes_present, sum(valid) AS committed_rows
-    FROM {{ fd.glue_database }}.snapshot_commits
-    WHERE {{ report.partition_filter }}
+    FROM {{ fd.table('commits') }}
+    WHERE {{ fd.report_day_filter() }}
     GROUP BY hour
 ),
 curated AS (
     SELECT hour, count(*) AS curated_rows
-    FROM {{ fd.glue_database }}.curated_hourly
-    WHERE {{ report.partition_filter }}
+    FROM {{ fd.table('curated') }}
+    WHERE {{ fd.report_day_filter() }}
     GROUP BY hour
 )
 SELECT

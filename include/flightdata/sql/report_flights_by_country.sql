@@ -1,9 +1,8 @@
-{%- set report = ti.xcom_pull(task_ids="plan") -%}
 -- Aircraft seen per origin country over the day, with their typical altitude and speed.
 WITH day_positions AS (
     SELECT icao24, origin_country, baro_altitude_ft, velocity
-    FROM {{ fd.glue_database }}.curated_hourly
-    WHERE {{ report.partition_filter }}
+    FROM {{ fd.table('curated') }}
+    WHERE {{ fd.report_day_filter() }}
 )
 SELECT
     origin_country,

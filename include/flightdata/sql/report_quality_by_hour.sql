@@ -1,13 +1,12 @@
-{%- set report = ti.xcom_pull(task_ids="plan") -%}
 -- Valid against quarantined state vectors per hour, of committed snapshots: the day's data quality.
 WITH valid AS (
     SELECT hour, count(*) AS valid_rows
-    FROM {{ fd.committed('processed', report.partition_filter) }} AS committed
+    FROM {{ fd.committed('processed', fd.report_day_filter()) }} AS committed
     GROUP BY hour
 ),
 quarantined AS (
     SELECT hour, count(*) AS quarantined_rows
-    FROM {{ fd.committed('quarantine', report.partition_filter) }} AS committed
+    FROM {{ fd.committed('quarantine', fd.report_day_filter()) }} AS committed
     GROUP BY hour
 )
 SELECT

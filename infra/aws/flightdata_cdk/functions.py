@@ -84,13 +84,13 @@ class Functions(Construct):
                 log_group=log_group,
             )
             self.functions[spec.name_attr] = function
-        ingestion, etl = self.functions["ingestion_function"], self.functions["etl_function"]
+        ingestion, transform = self.functions["ingestion_function"], self.functions["transform_function"]
         self.secret.grant_read(ingestion)
         lake.grant_put(ingestion, f"{resources.RAW}/*")
-        lake.grant_read(etl, f"{resources.RAW}/*")
+        lake.grant_read(transform, f"{resources.RAW}/*")
         for prefix in (resources.PROCESSED, resources.QUARANTINE):
-            lake.grant_put(etl, f"{prefix}/*")
-            lake.grant_read(etl, f"{prefix}/*")  # lists a snapshot's attempts
-            lake.grant_delete(etl, f"{prefix}/*")  # its own failed attempt, superseded ones, orphans
-        lake.grant_put(etl, f"{resources.COMMITS}/*")
-        lake.grant_read(etl, f"{resources.COMMITS}/*")  # the previous commit of the snapshot
+            lake.grant_put(transform, f"{prefix}/*")
+            lake.grant_read(transform, f"{prefix}/*")  # lists a snapshot's attempts
+            lake.grant_delete(transform, f"{prefix}/*")  # its own failed attempt, superseded ones, orphans
+        lake.grant_put(transform, f"{resources.COMMITS}/*")
+        lake.grant_read(transform, f"{resources.COMMITS}/*")  # the previous commit of the snapshot

@@ -53,7 +53,7 @@ class Monitoring(Construct):
                 period=cdk.Duration.minutes(period),
             )
 
-        ingestion, etl = functions["ingestion_function"], functions["etl_function"]
+        ingestion, transform = functions["ingestion_function"], functions["transform_function"]
         dlq_depth = dead_letters.metric_approximate_number_of_messages_visible(period=cdk.Duration.minutes(1))
         alarms = [
             cloudwatch.Alarm(
@@ -125,11 +125,11 @@ class Monitoring(Construct):
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
-                title="Lambda errors", left=[ingestion.metric_errors(), etl.metric_errors()], width=8
+                title="Lambda errors", left=[ingestion.metric_errors(), transform.metric_errors()], width=8
             ),
             cloudwatch.GraphWidget(
                 title="Lambda duration (p95)",
-                left=[ingestion.metric_duration(statistic="p95"), etl.metric_duration(statistic="p95")],
+                left=[ingestion.metric_duration(statistic="p95"), transform.metric_duration(statistic="p95")],
                 width=8,
             ),
             cloudwatch.GraphWidget(title="Dead-letter queue depth", left=[dlq_depth], width=8),

@@ -47,7 +47,7 @@ SUPPRESSIONS: dict[str, list[tuple[str, str, list[str] | None]]] = {
         ),
         ("AwsSolutions-L1", "Python 3.12 on purpose: the same interpreter MWAA runs Airflow 3.0.6 on.", None),
     ],
-    "Functions/etl_function": [
+    "Functions/transform_function": [
         (
             "AwsSolutions-IAM4",
             "AWSLambdaBasicExecutionRole only lets the function write its own logs.",

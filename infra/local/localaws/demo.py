@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from flightdata import lake
 from flightdata.etl.commit import Commit
-from localaws.stack import LocalStack, StackError, local_stack
+from localaws.services import LocalServices, StackError, local_services
 
 
 def demo_minutes(now: datetime, count: int) -> list[datetime]:
@@ -37,7 +37,7 @@ def demo_minutes(now: datetime, count: int) -> list[datetime]:
     return [first + timedelta(minutes=i) for i in range(count)]
 
 
-def _minute_counts(stack: LocalStack, when: datetime) -> tuple[int, int]:
+def _minute_counts(stack: LocalServices, when: datetime) -> tuple[int, int]:
     """(valid, quarantined) rows of the minute, counted in the files its commit names."""
     s3 = stack.client("s3")
 
@@ -63,7 +63,7 @@ def run(minutes: int = 10, root: Path = Path(".local/demo")) -> int:
     hour = slots[0].replace(minute=0)
     try:
         _say("starting the OpenSky simulator and the local AWS endpoint, deploying, preparing Airflow ...")
-        with local_stack(root) as stack:
+        with local_services(root) as stack:
             _say(f"  simulator {stack.sim_url} · endpoint {stack.endpoint_url} · logs in {root / 'logs'}")
             _say(f"opensky_flights for {minutes} minutes ({slots[0]:%H:%M}-{slots[-1]:%H:%M} UTC):")
             _say(f"  {'minute':<6} {'records':>8} {'valid':>7} {'quarant.':>8} {'quality':>8} {'seconds':>8}")
@@ -97,7 +97,7 @@ def run(minutes: int = 10, root: Path = Path(".local/demo")) -> int:
     return 0
 
 
-def _report(stack: LocalStack, day: str, root: Path) -> None:
+def _report(stack: LocalServices, day: str, root: Path) -> None:
     s3 = stack.client("s3")
     prefix = f"reports/date={day}/"
     summary = json.loads(s3.get_object(Bucket=stack.names.lake_bucket, Key=f"{prefix}summary.json")["Body"].read())

@@ -43,7 +43,7 @@ import requests
 from flightdata import lake, resources
 from flightdata.etl.commit import Commit, sha256
 from flightdata.storage import S3Store
-from localaws.stack import BIN, LocalStack, StackError, free_port, local_stack, stop
+from localaws.services import BIN, LocalServices, StackError, free_port, local_services, stop
 from localaws.up import standalone_env
 
 FAULTS = ("429", "503", "slow", "truncated")
@@ -64,7 +64,7 @@ class Faults:
 
 def run(minutes: int, gap: int, kills: int, root: Path, seed: int = 7) -> int:
     started = time.monotonic()
-    with local_stack(root) as stack:
+    with local_services(root) as stack:
         port = free_port()
         airflow = subprocess.Popen(  # noqa: S603 - our own venv's airflow
             [str(BIN / "airflow"), "standalone"],
@@ -188,7 +188,7 @@ def _chunks(spans: list[tuple[datetime, datetime]], step: timedelta) -> list[tup
     return chunks
 
 
-def _backfill(stack: LocalStack, dag_id: str, logical_dates: list[datetime], reprocess: str) -> None:
+def _backfill(stack: LocalServices, dag_id: str, logical_dates: list[datetime], reprocess: str) -> None:
     step = timedelta(minutes=1) if dag_id == "opensky_flights" else timedelta(hours=1)
     for first, last in _chunks(_spans(logical_dates, step), step):
         for attempt in range(ATTEMPTS):
@@ -218,17 +218,17 @@ def _backfill(stack: LocalStack, dag_id: str, logical_dates: list[datetime], rep
                 time.sleep(5 * (attempt + 1))
 
 
-def _wait_for_backfills(stack: LocalStack, dag_id: str) -> None:
+def _wait_for_backfills(stack: LocalServices, dag_id: str) -> None:
     """Until the scheduler has marked every backfill of ``dag_id`` complete."""
     _wait_for_none(stack, "SELECT count(*) FROM backfill WHERE dag_id = ? AND completed_at IS NULL", dag_id)
 
 
-def _wait_for_all_runs(stack: LocalStack, dag_id: str) -> None:
+def _wait_for_all_runs(stack: LocalServices, dag_id: str) -> None:
     """Until no run of ``dag_id`` is queued or running (triggered ones included)."""
     _wait_for_none(stack, "SELECT count(*) FROM dag_run WHERE dag_id = ? AND state IN ('queued', 'running')", dag_id)
 
 
-def _wait_for_none(stack: LocalStack, count_sql: str, dag_id: str, timeout_s: float = 6 * 3600) -> None:
+def _wait_for_none(stack: LocalServices, count_sql: str, dag_id: str, timeout_s: float = 6 * 3600) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with _database(stack) as db:
@@ -239,11 +239,11 @@ def _wait_for_none(stack: LocalStack, count_sql: str, dag_id: str, timeout_s: fl
     raise StackError(f"{dag_id}: still waiting after {timeout_s:.0f} s for {count_sql}")
 
 
-def _database(stack: LocalStack) -> sqlite3.Connection:
+def _database(stack: LocalServices) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{stack.root / 'airflow' / 'airflow.db'}?mode=ro", uri=True, timeout=30)
 
 
-def _run_states(stack: LocalStack, dag_id: str, logical_dates: list[datetime]) -> dict[datetime, str]:
+def _run_states(stack: LocalServices, dag_id: str, logical_dates: list[datetime]) -> dict[datetime, str]:
     wanted = {when.strftime("%Y-%m-%d %H:%M:%S") for when in logical_dates}
     with _database(stack) as db:
         rows = db.execute("SELECT logical_date, state FROM dag_run WHERE dag_id = ?", (dag_id,)).fetchall()
@@ -256,7 +256,7 @@ def _run_states(stack: LocalStack, dag_id: str, logical_dates: list[datetime]) -
 
 
 def _wait_for_runs(
-    stack: LocalStack, dag_id: str, logical_dates: list[datetime], quiet: bool = False, timeout_s: float = 6 * 3600
+    stack: LocalServices, dag_id: str, logical_dates: list[datetime], quiet: bool = False, timeout_s: float = 6 * 3600
 ) -> None:
     """Until every backfilled run of these dates has finished (and, unless ``quiet``, exists)."""
     deadline = time.monotonic() + timeout_s
@@ -269,7 +269,7 @@ def _wait_for_runs(
     raise StackError(f"{dag_id} runs did not finish in {timeout_s:.0f} s")
 
 
-def _skipped_minutes(stack: LocalStack, window: list[datetime]) -> list[datetime]:
+def _skipped_minutes(stack: LocalServices, window: list[datetime]) -> list[datetime]:
     """Minutes whose ingestion was skipped on purpose (the credit reserve), not failed."""
     wanted = {m.strftime("%Y-%m-%d %H:%M:%S") for m in window}
     with _database(stack) as db:
@@ -281,7 +281,9 @@ def _skipped_minutes(stack: LocalStack, window: list[datetime]) -> list[datetime
     return [datetime.fromisoformat(str(r[0])[:19]).replace(tzinfo=UTC) for r in rows if str(r[0])[:19] in wanted]
 
 
-def _chaos(stack: LocalStack, faults: Faults, done: threading.Event, kills: int, runs: int, rng: random.Random) -> None:
+def _chaos(
+    stack: LocalServices, faults: Faults, done: threading.Event, kills: int, runs: int, rng: random.Random
+) -> None:
     """An OpenSky fault every 10-25 s; ``kills`` SIGKILLs spread over the run, alternating
     between the endpoint itself and a Lambda process it is running."""
     kill_times = sorted(rng.uniform(0.1, 0.8) for _ in range(kills))
@@ -303,7 +305,7 @@ def _chaos(stack: LocalStack, faults: Faults, done: threading.Event, kills: int,
                 faults.lambda_kills += 1
 
 
-def _kill_a_lambda(stack: LocalStack, done: threading.Event) -> bool:
+def _kill_a_lambda(stack: LocalServices, done: threading.Event) -> bool:
     """SIGKILL the first Lambda process the endpoint starts from now on (within a minute)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not done.is_set():
@@ -318,7 +320,7 @@ def _kill_a_lambda(stack: LocalStack, done: threading.Event) -> bool:
     return False
 
 
-def _check_lake(stack: LocalStack, window: list[datetime], hours: list[datetime]) -> dict[str, Any]:
+def _check_lake(stack: LocalServices, window: list[datetime], hours: list[datetime]) -> dict[str, Any]:
     s3 = stack.client("s3")
     store = S3Store(stack.names.lake_bucket, s3)
     keys, body = store.list, store.get
@@ -377,7 +379,7 @@ def _check_lake(stack: LocalStack, window: list[datetime], hours: list[datetime]
     }
 
 
-def _check_reports(stack: LocalStack, days: list[str], hours: list[datetime]) -> list[str]:
+def _check_reports(stack: LocalServices, days: list[str], hours: list[datetime]) -> list[str]:
     """The daily report of each day exists and finds every soaked hour reconciled."""
     s3 = stack.client("s3")
     problems = []
@@ -395,7 +397,7 @@ def _check_reports(stack: LocalStack, days: list[str], hours: list[datetime]) ->
     return problems
 
 
-def _curated_rows(stack: LocalStack, hour: datetime) -> int:
+def _curated_rows(stack: LocalServices, hour: datetime) -> int:
     """Rows in the curated hour, read from the files its Glue partition points at."""
     glue, s3 = stack.client("glue"), stack.client("s3")
     try:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from localaws.stack import BIN, StackError, local_stack, stop
+from localaws.services import BIN, StackError, local_services, stop
 
 
 def standalone_env(stack_env: dict[str, str], port: int) -> dict[str, str]:
@@ -26,7 +26,7 @@ def standalone_env(stack_env: dict[str, str], port: int) -> dict[str, str]:
 
 def run(root: Path = Path(".local/up"), port: int = 8080) -> int:
     try:
-        with local_stack(root) as stack:
+        with local_services(root) as stack:
             env = standalone_env(stack.env, port)
             passwords = stack.root / "airflow" / "simple_auth_manager_passwords.json.generated"
             print(f"Airflow UI on http://127.0.0.1:{port}: user 'admin', password in {passwords}")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flightdata import lake, reporting, resources
-from flightdata.orchestration.athena import bytes_scanned, result_rows
+from flightdata.orchestration.queries import bytes_scanned, result_rows
 
 
 def plan_day(logical_date: datetime | None, day_param: str | None) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def free_port() -> int:
 
 
 @dataclass
-class LocalStack:
+class LocalServices:
     root: Path
     sim_url: str
     endpoint_url: str
@@ -163,7 +163,7 @@ def stop(*processes: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def local_stack(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[LocalStack]:
+def local_services(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[LocalServices]:
     """Start, deploy and configure everything under ``root``; stop every process on exit.
 
     ``extra_dags`` (benchmarks) are linked into a DAG folder beside the project's own DAGs.
@@ -219,7 +219,7 @@ def local_stack(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Local
                 {"conn_type": "aws", "extra": {"endpoint_url": endpoint_url, "region_name": REGION}}
             ),
         }
-        stack = LocalStack(root, sim_url, endpoint_url, names, env, processes, 0, endpoint_command, base_env)
+        stack = LocalServices(root, sim_url, endpoint_url, names, env, processes, 0, endpoint_command, base_env)
         _write_env_file(root / "env.sh", env)
         deploy(endpoint_url, names, sim_url, REGION, credentials.read(credentials_file))
         stack.airflow("db", "migrate", log_name="000-db-migrate")

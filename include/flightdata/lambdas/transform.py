@@ -1,4 +1,4 @@
-"""ETL Lambda: one raw snapshot → processed and quarantine Parquet, plus its quality summary.
+"""Transform Lambda: one raw snapshot → processed and quarantine Parquet, plus its quality summary.
 
 Environment: ``LAKE_BUCKET`` (default bucket when the event names none). S3 follows
 ``AWS_ENDPOINT_URL``.
@@ -15,15 +15,15 @@ from aws_lambda_powertools import Logger
 
 from flightdata.etl.snapshot import process_snapshot
 from flightdata.lake import SnapshotContext
-from flightdata.lambdas.events import EtlEvent
+from flightdata.lambdas.events import TransformEvent
 from flightdata.storage import S3Store
 
-logger = Logger(service="flightdata-etl")
+logger = Logger(service="flightdata-transform")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    request = EtlEvent.parse(event)
+    request = TransformEvent.parse(event)
     logger.append_keys(snapshot_time=request.snapshot_time.isoformat(), region=request.region)
     store = S3Store(request.bucket or os.environ["LAKE_BUCKET"])
     started = time.perf_counter()

@@ -1,0 +1,47 @@
+"""Athena from Airflow: the provider's AthenaOperator with the project's shared arguments, and
+reading finished queries through its AthenaHook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.amazon.aws.operators.athena import AthenaOperator
+
+from flightdata.orchestration.aws import AWS_CONN_ID
+
+# Every query runs in the project's database and work group, deferred (the triggerer waits,
+# not a worker slot). Templates resolve the names at run time, never at DAG parse time.
+ATHENA_ARGUMENTS: dict[str, Any] = {
+    "database": "{{ fd.glue_database }}",
+    "workgroup": "{{ fd.workgroup }}",
+    "output_location": "{{ fd.athena_output_location }}",
+    "aws_conn_id": AWS_CONN_ID,
+    "deferrable": True,
+    "sleep_time": 5,
+}
+
+
+def athena_query(task_id: str, sql_file: str, **arguments: Any) -> AthenaOperator:
+    """An AthenaOperator running ``sql_file`` (from the DAG's template search path)."""
+    return AthenaOperator(task_id=task_id, query=sql_file, **{**ATHENA_ARGUMENTS, **arguments})
+
+
+def result_rows(hook: Any, query_id: str) -> list[dict[str, str | None]]:
+    """All rows of a finished SELECT, following pagination; the header row is dropped."""
+    rows: list[list[str | None]] = []
+    token = None
+    while True:
+        page = hook.get_query_results(query_id, next_token_id=token)
+        rows += [[cell.get("VarCharValue") for cell in row["Data"]] for row in page["ResultSet"]["Rows"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    if not rows:
+        return []
+    header = [str(name) for name in rows[0]]  # column names are never null
+    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
+
+
+def bytes_scanned(hook: Any, query_id: str) -> int:
+    info = hook.get_query_info(query_id)
+    return int(info["QueryExecution"]["Statistics"].get("DataScannedInBytes", 0))
