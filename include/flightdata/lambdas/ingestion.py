@@ -1,7 +1,8 @@
 """Ingestion Lambda: fetch one OpenSky snapshot and land it, gzipped and unchanged, under raw/.
 
 Environment: ``LAKE_BUCKET``; ``OPENSKY_SECRET_NAME`` (Secrets Manager JSON with
-``client_id`` and ``client_secret``; anonymous when unset); ``OPENSKY_BASE_URL`` to point
+``client_id`` and ``client_secret``, and optionally ``https_proxy``; anonymous when unset);
+``OPENSKY_HTTPS_PROXY`` (a proxy when the secret names none); ``OPENSKY_BASE_URL`` to point
 at the simulator instead of the live API. S3 and Secrets Manager follow ``AWS_ENDPOINT_URL``.
 """
 
@@ -34,14 +35,15 @@ def reset_caches() -> None:
     default_s3_client.cache_clear()
 
 
-def load_credentials(secret_name: str | None) -> ClientCredentials | None:
+def load_secret(secret_name: str | None) -> tuple[ClientCredentials | None, str | None]:
+    """The client credentials and the optional ``https_proxy`` from the OpenSky secret."""
     if not secret_name:
-        return None
+        return None, None
     secret = boto3.client("secretsmanager").get_secret_value(SecretId=secret_name)
     try:
         fields = orjson.loads(secret["SecretString"])
-        return ClientCredentials(fields["client_id"], fields["client_secret"])
-    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        return ClientCredentials(fields["client_id"], fields["client_secret"]), fields.get("https_proxy") or None
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"secret {secret_name!r} must be JSON with client_id and client_secret") from exc
 
 
@@ -51,7 +53,9 @@ def opensky_client() -> OpenSkyClient:
     if cache_key not in _clients:
         base_url = os.environ.get("OPENSKY_BASE_URL")
         endpoints = Endpoints.at(base_url) if base_url else Endpoints()
-        _clients[cache_key] = OpenSkyClient(endpoints, load_credentials(secret_name))
+        credentials, proxy = load_secret(secret_name)
+        proxy = proxy or os.environ.get("OPENSKY_HTTPS_PROXY") or None
+        _clients[cache_key] = OpenSkyClient(endpoints, credentials, https_proxy=proxy)
     return _clients[cache_key]
 
 

@@ -34,6 +34,8 @@ from flightdata.opensky.errors import (
     BadPayloadError,
     CreditBudgetExceeded,
     InvalidRequestError,
+    OpenSkyForbidden,
+    OpenSkyUnreachable,
     RateLimitedError,
     SourceUnavailableError,
 )
@@ -139,6 +141,8 @@ class OpenSkyClient:
     :param credits_remaining: last known remaining credits, if the caller knows them
         (for example from an earlier invocation); updated from every response.
     :param time_budget_s: default wall-clock budget of one fetch, retries included.
+    :param https_proxy: a proxy URL every OpenSky request (API and token) goes through, for
+        where OpenSky refuses the caller's own address; never logged (it may carry a password).
     """
 
     def __init__(
@@ -154,6 +158,7 @@ class OpenSkyClient:
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        https_proxy: str | None = None,
     ) -> None:
         self.endpoints = endpoints or Endpoints()
         self.credit_reserve = credit_reserve
@@ -162,6 +167,9 @@ class OpenSkyClient:
         self.request_timeout_s = request_timeout_s
         self.max_attempts = max_attempts
         self._session = session or requests.Session()
+        if https_proxy:
+            self._session.proxies = {"https": https_proxy, "http": https_proxy}
+            self._session.trust_env = False  # the proxy given wins over HTTPS_PROXY and NO_PROXY
         self._clock = clock
         self._sleep = sleep
         self._tokens = TokenCache(self._session, self.endpoints.token_url, credentials, clock) if credentials else None
@@ -218,7 +226,11 @@ class OpenSkyClient:
         try:
             response = retrying(attempt)
         except _Retryable as exc:
-            raise exc.error from None
+            error = exc.error
+            if isinstance(error, OpenSkyUnreachable):  # say how often it was tried
+                attempts = retrying.statistics.get("attempt_number", 1)
+                error = OpenSkyUnreachable(error.url, error.reason, attempts)
+            raise error from None
         attempts = retrying.statistics.get("attempt_number", 1)
         result = self._parse(response, cost, attempts, self._clock() - start)
         log.info(
@@ -253,8 +265,10 @@ class OpenSkyClient:
             )
         except requests.Timeout:
             raise _Retryable(SourceUnavailableError(f"OpenSky did not answer within {timeout:.1f} s")) from None
+        except requests.ConnectionError as exc:  # refused, reset, not resolved, proxy down
+            raise _Retryable(OpenSkyUnreachable(self.endpoints.api_url, _connection_reason(exc))) from None
         except requests.RequestException as exc:
-            raise _Retryable(SourceUnavailableError(f"OpenSky unreachable: {type(exc).__name__}")) from None
+            raise _Retryable(SourceUnavailableError(f"OpenSky request failed: {type(exc).__name__}")) from None
 
     def _check_response(self, response: requests.Response, deadline: float) -> requests.Response:
         self._note_credits(response)
@@ -274,7 +288,9 @@ class OpenSkyClient:
                 retry_after,
             )
             raise _Retryable(error, wait_s=retry_after)
-        if status in (401, 403):
+        if status == 403:
+            raise OpenSkyForbidden(self.endpoints.api_url, self.authenticated)
+        if status == 401:
             raise AuthenticationError(
                 f"OpenSky refused the request (HTTP {status})"
                 + ("" if self.authenticated else "; anonymous access may not cover this call")
@@ -327,6 +343,17 @@ class OpenSkyClient:
             attempts=attempts,
             elapsed_s=elapsed,
         )
+
+
+def _connection_reason(exc: requests.ConnectionError) -> str:
+    """A short cause without URLs or credentials (a proxy URL may carry a password)."""
+    text = str(exc)
+    for cause in ("Connection refused", "Connection reset", "Name or service not known", "Remote end closed"):
+        if cause in text:
+            return cause.lower()
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "the proxy refused or failed"
+    return type(exc).__name__
 
 
 def _float_header(response: requests.Response, name: str) -> float | None:

@@ -27,6 +27,32 @@ class SourceUnavailableError(OpenSkyError):
     """5xx, timeouts or connection errors outlasted the retries within the time budget."""
 
 
+# What to do when OpenSky cannot be reached from where the ingestion function runs.
+_BLOCKED_ADVICE = (
+    "OpenSky warns that it may block requests from AWS and other cloud providers' addresses, "
+    "where the ingestion Lambda runs: route it through your own HTTPS proxy (key 'https_proxy' "
+    "in the OpenSky secret, or OPENSKY_HTTPS_PROXY), or check the network and OpenSky's status"
+)
+
+
+class OpenSkyUnreachable(SourceUnavailableError):
+    """No connection to OpenSky (refused, reset, not resolved) on any try within the budget."""
+
+    def __init__(self, url: str, reason: str, attempts: int = 1) -> None:
+        super().__init__(f"OpenSky at {url} is unreachable ({reason}) after {attempts} attempt(s). {_BLOCKED_ADVICE}")
+        self.url = url
+        self.reason = reason
+
+
+class OpenSkyForbidden(OpenSkyError):
+    """OpenSky answered 403 Forbidden: this address or account may not call the API."""
+
+    def __init__(self, url: str, authenticated: bool) -> None:
+        who = "these client credentials" if authenticated else "anonymous calls from this address"
+        super().__init__(f"OpenSky at {url} answered 403 Forbidden to {who}. {_BLOCKED_ADVICE}")
+        self.url = url
+
+
 class BadPayloadError(OpenSkyError):
     """The response is not a states document: not JSON, truncated, or of the wrong shape."""
 

@@ -8,8 +8,11 @@ Control it over HTTP (``POST /_sim/faults``, ``GET /_sim/stats``) or through the
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import secrets
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -27,7 +30,9 @@ from opensky_sim.traffic import Fleet, TrafficShape
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("429", "401", "500", "503", "slow", "truncated", "not_json")
+# "403" is OpenSky refusing the caller (it may block cloud providers' addresses); "reset"
+# drops the connection without an answer, as a blocking firewall does.
+FAULT_KINDS = ("429", "401", "403", "500", "503", "slow", "truncated", "not_json", "reset")
 # Daily credits per tier, as OpenSky grants them.
 TIER_CREDITS = {"anonymous": 400, "standard": 4000}
 DEMO_CLIENT_ID = "flightdata-demo"
@@ -194,7 +199,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.kind == "slow":
             time.sleep(fault.delay_s)
             fault = None
-        if fault and fault.kind in ("401", "500", "503"):
+        if fault and fault.kind == "reset":
+            self._reset()
+            return
+        if fault and fault.kind in ("401", "403", "500", "503"):
             self._send(int(fault.kind), {"error": f"simulated {fault.kind}"})
             return
         if fault and fault.kind == "429":
@@ -234,6 +242,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_bytes(200, b"<html><body>Service temporarily overloaded</body></html>", headers)
         else:
             self._send_bytes(200, body, headers)
+
+    def _reset(self) -> None:
+        """Close the connection with a TCP reset (SO_LINGER 0) and no answer."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+        self.wfile = io.BytesIO()  # what the handler still flushes goes nowhere
 
     def _send(self, status: int, document: Any, headers: dict[str, Any] | None = None) -> None:
         self._send_bytes(status, orjson.dumps(document), headers)
