@@ -25,6 +25,12 @@ COMMITS = "commits"  # one small Parquet object per snapshot: the step that make
 REPORTS = "reports"
 
 
+# The ingestion function's count of minutes OpenSky refused or could not be reached (its
+# log's embedded metric format); the stack alarms on it.
+BLOCKED_METRIC = "OpenSkyBlocked"
+BLOCKED_MINUTES_TO_ALARM = 5
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed."""
 

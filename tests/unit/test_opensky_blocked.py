@@ -177,3 +177,37 @@ def test_the_ingestion_function_uses_the_proxy_named_in_its_secret(aws_env, monk
     assert result["status"] == "ok"
     assert any("/api/states/all" in path for path in ForwardingProxy.seen)
     assert proxy not in caplog.text
+
+
+def test_a_blocked_minute_fails_and_is_counted_for_the_alarm(aws_env, monkeypatch, opensky_sim, capsys):
+    # GIVEN OpenSky answering 403 to the ingestion function
+    from datetime import UTC, datetime, timedelta
+
+    from moto import mock_aws
+
+    from flightdata.lambdas import ingestion
+    from flightdata.resources import BLOCKED_METRIC
+
+    monkeypatch.setenv("LAKE_BUCKET", "flightdata-test-lake")
+    monkeypatch.setenv("OPENSKY_BASE_URL", opensky_sim.url)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "flightdata-test-ingestion")
+    monkeypatch.delenv("OPENSKY_SECRET_NAME", raising=False)
+    opensky_sim.simulator.add_fault("403", count=5)
+    ingestion.reset_caches()
+    minute = (datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)).isoformat()
+
+    # WHEN a minute is ingested
+    with mock_aws(), pytest.raises(OpenSkyForbidden):
+        ingestion.handler({"snapshot_time": minute}, LambdaContext())
+
+    # THEN one OpenSkyBlocked data point went out in CloudWatch's embedded metric format
+    import json
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    emf = [line for line in lines if "_aws" in line]
+    assert [line[BLOCKED_METRIC] for line in emf] == [[1.0]]  # powertools writes values as a list
+    (directive,) = emf[0]["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "FlightData"
+    assert directive["Dimensions"] == [["service"]]
+    assert emf[0]["service"] == "flightdata-test-ingestion"
+    ingestion.reset_caches()

@@ -20,7 +20,8 @@ from flightdata.lake import SnapshotContext, raw_object
 from flightdata.lambdas.events import IngestionEvent
 from flightdata.opensky.api import HISTORY_LIMIT_S, Endpoints
 from flightdata.opensky.client import ClientCredentials, OpenSkyClient
-from flightdata.opensky.errors import CreditBudgetExceeded
+from flightdata.opensky.errors import CreditBudgetExceeded, OpenSkyForbidden, OpenSkyUnreachable
+from flightdata.resources import BLOCKED_METRIC, Resources
 from flightdata.storage import S3Store, default_s3_client
 
 logger = Logger(service="flightdata-ingestion")
@@ -59,6 +60,18 @@ def opensky_client() -> OpenSkyClient:
     return _clients[cache_key]
 
 
+def count_blocked(region: str) -> None:
+    """One ``OpenSkyBlocked`` data point, in CloudWatch's embedded metric format in the log (no
+    API call); the stack alarms after several blocked minutes in a row. Powertools' Metrics is
+    imported here, on this rare path only, to keep it off every cold start."""
+    from aws_lambda_powertools.metrics import Metrics, MetricUnit
+
+    metrics = Metrics(namespace=Resources.from_env().metrics_namespace)
+    metrics.add_metric(name=BLOCKED_METRIC, unit=MetricUnit.Count, value=1)
+    metrics.add_metadata(key="region", value=region)
+    metrics.flush_metrics()
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = IngestionEvent.parse(event)
@@ -82,6 +95,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             at_time=at_time if use_time else None,
             time_budget_s=budget,
         )
+    except (OpenSkyUnreachable, OpenSkyForbidden) as exc:
+        count_blocked(request.region)
+        logger.error("OpenSky blocked or unreachable: %s", exc)
+        raise
     except CreditBudgetExceeded as exc:
         logger.warning("skipped: %s", exc)
         return {

@@ -14,7 +14,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from flightdata.resources import Resources
+from flightdata.resources import BLOCKED_METRIC, BLOCKED_MINUTES_TO_ALARM, Resources
 
 
 class Monitoring(Construct):
@@ -84,6 +84,28 @@ class Monitoring(Construct):
                 threshold=0,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            ),
+            cloudwatch.Alarm(
+                self,
+                "OpenSkyBlocked",
+                alarm_description=(
+                    f"OpenSky refused the ingestion function or could not be reached for "
+                    f"{BLOCKED_MINUTES_TO_ALARM} minutes in a row (it may block AWS addresses: set https_proxy "
+                    "in the OpenSky secret)"
+                ),
+                metric=cloudwatch.Metric(
+                    namespace=names.metrics_namespace,
+                    metric_name=BLOCKED_METRIC,
+                    # Powertools' Metrics adds the function's service name as a dimension.
+                    dimensions_map={"service": names.ingestion_function},
+                    statistic="Sum",
+                    period=cdk.Duration.minutes(1),
+                ),
+                threshold=1,
+                evaluation_periods=BLOCKED_MINUTES_TO_ALARM,
+                datapoints_to_alarm=BLOCKED_MINUTES_TO_ALARM,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
             cloudwatch.Alarm(
                 self,
