@@ -48,6 +48,7 @@ with DAG(
     @task
     def plan(params=None, logical_date=None, dag_run=None) -> list[str]:
         minute = minutely.snapshot_minute(logical_date, dag_run.run_after)
+        minutely.check_pacing(minute, params["regions"], params["credit_reserve"])
         return minutely.ingestion_payloads(minute, params["regions"], params["credit_reserve"])
 
     ingest = OpenSkyIngestOperator.partial(task_id="ingest", function_name="{{ fd.ingestion_function }}").expand(

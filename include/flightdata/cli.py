@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from flightdata import lake
+from flightdata import credits, lake
 from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot
 from flightdata.etl.snapshot import process_snapshot
 from flightdata.lake import SnapshotContext
@@ -50,6 +50,21 @@ def _transform(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> int:
+    try:
+        regions = orjson.loads(args.regions)
+        plan = credits.plan_credits(args.tier, regions, args.interval, args.reserve)
+    except (orjson.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(plan.summary())
+    for region in plan.regions:
+        how = f"{region.calls} tiles" if region.tiled else "one call"
+        print(f"  {region.name}: {region.credits} credit(s) per fetch ({how})")
+    print(orjson.dumps(plan.as_dict()).decode())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flightdata", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -62,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     transform.add_argument("--region", default="global", help="region name recorded with the rows")
     transform.set_defaults(run=_transform)
 
+    plan = commands.add_parser("plan", help="OpenSky credits a day for a tier, regions and interval, and the pacing")
+    plan.add_argument("--tier", default="standard", choices=list(credits.TIERS), help="OpenSky account type")
+    plan.add_argument(
+        "--regions",
+        default=orjson.dumps(list(credits.DEFAULT_REGIONS)).decode(),
+        help='the DAG\'s regions param as JSON, e.g. \'[{"name": "alps", "bbox": {"lamin": 45, ...}}]\'',
+    )
+    plan.add_argument("--interval", type=int, default=1, help="minutes between fetches")
+    plan.add_argument("--reserve", type=int, default=credits.DEFAULT_RESERVE, help="credits never to spend")
+    plan.set_defaults(run=_plan)
     return parser
 
 

@@ -180,6 +180,8 @@ def test_mwaa_runs_airflow_306_privately_with_every_log(synthesised):
     assert props["WebserverAccessMode"] == "PRIVATE_ONLY"
     assert props["AirflowConfigurationOptions"]["flightdata.prefix"] == NAMES.prefix
     assert props["AirflowConfigurationOptions"]["flightdata.mwaa_environment"] == props["Name"]
+    # the minutely DAG paces OpenSky credits for a standard account unless told otherwise
+    assert props["AirflowConfigurationOptions"]["flightdata.opensky_tier"] == "standard"
     logging = props["LoggingConfiguration"]
     assert len(logging) == 5
     assert all(component["Enabled"] for component in logging.values())

@@ -202,8 +202,14 @@ def test_a_poke_reports_the_committed_and_missing_minutes(caplog):
     with caplog.at_level("INFO"):
         found = compaction.check_hour(ti, s3, NAMES, HOUR, wait=True)
 
-    assert found == {"hour": HOUR.isoformat(), "minutes_present": 36, "completeness": 0.6, "missing": "14:00-14:23"}
-    assert "36 of 60 minutes committed; missing: 14:00-14:23" in caplog.text
+    assert found == {
+        "hour": HOUR.isoformat(),
+        "minutes_present": 36,
+        "minutes_planned": 60,
+        "completeness": 0.6,
+        "missing": "14:00-14:23",
+    }
+    assert "36 of 60 planned minutes committed; missing: 14:00-14:23" in caplog.text
 
 
 def test_an_hour_with_no_committed_snapshot_is_a_clean_skip():

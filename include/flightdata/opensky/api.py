@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from flightdata.credits import call_cost
 from flightdata.opensky.errors import BadPayloadError, InvalidRequestError
 
 LIVE_API_URL = "https://opensky-network.org/api"
@@ -16,9 +17,6 @@ LIVE_TOKEN_URL = "https://auth.opensky-network.org/auth/realms/opensky-network/p
 TOKEN_PATH = "/auth/realms/opensky-network/protocol/openid-connect/token"  # noqa: S105 - a URL path
 
 HISTORY_LIMIT_S = 3600
-GLOBAL_CALL_COST = 4
-# (max area in square degrees, credits) for bounding-box calls, smallest first.
-BOX_COST_TIERS: tuple[tuple[float, int], ...] = ((25.0, 1), (100.0, 2), (400.0, 3))
 
 
 @dataclass(frozen=True)
@@ -79,13 +77,8 @@ class BoundingBox:
 
 
 def credit_cost(box: BoundingBox | None) -> int:
-    """Credits one ``/states/all`` call costs."""
-    if box is None:
-        return GLOBAL_CALL_COST
-    for max_area, cost in BOX_COST_TIERS:
-        if box.area <= max_area:
-            return cost
-    return GLOBAL_CALL_COST
+    """Credits one ``/states/all`` call costs (the tiers live in ``flightdata.credits``)."""
+    return call_cost(None if box is None else box.area)
 
 
 def check_states_document(document: Any) -> tuple[int, list[Any]]:

@@ -144,23 +144,33 @@ def check_hour(ti: Any, s3: Any, names: resources.Resources, hour: datetime, wai
     if not found["minutes_present"]:
         raise EmptyHour(f"no snapshot of {hour.isoformat()} was committed: nothing to compact")
     log.info(
-        "hour %s: %d of 60 minutes committed; missing: %s",
+        "hour %s: %d of %d planned minutes committed; missing: %s",
         hour.isoformat(),
         found["minutes_present"],
+        found["minutes_planned"],
         found["missing"] or "none",
     )
     return found
 
 
 def describe_hour(hour: datetime, present: list[datetime]) -> dict[str, Any]:
-    """What an hour holds before compaction: minutes committed and which are missing."""
-    missing = missing_minutes(hour, present)
+    """What an hour holds before compaction: minutes committed, and which of the minutes the
+    credit plan fetches are missing (a planned skip is not missing)."""
+    planned = minutely.planned_minutes(hour)
+    missing = sorted(set(planned) - {lake.as_utc(m) for m in present})
+    counts = {"minutes_present": len(present), "minutes_planned": len(planned)}
     return {
         "hour": hour.isoformat(),
-        "minutes_present": len(present),
-        "completeness": round(len(present) / MINUTES_PER_HOUR, 4),
+        **counts,
+        "completeness": completeness(counts),
         "missing": minute_ranges(missing) if missing else "",
     }
+
+
+def completeness(counts: dict[str, int]) -> float:
+    """Minutes present over minutes planned (60 unless the credit plan skips some), at most 1."""
+    planned = counts.get("minutes_planned", MINUTES_PER_HOUR)
+    return round(min(1.0, counts["minutes_present"] / planned), 4) if planned else 1.0
 
 
 def check_counts(row: dict[str, str | None]) -> dict[str, int]:
@@ -181,6 +191,7 @@ def publish(
 ) -> dict[str, Any]:
     """Point the curated hour at the staging files, with its completeness in the partition's
     parameters, then delete what it pointed at before."""
+    counts = {**counts, "minutes_planned": len(minutely.planned_minutes(planned_hour(plan)))}
     table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[resources.CURATED])["Table"]
     values = list(plan["partition"].values())
     descriptor = {**table["StorageDescriptor"], "Location": plan["staging_location"]}
@@ -201,13 +212,13 @@ def publish(
         glue.create_partition(DatabaseName=names.glue_database, TableName=table["Name"], PartitionInput=partition)
     removed = delete_prefix(s3, previous) if previous and previous != plan["staging_location"] else 0
     drop_staging_table(glue, names, plan)
-    minutes = counts["minutes_present"]
     log.info(
-        "compacted %s: %d rows from %d of 60 minutes (%.1f%% complete) -> %s; %d old objects removed",
+        "compacted %s: %d rows from %d of %d planned minutes (%.1f%% complete) -> %s; %d old objects removed",
         plan["hour"],
         counts["rows"],
-        minutes,
-        100 * minutes / MINUTES_PER_HOUR,
+        counts["minutes_present"],
+        counts.get("minutes_planned", MINUTES_PER_HOUR),
+        100 * completeness(counts),
         plan["staging_location"],
         removed,
     )
@@ -216,7 +227,7 @@ def publish(
         "previous": previous or "",
         "removed_objects": removed,
         **counts,
-        "completeness": round(minutes / MINUTES_PER_HOUR, 4),
+        "completeness": completeness(counts),
     }
 
 
@@ -225,18 +236,20 @@ def partition_parameters(counts: dict[str, int]) -> dict[str, str]:
     return {
         "flightdata.rows": str(counts["rows"]),
         "flightdata.minutes_present": str(counts["minutes_present"]),
-        "flightdata.completeness": f"{counts['minutes_present'] / MINUTES_PER_HOUR:.4f}",
+        "flightdata.minutes_planned": str(counts.get("minutes_planned", MINUTES_PER_HOUR)),
+        "flightdata.completeness": f"{completeness(counts):.4f}",
         "flightdata.compacted_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
 def hour_metric_data(hour: datetime, counts: dict[str, int]) -> list[dict[str, Any]]:
     """CloudWatch ``MetricData`` for a compacted hour: its completeness and rows."""
+    counts = {**counts, "minutes_planned": len(minutely.planned_minutes(hour))}
     return [
         {
             "MetricName": "HourCompleteness",
             "Timestamp": hour,
-            "Value": 100 * counts["minutes_present"] / MINUTES_PER_HOUR,
+            "Value": 100 * completeness(counts),
             "Unit": "Percent",
         },
         {"MetricName": "CompactedRows", "Timestamp": hour, "Value": counts["rows"], "Unit": "Count"},

@@ -12,7 +12,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flightdata import lake, resources
+from airflow.exceptions import AirflowSkipException
+
+from flightdata import credits, lake, resources
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +46,39 @@ REGIONS_SCHEMA: dict[str, Any] = {
 # A minutely run that has not finished by then is failed (its dagrun_timeout): the hour's
 # compaction waits this long past the hour for the last runs.
 RUN_TIMEOUT = timedelta(minutes=3)
-DEFAULT_REGIONS: list[dict[str, Any]] = [{"name": "global"}]
-DEFAULT_CREDIT_RESERVE = 100
+DEFAULT_REGIONS: list[dict[str, Any]] = [dict(r) for r in credits.DEFAULT_REGIONS]
+DEFAULT_CREDIT_RESERVE = credits.DEFAULT_RESERVE
 
 
 def snapshot_minute(logical_date: datetime | None, run_after: datetime) -> datetime:
     """The minute a run fetches: its logical date, or when it was due to run for a run
     triggered without one (Airflow 3's manual runs). The same for every task of the run."""
     return lake.as_utc(logical_date if logical_date is not None else run_after).replace(second=0, microsecond=0)
+
+
+def credit_plan(regions: list[dict[str, Any]], reserve: int) -> credits.CreditPlan | None:
+    """The OpenSky credit plan for the configured tier, or None when no tier is set."""
+    tier = credits.tier_setting()
+    return None if tier is None else credits.plan_credits(tier, regions, 1, reserve)
+
+
+def check_pacing(minute: datetime, regions: list[dict[str, Any]], reserve: int) -> None:
+    """Log the day's credit plan; skip (not fail) a minute the plan leaves out."""
+    plan = credit_plan(regions, reserve)
+    if plan is None:
+        log.info("no OpenSky tier set (flightdata.opensky_tier): every minute fetches; see flightdata plan")
+        return
+    log.info("%s", plan.summary())
+    if not plan.fetches_at(minute.hour * 60 + minute.minute):
+        raise AirflowSkipException(f"planned skip of {minute:%H:%M} UTC to make the credits last: {plan.summary()}")
+
+
+def planned_minutes(hour: datetime) -> list[datetime]:
+    """The minutes of ``hour`` the credit plan fetches (all 60 without a tier), for the
+    default regions and reserve: what an hour's completeness is measured against."""
+    plan = credit_plan(DEFAULT_REGIONS, DEFAULT_CREDIT_RESERVE)
+    minutes = [hour + timedelta(minutes=m) for m in range(60)]
+    return minutes if plan is None else [m for m in minutes if plan.fetches_at(m.hour * 60 + m.minute)]
 
 
 def ingestion_payloads(snapshot_time: datetime, regions: list[dict[str, Any]], credit_reserve: int) -> list[str]:

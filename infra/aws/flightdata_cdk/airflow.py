@@ -34,6 +34,7 @@ class Airflow(Construct):
         athena_results: s3.IBucket,
         functions: list[lambda_.IFunction],
         environment_class: str,
+        opensky_tier: str,
         log_retention_days: int,
         requirements_version: str | None,
         startup_script_version: str | None,
@@ -207,6 +208,7 @@ class Airflow(Construct):
             airflow_configuration_options={
                 "flightdata.prefix": names.prefix,
                 "flightdata.mwaa_environment": environment_name,
+                "flightdata.opensky_tier": opensky_tier,  # credits.TIER_ENV_VARS reads it
                 "core.load_examples": "False",
                 "core.dag_file_processor_timeout": "120",
             },

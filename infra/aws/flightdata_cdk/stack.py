@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from flightdata import credits
 from flightdata.resources import Resources
 from flightdata_cdk.airflow import AIRFLOW_VERSION, Airflow
 from flightdata_cdk.analytics import Analytics
@@ -35,6 +36,7 @@ class Settings:
     env_name: str = "dev"
     prefix: str = ""
     mwaa_environment_class: str = "mw1.micro"
+    opensky_tier: str = "standard"  # the OpenSky account the minutely DAG paces its credits for
     alarm_email: str | None = None
     monthly_budget_usd: int = 100
     raw_expiry_days: int = 365
@@ -54,6 +56,7 @@ class Settings:
             env_name=env_name,
             prefix=str(ctx("prefix", f"flightdata-{env_name}")),
             mwaa_environment_class=str(ctx("mwaa_environment_class", cls.mwaa_environment_class)),
+            opensky_tier=credits.tier(str(ctx("opensky_tier", cls.opensky_tier))).name,
             alarm_email=ctx("alarm_email", None),
             monthly_budget_usd=int(ctx("monthly_budget_usd", cls.monthly_budget_usd)),
             raw_expiry_days=int(ctx("raw_expiry_days", cls.raw_expiry_days)),
@@ -117,6 +120,7 @@ class FlightDataStack(cdk.Stack):
             athena_results=self.storage.athena_results,
             functions=list(self.functions.functions.values()),
             environment_class=settings.mwaa_environment_class,
+            opensky_tier=settings.opensky_tier,
             log_retention_days=settings.log_retention_days,
             requirements_version=settings.requirements_version,
             startup_script_version=settings.startup_script_version,

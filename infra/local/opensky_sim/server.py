@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from flightdata.credits import TIERS, Tier
 from flightdata.opensky.api import TOKEN_PATH, BoundingBox, credit_cost
 from flightdata.opensky.errors import InvalidRequestError
 from opensky_sim.traffic import Fleet, TrafficShape
@@ -33,8 +34,6 @@ log = logging.getLogger(__name__)
 # "403" is OpenSky refusing the caller (it may block cloud providers' addresses); "reset"
 # drops the connection without an answer, as a blocking firewall does.
 FAULT_KINDS = ("429", "401", "403", "500", "503", "slow", "truncated", "not_json", "reset")
-# Daily credits per tier, as OpenSky grants them.
-TIER_CREDITS = {"anonymous": 400, "standard": 4000}
 DEMO_CLIENT_ID = "flightdata-demo"
 DEMO_CLIENT_SECRET = "synthetic-demo-secret"  # noqa: S105 - a credential of the local simulator only
 
@@ -56,6 +55,9 @@ class Simulator:
     token_lifetime_s: int = 1800
     clock: Callable[[], float] = time.time
     credits: dict[str, int] = field(default_factory=dict)
+    # Each client's account tier (flightdata.credits.TIERS); "standard" unless named here.
+    client_tiers: dict[str, str] = field(default_factory=dict)
+    credit_periods: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     faults: deque[Fault] = field(default_factory=deque)
     requests_served: int = 0
@@ -77,6 +79,7 @@ class Simulator:
             self.faults.clear()
             self.tokens.clear()
             self.credits.clear()
+            self.credit_periods.clear()
             self.requests_served = 0
 
     def next_fault(self) -> Fault | None:
@@ -90,8 +93,11 @@ class Simulator:
             return fault
 
     def set_credits(self, identity: str, credits: int) -> None:
+        """What ``identity`` has left in the current period."""
+        period = int(self.clock()) // (self.tier_of(identity).refill_minutes * 60)
         with self.lock:
             self.credits[identity] = credits
+            self.credit_periods[identity] = period
 
     def issue_token(self, client_id: str) -> str:
         token = secrets.token_hex(16)
@@ -110,18 +116,27 @@ class Simulator:
             return None
         return entry[0]
 
+    def tier_of(self, identity: str) -> Tier:
+        return TIERS["anonymous" if identity == "anonymous" else self.client_tiers.get(identity, "standard")]
+
     def charge(self, identity: str, cost: int) -> int | None:
-        """Remaining credits after the charge, or None when there are not enough."""
-        tier = "anonymous" if identity == "anonymous" else "standard"
+        """Remaining credits after the charge, or None when there are not enough. Credits refill
+        at each of the tier's periods (UTC days; hours for a licensed account)."""
+        tier = self.tier_of(identity)
+        period = int(self.clock()) // (tier.refill_minutes * 60)
         with self.lock:
-            left = self.credits.setdefault(identity, TIER_CREDITS[tier])
+            if self.credit_periods.get(identity) != period:  # a new day (or hour): a full allowance
+                self.credit_periods[identity] = period
+                self.credits[identity] = tier.credits
+            left = self.credits[identity]
             if left < cost:
                 return None
             self.credits[identity] = left - cost
             return left - cost
 
-    def seconds_to_reset(self) -> int:
-        return 86_400 - int(self.clock()) % 86_400
+    def seconds_to_reset(self, identity: str = "anonymous") -> int:
+        period_s = self.tier_of(identity).refill_minutes * 60
+        return period_s - int(self.clock()) % period_s
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
@@ -223,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(
                 429,
                 {"error": "too many requests"},
-                {"X-Rate-Limit-Retry-After-Seconds": self.sim.seconds_to_reset()},
+                {"X-Rate-Limit-Retry-After-Seconds": self.sim.seconds_to_reset(identity)},
             )
             return
 

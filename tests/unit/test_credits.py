@@ -1,0 +1,128 @@
+"""OpenSky credits: costs, tiers, pacing and tiling as arithmetic, then a simulated day
+against the simulator, which enforces each tier's credits."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from flightdata import credits
+from flightdata.cli import main
+from flightdata.opensky.api import Endpoints
+from flightdata.opensky.client import ClientCredentials, OpenSkyClient
+from flightdata.orchestration import compaction, minutely
+from opensky_sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fleet, TrafficShape, running
+
+ALPS = {"name": "alps", "bbox": {"lamin": 44.0, "lomin": 5.0, "lamax": 48.0, "lomax": 11.0}}  # 24 sq deg
+EUROPE = {"name": "europe", "bbox": {"lamin": 35.0, "lomin": -10.0, "lamax": 60.0, "lomax": 30.0}}
+
+
+def test_costs_follow_openskys_tiers():
+    assert credits.call_cost(None) == 4
+    assert [credits.call_cost(a) for a in (25, 25.01, 100, 400, 400.5)] == [1, 2, 2, 3, 4]
+
+
+def test_a_standard_account_fetches_the_globe_on_evenly_spread_minutes():
+    plan = credits.plan_credits("standard", reserve=0)
+
+    assert plan.as_dict()["credits_per_day_unpaced"] == 5760
+    assert not plan.fits
+    assert plan.as_dict()["fetch_minutes_per_day"] == 1000
+    assert plan.as_dict()["credits_per_day"] == 4000
+    assert plan.longest_gap_minutes() == 2  # never two minutes skipped in a row
+    hours = [sum(plan.fetches_at(h * 60 + m) for m in range(60)) for h in range(24)]
+    assert max(hours) - min(hours) <= 1  # every hour gets its share
+
+
+def test_tiers_that_pay_for_every_minute_are_not_paced():
+    assert credits.plan_credits("feeder").fits
+    assert credits.plan_credits("licensed", [ALPS, EUROPE]).fits
+    assert all(credits.plan_credits("feeder").fetches_at(m) for m in range(1440))
+
+
+def test_the_reserve_and_the_interval_count():
+    plan = credits.plan_credits("standard", interval_minutes=2, reserve=100)
+
+    assert plan.fits  # 720 global fetches = 2,880 credits
+    assert not plan.fetches_at(1)
+    with pytest.raises(ValueError, match="divides a day"):
+        credits.plan_credits("standard", interval_minutes=7)
+    with pytest.raises(ValueError, match="tier 'gold' is unknown"):
+        credits.plan_credits("gold")
+
+
+def test_tiling_covers_the_box_and_is_used_only_when_cheaper():
+    cut = credits.tiles(EUROPE["bbox"])
+
+    assert len(cut) == 5 * 8
+    assert all(credits.box_area(t) <= 25 for t in cut)
+    assert sum(credits.box_area(t) for t in cut) == pytest.approx(credits.box_area(EUROPE["bbox"]))
+    # 1,000 square degrees: 4 credits as one call, 40 as tiles. With OpenSky's tiers tiling
+    # is never cheaper, so it is never chosen.
+    assert credits.region_cost("europe", EUROPE["bbox"]) == credits.RegionCost("europe", 4, 1, tiled=False)
+    assert credits.region_cost("alps", ALPS["bbox"]).credits == 1
+
+
+def test_flightdata_plan_prints_the_summary_and_json_last(capsys):
+    assert main(["plan", "--tier", "standard"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+
+    assert "does not fit" in lines[0]
+    summary = json.loads(lines[-1])
+    assert summary["calls_per_day"] == 975  # 3,900 of 4,000 credits: 100 held in reserve
+    assert summary["coverage"] == pytest.approx(975 / 1440, abs=1e-4)
+
+
+def test_the_dag_skips_planned_minutes_and_completeness_counts_them(monkeypatch, caplog):
+    from airflow.exceptions import AirflowSkipException
+
+    monkeypatch.setenv("AIRFLOW__FLIGHTDATA__OPENSKY_TIER", "standard")
+    plan = minutely.credit_plan(minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    skipped = next(day + timedelta(minutes=m) for m in range(1440) if not plan.fetches_at(m))
+    fetched = next(day + timedelta(minutes=m) for m in range(1440) if plan.fetches_at(m))
+
+    with caplog.at_level("INFO"):
+        minutely.check_pacing(fetched, minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
+    with pytest.raises(AirflowSkipException, match="planned skip"):
+        minutely.check_pacing(skipped, minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
+    assert "OpenSky standard: 975 calls" in caplog.text
+
+    hour = skipped.replace(minute=0)
+    planned = minutely.planned_minutes(hour)
+    found = compaction.describe_hour(hour, planned)
+    assert found["minutes_planned"] == len(planned) < 60
+    assert found["completeness"] == 1.0  # the planned skips are not missing
+    assert found["missing"] == ""
+
+
+def test_a_simulated_day_with_a_standard_account_stays_within_its_credits():
+    # GIVEN the simulator on a clock we move, enforcing a standard account's 4,000 credits a day
+    now = [datetime(2026, 3, 1, tzinfo=UTC).timestamp()]
+    plan = credits.plan_credits("standard")
+    with running(fleet=Fleet(7, TrafficShape(aircraft=20)), clock=lambda: now[0]) as sim:
+        client = OpenSkyClient(
+            Endpoints.at(sim.url),
+            ClientCredentials(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET),
+            credit_reserve=plan.reserve,
+            sleep=lambda s: None,
+        )
+        fetched, last = [], None
+        # WHEN every minute of the day fetches as the plan says (the client raises on a 429)
+        for minute in range(1440):
+            now[0] += 60 if minute else 0
+            if plan.fetches_at(minute):
+                last = client.fetch_states()
+                fetched.append(minute)
+        spent = 4000 - sim.simulator.stats()["credits"][DEMO_CLIENT_ID]
+
+    # THEN the day spent at most its allowance less the reserve, and no gap is over 3 minutes
+    assert spent == 4 * len(fetched) <= 4000 - plan.reserve
+    assert last is not None
+    assert last.credits_remaining >= plan.reserve
+    gaps = [b - a for a, b in itertools.pairwise(fetched)]
+    assert max(gaps) <= 3
+    assert len(fetched) == plan.as_dict()["fetch_minutes_per_day"]
