@@ -37,6 +37,7 @@ from localaws.auth import AuthError, Caller, verify
 from localaws.clients import local_client
 from localaws.journal import Journal
 from localaws.lambda_executor import API_PREFIX, LambdaApiError, LambdaExecutor, function_name
+from localaws.memory import MemoryTrimmer
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class LocalAws:
         os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(S3_BODY_IN_MEMORY_BYTES))
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.journal = Journal(state_dir / "journal")
+        self.memory = MemoryTrimmer()
         self.lambdas: LambdaExecutor | None = None
         self.athena = AthenaExecutor(state_dir, self.client)
 
@@ -95,6 +97,7 @@ class LocalAws:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
+        self.memory.note(length)
         try:
             caller = verify(environ, body, self.key)
         except AuthError as exc:

@@ -1,0 +1,69 @@
+"""Giving freed memory back to the operating system, so the endpoint's footprint follows its
+live state over days of traffic.
+
+The endpoint handles many large bodies (raw snapshots, Parquet files, Athena results). glibc
+keeps the heap space they leave when freed for later use; with bodies of varied sizes that
+space fragments and resident memory climbed by about 8 MB per simulated hour although the
+Python objects alive stayed flat (tracemalloc). ``malloc_trim`` returns free pages anywhere in
+the heap. Elsewhere (musl, macOS) there is no such call and this does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+# FLIGHTDATA_LOCAL_MALLOC_TRIM=0 turns trimming off (make bench measures both ways).
+ENABLED_ENV = "FLIGHTDATA_LOCAL_MALLOC_TRIM"
+TRIM_EVERY_BYTES = 32 * 1024 * 1024  # of request bodies handled since the last trim
+TRIM_EVERY_REQUESTS = 500
+MIN_INTERVAL_S = 1.0
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    if os.environ.get(ENABLED_ENV, "1") == "0":
+        return None
+    path = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(path) if path else None
+    except OSError:
+        return None
+    trim = getattr(libc, "malloc_trim", None) if libc is not None else None
+    if trim is not None:
+        trim.argtypes = [ctypes.c_size_t]
+        trim.restype = ctypes.c_int
+    return trim
+
+
+class MemoryTrimmer:
+    """Counts what requests bring in and trims the heap after enough of it, at most once a
+    second; thread-safe (``malloc_trim`` takes glibc's own arena locks)."""
+
+    def __init__(self, trim: Callable[[int], int] | None = None, clock: Callable[[], float] = time.monotonic):
+        self._trim = trim if trim is not None else _malloc_trim()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._bytes = self._requests = 0
+        self._last = clock()
+        self.trims = 0
+
+    def note(self, body_bytes: int) -> None:
+        if self._trim is None:
+            return
+        with self._lock:
+            self._bytes += body_bytes
+            self._requests += 1
+            due = self._bytes >= TRIM_EVERY_BYTES or self._requests >= TRIM_EVERY_REQUESTS
+            if not due or self._clock() - self._last < MIN_INTERVAL_S:
+                return
+            self._bytes = self._requests = 0
+            self._last = self._clock()
+            self.trims += 1
+        self._trim(0)
