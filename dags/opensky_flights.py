@@ -70,7 +70,8 @@ with DAG(
 
     @task
     def publish_quality_metrics(ingested, transformed) -> int:
-        return aws.put_metrics(minutely.quality_metric_data(minutely.quality_summaries(ingested, transformed)))
+        summaries = minutely.quality_summaries(ingested, transformed)
+        return aws.put_metrics(minutely.quality_metric_data(summaries) + minutely.credit_metric_data(ingested))
 
     @task.short_circuit
     def committed_after_its_hour(logical_date=None, dag_run=None) -> dict | None:

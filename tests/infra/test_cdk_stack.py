@@ -156,7 +156,7 @@ def test_alarms_notify_the_topic(synthesised):
     (topic_id,) = of_type(template, "AWS::SNS::Topic")
     alarms = of_type(template, "AWS::CloudWatch::Alarm")
 
-    assert len(alarms) == 5 + len(FUNCTIONS)
+    assert len(alarms) == 6 + len(FUNCTIONS)
     for logical_id, alarm in alarms.items():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}], logical_id
     quality = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "QualityScore")
@@ -164,6 +164,8 @@ def test_alarms_notify_the_topic(synthesised):
     reconciled = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "HoursNotReconciled")
     assert reconciled["Properties"]["Threshold"] == 0
     assert reconciled["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
+    running_out = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "ProjectedCreditsAtRefill")
+    assert running_out["Properties"]["Threshold"] == 100
     blocked = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "OpenSkyBlocked")
     assert blocked["Properties"]["EvaluationPeriods"] == blocked["Properties"]["DatapointsToAlarm"] == 5
     assert blocked["Properties"]["Dimensions"] == [{"Name": "service", "Value": NAMES.ingestion_function}]

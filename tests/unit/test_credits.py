@@ -126,3 +126,41 @@ def test_a_simulated_day_with_a_standard_account_stays_within_its_credits():
     gaps = [b - a for a, b in itertools.pairwise(fetched)]
     assert max(gaps) <= 3
     assert len(fetched) == plan.as_dict()["fetch_minutes_per_day"]
+
+
+def test_credit_metrics_project_the_balance_at_the_next_refill(monkeypatch, caplog):
+    monkeypatch.setenv("AIRFLOW__FLIGHTDATA__OPENSKY_TIER", "standard")
+    plan = minutely.credit_plan(minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
+    first = next(m for m in range(1440) if plan.fetches_at(m))
+    when = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=first)
+
+    def landed(remaining: int) -> str:
+        return json.dumps(
+            {"status": "ok", "snapshot_time": when.isoformat(), "credits_remaining": remaining, "credits_spent": 4}
+        )
+
+    # GIVEN the first fetch of the day, with OpenSky reporting what a standard account has
+    with caplog.at_level("WARNING"):
+        data = {d["MetricName"]: d["Value"] for d in minutely.credit_metric_data([landed(3996)])}
+    # THEN the balance projected at midnight is the reserve the plan keeps, and nothing is wrong
+    assert data["CreditsSpent"] == 4
+    assert data["CreditsLeft"] == 3996
+    assert data["ProjectedCreditsAtRefill"] == 3996 - 4 * (plan.as_dict()["fetch_minutes_per_day"] - 1)
+    assert data["ProjectedCreditsAtRefill"] >= minutely.DEFAULT_CREDIT_RESERVE
+    assert caplog.text == ""
+
+    # WHEN OpenSky reports far fewer credits than the tier grants (a feeder set as standard is
+    # the other way round), the mismatch is logged and the projection goes below the reserve
+    with caplog.at_level("WARNING"):
+        data = {d["MetricName"]: d["Value"] for d in minutely.credit_metric_data([landed(396)])}
+    assert "tier 'standard' grants 4000" in caplog.text
+    assert data["ProjectedCreditsAtRefill"] < minutely.DEFAULT_CREDIT_RESERVE
+
+
+def test_without_a_tier_only_spent_and_left_are_published(monkeypatch):
+    monkeypatch.delenv("AIRFLOW__FLIGHTDATA__OPENSKY_TIER", raising=False)
+    monkeypatch.delenv("FLIGHTDATA_OPENSKY_TIER", raising=False)
+    result = json.dumps({"status": "ok", "snapshot_time": "2026-03-01T00:00:00+00:00", "credits_remaining": 50})
+
+    assert [d["MetricName"] for d in minutely.credit_metric_data([result])] == ["CreditsSpent", "CreditsLeft"]
+    assert minutely.credit_metric_data([json.dumps({"status": "skipped"})]) == []

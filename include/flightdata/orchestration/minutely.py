@@ -122,6 +122,45 @@ def quality_summaries(ingested: list[str], transformed: list[str]) -> list[dict[
     ]
 
 
+def credit_metric_data(ingested: list[str]) -> list[dict[str, Any]]:
+    """CloudWatch ``MetricData`` for OpenSky credits this minute: spent, remaining, and, with
+    a tier set, the balance projected at the next refill if the plan runs as planned (the
+    stack alarms when that falls below the reserve). At the first planned fetch of a refill
+    period the remaining credits are checked against the tier's allowance, and a mismatch
+    (a wrong tier setting, or credits spent elsewhere) is logged."""
+    landed = [json.loads(result) for result in ingested]
+    landed = [r for r in landed if r.get("status") == "ok" and r.get("credits_remaining") is not None]
+    if not landed:
+        return []
+    when = lake.parse_snapshot_time(landed[0]["snapshot_time"])
+    remaining = min(int(r["credits_remaining"]) for r in landed)
+    spent = sum(int(r.get("credits_spent") or 0) for r in landed)
+    data = [
+        {"MetricName": "CreditsSpent", "Timestamp": when, "Value": spent, "Unit": "Count"},
+        {"MetricName": "CreditsLeft", "Timestamp": when, "Value": remaining, "Unit": "Count"},
+    ]
+    plan = credit_plan(DEFAULT_REGIONS, DEFAULT_CREDIT_RESERVE)
+    if plan is None:
+        return data
+    minute = when.hour * 60 + when.minute
+    period = plan.tier.refill_minutes
+    start = minute - minute % period
+    later = sum(plan.fetches_at(m) for m in range(minute + 1, start + period))
+    projected = remaining - later * plan.credits_per_fetch
+    data.append({"MetricName": "ProjectedCreditsAtRefill", "Timestamp": when, "Value": projected, "Unit": "Count"})
+    first = next((m for m in range(start, start + period) if plan.fetches_at(m)), None)
+    if minute == first and remaining + spent != plan.tier.credits:
+        log.warning(
+            "OpenSky reports %d credits at the first call of the %s period, but tier %r grants %d: "
+            "check flightdata.opensky_tier (or credits were spent elsewhere)",
+            remaining + spent,
+            "day" if period == credits.MINUTES_PER_DAY else "hour",
+            plan.tier.name,
+            plan.tier.credits,
+        )
+    return data
+
+
 def is_late(snapshot_time: datetime, now: datetime | None = None) -> bool:
     """Whether a minute committed so late that its hour's compaction may have read the hour
     without it (a retry, a manual rerun, a cleared task): then the hour is compacted again."""

@@ -14,6 +14,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from flightdata import credits
 from flightdata.resources import BLOCKED_METRIC, BLOCKED_MINUTES_TO_ALARM, Resources
 
 
@@ -84,6 +85,24 @@ class Monitoring(Construct):
                 threshold=0,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            ),
+            cloudwatch.Alarm(
+                self,
+                "CreditsRunningOut",
+                alarm_description=(
+                    "At this rate the OpenSky credits left at the next refill fall below the reserve: "
+                    "check flightdata.opensky_tier and the regions (flightdata plan)"
+                ),
+                metric=cloudwatch.Metric(
+                    namespace=names.metrics_namespace,
+                    metric_name="ProjectedCreditsAtRefill",
+                    statistic="Minimum",
+                    period=cdk.Duration.minutes(5),
+                ),
+                threshold=credits.DEFAULT_RESERVE,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
             cloudwatch.Alarm(
                 self,
