@@ -162,7 +162,7 @@ def describe_hour(hour: datetime, present: list[datetime]) -> dict[str, Any]:
     return {
         "hour": hour.isoformat(),
         **counts,
-        "completeness": completeness(counts),
+        "completeness": round(completeness(counts), 4),
         "missing": minute_ranges(missing) if missing else "",
     }
 
@@ -170,7 +170,7 @@ def describe_hour(hour: datetime, present: list[datetime]) -> dict[str, Any]:
 def completeness(counts: dict[str, int]) -> float:
     """Minutes present over minutes planned (60 unless the credit plan skips some), at most 1."""
     planned = counts.get("minutes_planned", MINUTES_PER_HOUR)
-    return round(min(1.0, counts["minutes_present"] / planned), 4) if planned else 1.0
+    return min(1.0, counts["minutes_present"] / planned) if planned else 1.0
 
 
 def check_counts(row: dict[str, str | None]) -> dict[str, int]:
@@ -227,7 +227,7 @@ def publish(
         "previous": previous or "",
         "removed_objects": removed,
         **counts,
-        "completeness": completeness(counts),
+        "completeness": round(completeness(counts), 4),
     }
 
 
