@@ -26,17 +26,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from airflow.exceptions import AirflowFailException, AirflowSkipException
-from airflow.sdk import DAG, Asset, Param, PokeReturnValue, task
+from airflow.sdk import DAG, Param, PokeReturnValue, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
+from flightdata import resources
 from flightdata.orchestration import aws, compaction
-from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE
+from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE, lake_asset
 from flightdata.orchestration.queries import athena_query, result_rows
 
-CURATED = Asset(name="opensky_curated_hourly", uri="s3://flightdata-lake/curated/")
+CURATED = lake_asset("opensky_curated_hourly", resources.CURATED)
 
 with DAG(
     dag_id="opensky_compaction",
+    description="Every hour: the previous hour's committed minutes compacted into curated Parquet with Athena",
     schedule=CronTriggerTimetable("5 * * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,

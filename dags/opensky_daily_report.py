@@ -22,6 +22,7 @@ from flightdata.orchestration.queries import athena_query
 
 with DAG(
     dag_id="opensky_daily_report",
+    description="Every day: the report queries in Athena, written as CSV and one HTML page under reports/",
     schedule=CronTriggerTimetable("30 0 * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,

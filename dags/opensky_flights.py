@@ -19,17 +19,19 @@ from datetime import timedelta
 
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
-from airflow.sdk import DAG, Asset, Param, task
+from airflow.sdk import DAG, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
+from flightdata import resources
 from flightdata.orchestration import aws, minutely
-from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE
+from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, lake_asset
 from flightdata.orchestration.operators import OpenSkyIngestOperator
 
-PROCESSED = Asset(name="opensky_processed", uri="s3://flightdata-lake/processed/")
+PROCESSED = lake_asset("opensky_processed", resources.PROCESSED)
 
 with DAG(
     dag_id="opensky_flights",
+    description="Every minute: OpenSky state vectors to the lake (raw, processed, quarantine) and quality metrics",
     schedule=CronTriggerTimetable("* * * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
@@ -38,7 +40,12 @@ with DAG(
     default_args={**DEFAULT_ARGS, "max_retry_delay": timedelta(seconds=40)},
     params={
         "regions": Param(minutely.DEFAULT_REGIONS, schema=minutely.REGIONS_SCHEMA, description="named boxes"),
-        "credit_reserve": Param(minutely.DEFAULT_CREDIT_RESERVE, type="integer", minimum=0),
+        "credit_reserve": Param(
+            minutely.DEFAULT_CREDIT_RESERVE,
+            type="integer",
+            minimum=0,
+            description="OpenSky credits never to spend: a minute that would cross it is skipped, not failed",
+        ),
     },
     user_defined_macros=MACROS,
     tags=["flightdata", "opensky", "ingestion"],

@@ -111,3 +111,17 @@ def test_no_task_splits_its_return_value_into_one_xcom_per_key(dagbag):  # noqa:
         if getattr(task, "multiple_outputs", False)
     ]
     assert split == [], f"set multiple_outputs=False on {split}: a None value among the keys fails the push"
+
+
+def test_every_dag_says_what_it_does_and_its_assets_name_the_real_bucket(dagbag):  # noqa: F811
+    from flightdata.resources import Resources
+
+    bucket = Resources.from_env().lake_bucket
+    for dag in dagbag.dags.values():
+        assert dag.description, f"{dag.dag_id} has no description for the DAG list"
+    flights, compaction = dagbag.dags["opensky_flights"], dagbag.dags["opensky_compaction"]
+    assert [o.uri for o in flights.get_task("register_partitions").outlets] == [
+        f"s3://{bucket}/processed"
+    ]  # Airflow drops the final slash
+    assert [o.uri for o in compaction.get_task("publish").outlets] == [f"s3://{bucket}/curated"]
+    assert "skipped, not failed" in flights.params.get_param("credit_reserve").description

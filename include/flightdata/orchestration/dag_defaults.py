@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from airflow.sdk import Asset
+
+from flightdata import resources
 from flightdata.orchestration.templating import TemplateFacts
 
 SQL_DIR = str(Path(__file__).resolve().parents[1] / "sql")
@@ -19,3 +22,9 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=2),
 }
 MACROS = {"fd": TemplateFacts()}
+
+
+def lake_asset(name: str, kind: str) -> Asset:
+    """The asset of a lake prefix, at the deployment's own bucket (``<prefix>-lake``): the
+    prefix comes from the environment, so parsing touches no network."""
+    return Asset(name=name, uri=resources.Resources.from_env().table_location(kind))
