@@ -1,9 +1,10 @@
 """Keeps moto's in-memory state across restarts: every successful change is written down and
 replayed, in order, when the endpoint starts again (``--state-dir``).
 
-Reads are not kept. S3 bodies are stored as sent, and ``compact`` drops every object write
-that a later write or delete of the same key superseded (at start, and every
-``COMPACT_EVERY`` writes), so the journal stays about the size of the live lake. Each entry
+Reads are not kept. An object write is recorded by the digest of the body it stored in the
+``ObjectStore`` (``localaws.objects``), so the lake's bytes are on disk once; other bodies
+are kept as sent. ``compact`` drops every object write that a later write or delete of the
+same key superseded (at start, and every ``COMPACT_EVERY`` writes). Each entry
 is one file, written to a temporary name, synced and renamed, so a crash leaves whole
 entries only; an entry that cannot be read (a disk
 that lied) is skipped with a warning, never a refusal to start. The directory is 0700 and
@@ -25,6 +26,8 @@ from urllib.parse import parse_qs, unquote
 
 from werkzeug.test import Client
 
+from localaws import objects
+
 log = logging.getLogger(__name__)
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
@@ -34,6 +37,8 @@ _SKIP = {"DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility", "Chan
 _HEADERS_KEPT = ("CONTENT_TYPE", "CONTENT_LENGTH")
 COMPACT_EVERY = 500
 _DELETE_KEY = re.compile(rb"<Key>(.*?)</Key>", re.DOTALL)
+# How the request framed its body: meaningless once the entry holds the stored bytes.
+_FRAMING_HEADERS = ("X-Amz-Decoded-Content-Length", "X-Amz-Trailer", "Content-Length", "Content-Md5")
 
 
 def _service(environ: dict[str, Any]) -> str:
@@ -58,8 +63,9 @@ def _changes_state(environ: dict[str, Any], body: bytes) -> bool:
 
 
 class Journal:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, store: objects.ObjectStore) -> None:
         self.root = root
+        self.store = store
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)
         for path in self.root.iterdir():
@@ -82,12 +88,13 @@ class Journal:
             status.append(int(status_line.split(" ", 1)[0]))
             return start_response(status_line, headers, exc_info) if exc_info else start_response(status_line, headers)
 
-        response = app(environ, capture)
+        with objects.using(self.store) as stored:
+            response = app(environ, capture)
         if status and 200 <= status[0] < 300 and _changes_state(environ, body):
-            self._write(environ, body)
+            self._write(environ, body, stored[-1] if stored and _is_object_put(environ) else None)
         return response
 
-    def _write(self, environ: dict[str, Any], body: bytes) -> None:
+    def _write(self, environ: dict[str, Any], body: bytes, stored: str | None) -> None:
         headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
         headers.update({k.replace("_", "-").title(): environ[k] for k in _HEADERS_KEPT if environ.get(k)})
         entry = {
@@ -96,11 +103,14 @@ class Journal:
             "query": environ.get("QUERY_STRING", ""),
             "headers": headers,
         }
+        if stored is not None:
+            entry["object"] = stored  # already synced to disk by the store
         with self._lock:
             name = f"{self._next:09d}"
             self._next += 1
             # The body first, then the entry that points at it: the entry is the commit.
-            _write_atomically(self.root / f"{name}.body", body)
+            if stored is None:
+                _write_atomically(self.root / f"{name}.body", body)
             _write_atomically(self.root / f"{name}.json", json.dumps(entry).encode())
             self._since_compaction += 1
             if self._since_compaction >= COMPACT_EVERY:
@@ -119,14 +129,15 @@ class Journal:
                 entries.append((path, json.loads(path.read_text())))
             except (OSError, ValueError):
                 continue  # replay skips it, with a warning
-        dropped = 0
-        for path in superseded(entries, self._delete_keys):
+        dropped = superseded(entries, self._delete_keys)
+        for path in dropped:
             path.unlink()  # the entry first: a body without an entry is never replayed
             path.with_suffix(".body").unlink(missing_ok=True)
-            dropped += 1
-        if dropped:
-            log.info("journal compacted: %d superseded object writes dropped", dropped)
-        return dropped
+        gone = set(dropped)
+        swept = self.store.sweep({e["object"] for path, e in entries if path not in gone and "object" in e})
+        if dropped or swept:
+            log.info("journal compacted: %d superseded object writes, %d stored bodies", len(dropped), swept)
+        return len(dropped)
 
     def _delete_keys(self, path: Path) -> list[str]:
         try:
@@ -136,23 +147,30 @@ class Journal:
         return [unquote_xml(k.decode()) for k in _DELETE_KEY.findall(body)]
 
     def replay(self, app: Callable[..., Iterable[bytes]]) -> int:
+        """Send every entry again, in order."""
         client = Client(app)
         replayed = 0
-        for path in sorted(self.root.glob("*.json")):
-            try:
-                entry = json.loads(path.read_text())
-                body = path.with_suffix(".body").read_bytes()
-            except (OSError, ValueError) as exc:
-                log.warning("skipping journal entry %s, which cannot be read: %s", path.name, exc)
-                continue
-            client.open(
-                entry["path"],
-                method=entry["method"],
-                query_string=entry["query"],
-                headers=entry["headers"],
-                data=body,
-            )
-            replayed += 1
+        with objects.using(self.store):
+            for path in sorted(self.root.glob("*.json")):
+                try:
+                    entry = json.loads(path.read_text())
+                    headers = entry["headers"]
+                    if "object" in entry:
+                        body = self.store.read(entry["object"])
+                        headers = _unframed(headers)
+                    else:
+                        body = path.with_suffix(".body").read_bytes()
+                except (OSError, ValueError, KeyError) as exc:
+                    log.warning("skipping journal entry %s, which cannot be read: %s", path.name, exc)
+                    continue
+                client.open(
+                    entry["path"],
+                    method=entry["method"],
+                    query_string=entry["query"],
+                    headers=headers,
+                    data=body,
+                )
+                replayed += 1
         return replayed
 
 
@@ -169,6 +187,28 @@ def _write_atomically(path: Path, data: bytes) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def _is_object_put(environ: dict[str, Any]) -> bool:
+    """A PutObject: a path-style object URL, no sub-resource, not a copy."""
+    bucket, _, key = unquote(environ.get("PATH_INFO", "")).lstrip("/").partition("/")
+    return (
+        environ.get("REQUEST_METHOD") == "PUT"
+        and bool(bucket and key)
+        and not environ.get("QUERY_STRING")
+        and "HTTP_X_AMZ_COPY_SOURCE" not in environ
+        and _service(environ) == "s3"
+    )
+
+
+def _unframed(headers: dict[str, str]) -> dict[str, str]:
+    """The headers of a PutObject replayed with its stored bytes as a plain body."""
+    kept = {k: v for k, v in headers.items() if k not in _FRAMING_HEADERS}
+    kept["X-Amz-Content-Sha256"] = "UNSIGNED-PAYLOAD"
+    encodings = [e for e in kept.pop("Content-Encoding", "").split(",") if e.strip() and e.strip() != "aws-chunked"]
+    if encodings:
+        kept["Content-Encoding"] = ",".join(encodings)
+    return kept
 
 
 def unquote_xml(text: str) -> str:

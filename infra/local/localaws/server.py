@@ -16,7 +16,6 @@ import hmac
 import io
 import json
 import logging
-import os
 import re
 import tempfile
 import threading
@@ -31,18 +30,17 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from localaws import credentials
+from localaws import credentials, objects
 from localaws.athena import AthenaApiError, AthenaExecutor
 from localaws.auth import AuthError, Caller, verify
 from localaws.clients import local_client
 from localaws.journal import Journal
 from localaws.lambda_executor import API_PREFIX, LambdaApiError, LambdaExecutor, function_name
-from localaws.memory import MemoryTrimmer
+from localaws.memory import MemoryTrimmer, use_system_allocator_for_arrow
 
 log = logging.getLogger(__name__)
 
 DEFAULT_REGION = "eu-west-1"
-S3_BODY_IN_MEMORY_BYTES = 16 * 1024
 CODE_PREFIX = "/_localaws/lambda-code/"
 _FUNCTION_PATH = re.compile(rf"^{API_PREFIX}/(?P<name>[^/]+)(?P<rest>/.*)?$")
 
@@ -60,6 +58,14 @@ def _start(state_dir: Path, region: str, port: int, host: str = "127.0.0.1") -> 
     return app, server
 
 
+def _backend_app(service: str) -> Any:
+    """moto's Flask app for ``service``, out of debug mode: moto turns it on, and Flask then
+    builds a new class for every request that reads a body (about 1,600 an hour, kept)."""
+    app = create_backend_app(service)
+    app.debug = False
+    return app
+
+
 class LocalAws:
     """The WSGI application behind the endpoint."""
 
@@ -68,12 +74,11 @@ class LocalAws:
         self.region = region
         self.endpoint_url = ""  # set once the socket is bound
         self.key = credentials.load_or_create(state_dir)
-        # moto keeps an object's body in memory up to this size, past it in a temporary file:
-        # the endpoint's memory then grows with the number of objects, not the lake's bytes.
-        os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(S3_BODY_IN_MEMORY_BYTES))
-        self.moto = DomainDispatcherApplication(create_backend_app)
-        self.journal = Journal(state_dir / "journal")
+        objects.install()  # S3 bodies in files under the state directory, not in memory
+        self.moto = DomainDispatcherApplication(_backend_app)
+        self.journal = Journal(state_dir / "journal", objects.ObjectStore(state_dir / "objects"))
         self.memory = MemoryTrimmer()
+        use_system_allocator_for_arrow()
         self.lambdas: LambdaExecutor | None = None
         self.athena = AthenaExecutor(state_dir, self.client)
 
