@@ -46,6 +46,7 @@ with DAG(
     def publish_report(plan: dict, query_ids: dict) -> dict:
         summary = daily_report.publish(aws.athena(), aws.s3(), aws.names(), plan, query_ids)
         aws.put_metrics(daily_report.reconciliation_metric_data(summary))
+        daily_report.skip_if_empty(summary)
         return summary
 
     planned = plan()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
@@ -25,7 +24,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 from flightdata import resources
 from flightdata.orchestration import aws, minutely
 from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, lake_asset
-from flightdata.orchestration.operators import OpenSkyIngestOperator
+from flightdata.orchestration.operators import REGION_LABEL, OpenSkyIngestOperator, TransformOperator
 
 PROCESSED = lake_asset("opensky_processed", resources.PROCESSED)
 
@@ -58,22 +57,24 @@ with DAG(
         minutely.check_pacing(minute, params["regions"], params["credit_reserve"])
         return minutely.ingestion_payloads(minute, params["regions"], params["credit_reserve"])
 
-    ingest = OpenSkyIngestOperator.partial(task_id="ingest", function_name="{{ fd.ingestion_function }}").expand(
-        payload=plan()
-    )
+    ingest = OpenSkyIngestOperator.partial(
+        task_id="ingest", function_name="{{ fd.ingestion_function }}", map_index_template=REGION_LABEL
+    ).expand(payload=plan())
 
     @task(trigger_rule="none_failed_min_one_success")
-    def transform_payloads(ingested) -> list[str]:
+    def transform_payloads(ingested: list[dict]) -> list[str]:
         return [minutely.transform_payload(result) for result in ingested]
 
-    transform = LambdaInvokeFunctionOperator.partial(
-        task_id="transform", function_name="{{ fd.transform_function }}"
+    transform = TransformOperator.partial(
+        task_id="transform", function_name="{{ fd.transform_function }}", map_index_template=REGION_LABEL
     ).expand(payload=transform_payloads(ingest.output))
 
     @task(outlets=[PROCESSED])
-    def register_partitions(logical_date=None, dag_run=None) -> list[str]:
+    def register_partitions(transformed, logical_date=None, dag_run=None, outlet_events=None) -> list[str]:
         minute = minutely.snapshot_minute(logical_date, dag_run.run_after)
-        return minutely.register_partitions(aws.glue(), aws.names(), minute)
+        added = minutely.register_partitions(aws.glue(), aws.names(), minute)
+        outlet_events[PROCESSED].extra = minutely.committed_extra(minute, transformed)
+        return added
 
     @task
     def publish_quality_metrics(ingested, transformed) -> int:
@@ -92,5 +93,5 @@ with DAG(
         skip_when_already_exists=True,
     )
 
-    transform >> register_partitions() >> committed_after_its_hour() >> recompact_hour
+    register_partitions(transform.output) >> committed_after_its_hour() >> recompact_hour
     publish_quality_metrics(ingest.output, transform.output)

@@ -87,9 +87,21 @@ def _table(rows: list[dict[str, str | None]]) -> str:
     return f"<details><summary>Rows</summary><table><tr>{head}</tr>{body}</table></details>"
 
 
+def is_empty(results: dict[str, QueryResult]) -> bool:
+    """No query found a row: nothing was collected that day (or it is not in the catalog)."""
+    return not any(result.rows for result in results.values())
+
+
+EMPTY_DAY = (
+    "No data was collected on this day: no snapshot of it is in the lake's processed table. "
+    "Check that opensky_flights ran then, and that opensky_compaction ran for its hours."
+)
+
+
 def render_html(day: str, results: dict[str, QueryResult]) -> str:
-    sections = []
-    for name, title, label, value in REPORTS:
+    empty = is_empty(results)
+    sections = [f"<section><h2>No data</h2><p class='empty'>{html.escape(EMPTY_DAY)}</p></section>"] if empty else []
+    for name, title, label, value in REPORTS if not empty else ():
         result = results.get(name)
         if result is None:
             continue

@@ -30,7 +30,9 @@ def test_opensky_flights_fans_out_after_the_lambdas(dagbag):  # noqa: F811
     assert dag.get_task("recompact_hour").trigger_dag_id == "opensky_compaction"
     assert type(dag.get_task("ingest")).__name__ == "MappedOperator"
     assert dag.get_task("ingest").operator_class.__name__ == "OpenSkyIngestOperator"
-    assert dag.get_task("transform").operator_class.__name__ == "LambdaInvokeFunctionOperator"
+    assert dag.get_task("transform").operator_class.__name__ == "TransformOperator"
+    for mapped in ("ingest", "transform"):  # labelled by region in the grid, not 0, 1, ...
+        assert dag.get_task(mapped).partial_kwargs["map_index_template"] == "{{ region }}"
     assert dag.timetable.summary == "* * * * *"
     assert [o.name for o in dag.get_task("register_partitions").outlets] == ["opensky_processed"]
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -47,8 +50,28 @@ def test_minutes_compaction_and_report_reconcile(stack):
     minutes = demo_minutes(datetime.now(UTC), 2)
     hour = minutes[0].replace(minute=0)
     hour_filter = lake.partition_filter(lake.partition_values(hour))
-    for when in minutes:
-        stack.run_dag("opensky_flights", when)
+    logs = [stack.run_dag("opensky_flights", when) for when in minutes]
+
+    # THEN each run reads well in the Airflow UI: one summary line per task in its log, dict
+    # XComs, mapped instances labelled by region, and an asset event saying what was committed
+    text = logs[0].read_text(errors="replace")
+    assert re.search(r"region=global records=\d+ credits_spent=\d+ credits_left=\d+ attempts=1 -> s3://", text)
+    assert re.search(r"region=global records=\d+ valid=\d+ quarantined=\d+ quality=\d+\.\d\d% -> s3://", text)
+    with contextlib.closing(sqlite3.connect(stack.root / "airflow" / "airflow.db")) as db:
+        labels = db.execute(
+            "SELECT DISTINCT task_id, rendered_map_index FROM task_instance"
+            " WHERE dag_id = 'opensky_flights' AND task_id IN ('ingest', 'transform')"
+        ).fetchall()
+        xcoms = db.execute(
+            "SELECT value FROM xcom WHERE dag_id = 'opensky_flights' AND task_id = 'transform' AND key = 'return_value'"
+        ).fetchall()
+        extras = [json.loads(e) for (e,) in db.execute("SELECT extra FROM asset_event ORDER BY id").fetchall()]
+    assert sorted(labels) == [("ingest", "global"), ("transform", "global")]
+    assert xcoms
+    assert all(isinstance(json.loads(v), dict) for (v,) in xcoms)
+    assert [e["snapshot_time"] for e in extras] == [m.isoformat() for m in minutes]
+    assert all(e["records"] == SERVED_PER_MINUTE for e in extras)
+    assert all(e["partition"] == lake.partition_path(hour) for e in extras)
 
     # GIVEN two minutes ingested, THEN Athena sees what the simulator served, minus the quarantine
     for when in minutes:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flightdata import lake
+from flightdata import lake, reporting
 from flightdata.orchestration import compaction, minutely, retention
 from flightdata.orchestration.daily_report import plan_day
 from flightdata.reporting import QueryResult, render_html, to_csv
@@ -126,7 +126,103 @@ def test_the_ingest_operator_skips_when_the_function_reports_the_reserve(monkeyp
 
     landed = {"status": "ok", "raw_key": "raw/x"}
     monkeypatch.setattr(LambdaInvokeFunctionOperator, "execute", lambda self, context: json.dumps(landed))
-    assert json.loads(operator.execute({})) == landed
+    assert operator.execute({}) == landed
+
+
+def test_minutely_tasks_push_dicts_log_one_summary_line_and_are_labelled_by_region(monkeypatch, caplog):
+    """The XCom is a dict the UI renders as a tree; the log has the results, not only the
+    request; a mapped instance's label (map_index_template) comes from its payload's region."""
+    from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
+
+    from flightdata.orchestration.operators import REGION_LABEL, OpenSkyIngestOperator, TransformOperator
+
+    landed = {
+        "status": "ok",
+        "bucket": "fd-lake",
+        "raw_key": "raw/year=2026/x.json.gz",
+        "region": "europe",
+        "records": 12000,
+        "credits_spent": 4,
+        "credits_remaining": 3848,
+        "attempts": 1,
+    }
+    report = {
+        "status": "ok",
+        "bucket": "fd-lake",
+        "region": "europe",
+        "records": 12000,
+        "valid": 11856,
+        "quarantined": 144,
+        "quality_score": 0.988,
+        "keys": {"processed": "processed/p.parquet", "quarantine": "quarantine/q.parquet"},
+    }
+    payload = json.dumps({"region": "europe", "snapshot_time": "2026-03-01T10:00:00+00:00"})
+    for operator_class, answer, line in (
+        (
+            OpenSkyIngestOperator,
+            landed,
+            "region=europe records=12000 credits_spent=4 credits_left=3848 attempts=1"
+            " -> s3://fd-lake/raw/year=2026/x.json.gz",
+        ),
+        (
+            TransformOperator,
+            report,
+            "region=europe records=12000 valid=11856 quarantined=144 quality=98.80%"
+            " -> s3://fd-lake: processed=processed/p.parquet, quarantine=quarantine/q.parquet",
+        ),
+    ):
+        monkeypatch.setattr(LambdaInvokeFunctionOperator, "execute", lambda self, context, a=answer: json.dumps(a))
+        operator = operator_class(task_id="t", function_name="fn", payload=payload, map_index_template=REGION_LABEL)
+        context: dict = {}
+        with caplog.at_level("INFO"):
+            assert operator.execute(context) == answer
+        assert line in caplog.text
+        assert context["region"] == "europe"
+
+    monkeypatch.setattr(LambdaInvokeFunctionOperator, "execute", lambda self, context: json.dumps(["not", "a", "dict"]))
+    with pytest.raises(ValueError, match="not a JSON object"):
+        TransformOperator(task_id="t", function_name="fn", payload=payload).execute({})
+
+
+def test_the_processed_asset_event_says_what_was_committed():
+    when = datetime(2026, 3, 1, 10, 7, tzinfo=UTC)
+    reports = [
+        {"region": "europe", "records": 100, "valid": 90},
+        {"region": "alps", "records": 50, "valid": 50},
+    ]
+
+    extra = minutely.committed_extra(when, reports)
+
+    assert extra == {
+        "snapshot_time": "2026-03-01T10:07:00+00:00",
+        "partition": "year=2026/month=03/day=01/hour=10",
+        "regions": ["alps", "europe"],
+        "records": 150,
+        "valid": 140,
+        "quality": 0.9333,
+    }
+    json.dumps(extra)  # an asset event's extra is stored as JSON
+
+
+def test_a_negative_credit_reserve_is_refused_not_clamped():
+    with pytest.raises(ValueError, match="credit_reserve must be 0 or more, got -5"):
+        minutely.ingestion_payloads(datetime(2026, 3, 1, tzinfo=UTC), minutely.DEFAULT_REGIONS, -5)
+
+
+def test_an_empty_day_says_so_once_and_its_run_is_skipped_with_the_reason():
+    from airflow.exceptions import AirflowSkipException
+
+    from flightdata.orchestration import daily_report
+
+    empty = {name: QueryResult([], 0) for name in reporting.REPORT_NAMES}
+    page = render_html("2026-03-01", empty)
+
+    assert page.count("No data was collected on this day") == 1
+    assert "<svg" not in page
+    assert "No data for this day" not in page
+    with pytest.raises(AirflowSkipException, match="2026-03-01: No data was collected"):
+        daily_report.skip_if_empty({"day": "2026-03-01", "html": "reports/date=2026-03-01/report.html", "empty": True})
+    daily_report.skip_if_empty({"day": "2026-03-01", "html": "x", "empty": False})  # a day with data goes on
 
 
 class FakeTaskInstance:

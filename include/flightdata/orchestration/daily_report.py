@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from airflow.exceptions import AirflowSkipException
+
 from flightdata import lake, reporting, resources
 from flightdata.orchestration.queries import bytes_scanned, result_rows
 
@@ -55,6 +57,7 @@ def publish(athena: Any, s3: Any, names: resources.Resources, plan: dict[str, An
         "csv": keys,
         "bytes_scanned": {name: r.bytes_scanned for name, r in results.items()},
         "hours_with_data": len(hours),
+        "empty": reporting.is_empty(results),
         "hours_not_reconciled": reporting.unreconciled_hours(hours),
     }
     s3.put_object(
@@ -64,6 +67,12 @@ def publish(athena: Any, s3: Any, names: resources.Resources, plan: dict[str, An
         ContentType="application/json",
     )
     return summary
+
+
+def skip_if_empty(summary: dict[str, Any]) -> None:
+    """End the run as skipped, not green, when the day had no data (the page says so too)."""
+    if summary.get("empty"):
+        raise AirflowSkipException(f"report for {summary['day']}: {reporting.EMPTY_DAY} (page: {summary['html']})")
 
 
 def reconciliation_metric_data(summary: dict[str, Any]) -> list[dict[str, Any]]:

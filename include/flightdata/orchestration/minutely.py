@@ -83,6 +83,8 @@ def planned_minutes(hour: datetime) -> list[datetime]:
 
 def ingestion_payloads(snapshot_time: datetime, regions: list[dict[str, Any]], credit_reserve: int) -> list[str]:
     """One ingestion event per region, as the JSON the Lambda operator sends."""
+    if credit_reserve < 0:
+        raise ValueError(f"credit_reserve must be 0 or more, got {credit_reserve}")
     names = [r["name"] for r in regions]
     if len(set(names)) != len(names):
         raise ValueError(f"region names must be unique, got {names}")
@@ -100,8 +102,59 @@ def ingestion_payloads(snapshot_time: datetime, regions: list[dict[str, Any]], c
     ]
 
 
+def _answer(result: str | dict[str, Any]) -> dict[str, Any]:
+    """A Lambda's answer, as the operators push it (a dict) or as its payload (JSON)."""
+    return json.loads(result) if isinstance(result, str) else result
+
+
+def payload_region(payload: str | bytes | dict[str, Any] | None) -> str:
+    """The region a minutely Lambda payload names: the label of its mapped task instance."""
+    try:
+        document = payload if isinstance(payload, dict) else json.loads(payload or "{}")
+        return str(document.get("region") or "?")
+    except (ValueError, AttributeError):
+        return "?"
+
+
+def ingest_summary(landed: dict[str, Any]) -> str:
+    """The ingest task's log line: what OpenSky gave, what it cost, where it landed."""
+    return (
+        f"region={landed.get('region')} records={landed.get('records')} "
+        f"credits_spent={landed.get('credits_spent')} credits_left={landed.get('credits_remaining')} "
+        f"attempts={landed.get('attempts')} -> s3://{landed.get('bucket')}/{landed.get('raw_key')}"
+    )
+
+
+def transform_summary(report: dict[str, Any]) -> str:
+    """The transform task's log line: records, how many were valid, and the keys written."""
+    quality = report.get("quality_score")
+    keys = report.get("keys") or {}
+    written = ", ".join(f"{kind}={key}" for kind, key in sorted(keys.items())) or "nothing"
+    return (
+        f"region={report.get('region')} records={report.get('records')} valid={report.get('valid')} "
+        f"quarantined={report.get('quarantined')} quality={'n/a' if quality is None else f'{quality:.2%}'} "
+        f"-> s3://{report.get('bucket')}: {written}"
+    )
+
+
+def committed_extra(snapshot_time: datetime, transformed: list[str] | list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``extra`` of the processed asset's event for a committed minute: its partition, and
+    the records, valid records and quality over its regions."""
+    reports = [_answer(result) for result in transformed if result]
+    records = sum(int(r.get("records") or 0) for r in reports)
+    valid = sum(int(r.get("valid") or 0) for r in reports)
+    return {
+        "snapshot_time": lake.as_utc(snapshot_time).isoformat(),
+        "partition": lake.partition_path(snapshot_time),
+        "regions": sorted(str(r.get("region")) for r in reports),
+        "records": records,
+        "valid": valid,
+        "quality": round(valid / records, 4) if records else None,
+    }
+
+
 def transform_payload(ingest_result: str | dict[str, Any]) -> str:
-    landed = json.loads(ingest_result) if isinstance(ingest_result, str) else ingest_result
+    landed = _answer(ingest_result)
     return json.dumps(
         {
             "bucket": landed["bucket"],
@@ -112,23 +165,24 @@ def transform_payload(ingest_result: str | dict[str, Any]) -> str:
     )
 
 
-def quality_summaries(ingested: list[str], transformed: list[str]) -> list[dict[str, Any]]:
+def quality_summaries(
+    ingested: list[str] | list[dict[str, Any]], transformed: list[str] | list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Each region's quality summary (the transform's result) with the OpenSky credits its
     ingestion reported left; regions that were skipped or failed have no summary."""
-    credits = {(landed := json.loads(result))["region"]: landed.get("credits_remaining") for result in ingested}
+    credits = {(landed := _answer(result))["region"]: landed.get("credits_remaining") for result in ingested}
     return [
-        {**(summary := json.loads(result)), "credits_remaining": credits.get(summary["region"])}
-        for result in transformed
+        {**(summary := _answer(result)), "credits_remaining": credits.get(summary["region"])} for result in transformed
     ]
 
 
-def credit_metric_data(ingested: list[str]) -> list[dict[str, Any]]:
+def credit_metric_data(ingested: list[str] | list[dict[str, Any]]) -> list[dict[str, Any]]:
     """CloudWatch ``MetricData`` for OpenSky credits this minute: spent, remaining, and, with
     a tier set, the balance projected at the next refill if the plan runs as planned (the
     stack alarms when that falls below the reserve). At the first planned fetch of a refill
     period the remaining credits are checked against the tier's allowance, and a mismatch
     (a wrong tier setting, or credits spent elsewhere) is logged."""
-    landed = [json.loads(result) for result in ingested]
+    landed = [_answer(result) for result in ingested]
     landed = [r for r in landed if r.get("status") == "ok" and r.get("credits_remaining") is not None]
     if not landed:
         return []

@@ -1,4 +1,7 @@
-"""Our one operator: the provider's Lambda operator, plus a clean skip when OpenSky credits run low."""
+"""The minutely run's Lambda operators: the provider's Lambda operator, plus what a reader of
+the Airflow UI needs. The function's answer is the task's XCom as a dict (rendered as a tree,
+not one long string), one summary line of it goes to the log, and a mapped task instance is
+labelled by its region instead of an index."""
 
 from __future__ import annotations
 
@@ -8,17 +11,41 @@ from typing import Any
 from airflow.exceptions import AirflowSkipException
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 
+from flightdata.orchestration import minutely
 
-class OpenSkyIngestOperator(LambdaInvokeFunctionOperator):
+# The label of a mapped instance: rendered after it runs, from the context ``execute`` fills.
+REGION_LABEL = "{{ region }}"
+
+
+class _MinutelyLambdaOperator(LambdaInvokeFunctionOperator):
+    def execute(self, context: Any) -> dict[str, Any]:
+        context["region"] = minutely.payload_region(self.payload)
+        answer = json.loads(super().execute(context))
+        if not isinstance(answer, dict):
+            raise ValueError(f"{self.function_name} answered {answer!r}, not a JSON object")
+        return self.summarize(answer)
+
+    def summarize(self, answer: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class OpenSkyIngestOperator(_MinutelyLambdaOperator):
     """Invokes the ingestion function; a ``"status": "skipped"`` answer skips the task.
 
     The function answers so when the call would take the OpenSky credits below the
     reserve: not a failure, so no retries and no alarms.
     """
 
-    def execute(self, context: Any) -> str:
-        result = super().execute(context)
-        answer = json.loads(result)
+    def summarize(self, answer: dict[str, Any]) -> dict[str, Any]:
         if answer.get("status") == "skipped":
             raise AirflowSkipException(answer.get("reason", "the ingestion function skipped this minute"))
-        return result
+        self.log.info("%s", minutely.ingest_summary(answer))
+        return answer
+
+
+class TransformOperator(_MinutelyLambdaOperator):
+    """Invokes the transform function on one landed snapshot."""
+
+    def summarize(self, answer: dict[str, Any]) -> dict[str, Any]:
+        self.log.info("%s", minutely.transform_summary(answer))
+        return answer

@@ -61,7 +61,7 @@ def _start(state_dir: Path, region: str, port: int, host: str = "127.0.0.1") -> 
 def _backend_app(service: str) -> Any:
     """moto's Flask app for ``service``, out of debug mode: moto turns it on, and Flask then
     builds a new class for every request that reads a body (about 1,600 an hour, kept)."""
-    app = create_backend_app(service)
+    app = create_backend_app(service)  # type: ignore[arg-type]  # any service moto serves
     app.debug = False
     return app
 
