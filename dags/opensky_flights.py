@@ -38,7 +38,11 @@ with DAG(
     dagrun_timeout=minutely.RUN_TIMEOUT,
     default_args={**DEFAULT_ARGS, "max_retry_delay": timedelta(seconds=40)},
     params={
-        "regions": Param(minutely.DEFAULT_REGIONS, schema=minutely.REGIONS_SCHEMA, description="named boxes"),
+        "regions": Param(
+            minutely.DEFAULT_REGIONS,
+            schema=minutely.REGIONS_SCHEMA,
+            description=minutely.REGIONS_DESCRIPTION,
+        ),
         "credit_reserve": Param(
             minutely.DEFAULT_CREDIT_RESERVE,
             type="integer",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,17 @@ def test_every_dag_says_what_it_does_and_its_assets_name_the_real_bucket(dagbag)
     ]  # Airflow drops the final slash
     assert [o.uri for o in compaction.get_task("publish").outlets] == [f"s3://{bucket}/curated"]
     assert "skipped, not failed" in flights.params.get_param("credit_reserve").description
+
+
+def test_every_param_has_a_description_and_regions_shows_its_shape(dagbag):  # noqa: F811
+    """The trigger form shows each param's description; the regions one shows a valid box."""
+    import jsonschema
+
+    from flightdata.orchestration import minutely
+
+    for dag in dagbag.dags.values():
+        for name in dag.params:
+            assert dag.params.get_param(name).description, f"{dag.dag_id}.{name} has no description"
+    regions = dagbag.dags["opensky_flights"].params.get_param("regions")
+    assert json.dumps(minutely.EXAMPLE_REGIONS[0]) in regions.description
+    jsonschema.validate(minutely.EXAMPLE_REGIONS, regions.schema)

@@ -48,6 +48,16 @@ REGIONS_SCHEMA: dict[str, Any] = {
 RUN_TIMEOUT = timedelta(minutes=3)
 DEFAULT_REGIONS: list[dict[str, Any]] = [dict(r) for r in credits.DEFAULT_REGIONS]
 DEFAULT_CREDIT_RESERVE = credits.DEFAULT_RESERVE
+# Shown in the trigger form's description (a schema "examples" key would turn the field
+# into a multi-select of proposals in Airflow's UI).
+EXAMPLE_REGIONS: list[dict[str, Any]] = [
+    {"name": "alps", "bbox": {"lamin": 45.8, "lomin": 5.9, "lamax": 47.8, "lomax": 10.5}},
+]
+REGIONS_DESCRIPTION = (
+    f"Named boxes, each fetched by its own mapped task: {json.dumps(EXAMPLE_REGIONS[0])} (degrees; a box "
+    f"of at most {credits.BOX_COST_TIERS[0][0]:g} square degrees costs {credits.BOX_COST_TIERS[0][1]} credit). "
+    f"Without bbox: the whole globe ({credits.GLOBAL_CALL_COST} credits)."
+)
 
 
 def snapshot_minute(logical_date: datetime | None, run_after: datetime) -> datetime:
