@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -72,8 +73,16 @@ def main() -> None:
         state_start, lake_start, rss_start = directory_bytes(state_dir), lake_bytes(stack), endpoint.memory_info().rss
         anon_start = anonymous_rss(endpoint)
         started = time.perf_counter()
+        by_hour = []
         for h in range(1, HOURS + 1):
             simulate(first_hour + timedelta(hours=h))
+            by_hour.append(round(endpoint.memory_info().rss / MB, 1))
+        # Growth that levels off is a working set filling; growth that keeps its pace is a leak.
+        series = [round(rss_start / MB, 1), *by_hour]
+        print("endpoint_rss_mb_by_hour", json.dumps(series))
+        late = series[len(series) // 2 :]
+        late_slope = statistics.linear_regression(range(len(late)), late).slope if len(late) >= 3 else None
+        trend = None if late_slope is None else round(late_slope, 2)
         state_mb = (directory_bytes(state_dir) - state_start) / MB / HOURS
         parts = {p.name: round(directory_bytes(p) / MB, 1) for p in sorted(state_dir.iterdir()) if p.is_dir()}
         print("endpoint_state_mb_by_part", json.dumps(parts))
@@ -90,6 +99,8 @@ def main() -> None:
             "endpoint_rss_growth_mb_per_simulated_hour": round(rss_mb, 2),
             # Resident memory that is not file pages (which the kernel can drop): the heap.
             "endpoint_anon_rss_growth_mb_per_simulated_hour": round(anon_mb, 2),
+            # The least-squares trend of the hourly figures over the run's second half (from 6 hours).
+            "endpoint_rss_trend_mb_per_simulated_hour_second_half": trend,
         }
         for name, value in figures.items():
             print(f"{name} {value}")
