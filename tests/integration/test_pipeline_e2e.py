@@ -8,6 +8,7 @@ import json
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -157,6 +158,42 @@ def test_minutes_compaction_and_report_reconcile(stack):
         Statistics=["Maximum"],
     )
     assert [p["Maximum"] for p in completeness["Datapoints"]] == [pytest.approx(100 * len(minutes) / 60)]
+
+
+def seed_readme_queries(table: str, day: datetime) -> list[str]:
+    """The seed README's two sample queries, with only the table name and the date changed."""
+    text = (Path(__file__).parents[1] / "fixtures" / "seed_readme_queries.sql").read_text()
+    text = text.replace("flight_data_processed", table)
+    text = text.replace(
+        "year = '2025' AND month = '09' AND day = '06'",
+        f"year = '{day:%Y}' AND month = '{day:%m}' AND day = '{day:%d}'",
+    )
+    return [q.strip() + ";" for q in text.split(";") if "SELECT" in q]
+
+
+def test_the_seed_readme_queries_run_unchanged_but_for_the_table_and_the_date(stack):
+    """The seed's bands compare baro_altitude, which is in metres (as OpenSky sends it), with
+    thresholds labelled in feet; the project's own report bands baro_altitude_ft. The
+    queries still run as written, and their counts agree with the table."""
+    when = datetime.now(UTC).replace(minute=17, second=0, microsecond=0) - timedelta(hours=5)
+    stack.run_dag("opensky_flights", when)
+    day = f"year = '{when:%Y}' AND month = '{when:%m}' AND day = '{when:%d}'"
+
+    by_country, altitude = (stack.athena_rows(q) for q in seed_readme_queries("processed", when))
+    assert altitude
+
+    assert 1 <= len(by_country) <= 10
+    top_country, top_count = by_country[0][0], int(by_country[0][1])
+    assert top_count == count(stack, "processed", f"{day} AND origin_country = '{top_country}'")
+    assert all(float(row[2]) >= 0 and float(row[3]) >= 0 for row in by_country if row[2] and row[3])
+    assert [int(r[1]) for r in by_country] == sorted((int(r[1]) for r in by_country), reverse=True)
+    assert {r[0] for r in altitude} <= {
+        "Low (0-10k ft)",
+        "Medium (10-30k ft)",
+        "High (30-50k ft)",
+        "Very High (50k+ ft)",
+    }
+    assert sum(int(r[1]) for r in altitude) == count(stack, "processed", "baro_altitude IS NOT NULL")
 
 
 def test_a_late_minute_asks_for_its_hour_again_and_the_report_shows_it_until_then(stack):
