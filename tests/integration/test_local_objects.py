@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,26 @@ def test_a_streaming_upload_is_stored_decoded_and_survives_a_restart(tmp_path):
     moto_api_backend.reset()
     with running(state_dir=tmp_path) as endpoint:
         assert endpoint.client("s3").get_object(Bucket="lake", Key="streamed.bin")["Body"].read() == body
+
+
+def test_bodies_made_outside_a_request_leave_nothing_behind_when_the_process_ends(tmp_path):
+    """moto used in-process (tests, scripts) after the endpoint's patch stores bodies in a
+    temporary store, removed at exit."""
+    script = (
+        "from localaws import objects\n"
+        "objects.install()\n"
+        "from moto.s3.models import FakeKey\n"
+        "key = FakeKey('k', b'x' * 10, account_id='123456789012', region_name='eu-west-1')\n"
+        "assert key.value == b'x' * 10\n"
+        "print(objects._current().root)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    root = Path(done.stdout.strip())
+    assert root.parent == tmp_path
+    assert not root.exists()

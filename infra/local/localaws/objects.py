@@ -15,9 +15,11 @@ body (see ``localaws.journal``), so the lake's bytes are on disk once.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
 import uuid
@@ -113,7 +115,9 @@ def _current() -> ObjectStore:
     global _fallback
     with _fallback_lock:  # bodies made outside a request (moto's own internals, tests)
         if _fallback is None:
-            _fallback = ObjectStore(Path(tempfile.mkdtemp(prefix="localaws-objects-")))
+            root = tempfile.mkdtemp(prefix="localaws-objects-")
+            atexit.register(shutil.rmtree, root, ignore_errors=True)  # nothing outlives the process
+            _fallback = ObjectStore(Path(root))
         return _fallback
 
 
