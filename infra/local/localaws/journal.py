@@ -191,10 +191,9 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def _is_object_put(environ: dict[str, Any]) -> bool:
     """A PutObject: a path-style object URL, no sub-resource, not a copy."""
-    bucket, _, key = unquote(environ.get("PATH_INFO", "")).lstrip("/").partition("/")
     return (
         environ.get("REQUEST_METHOD") == "PUT"
-        and bool(bucket and key)
+        and _bucket_and_key(environ.get("PATH_INFO", "")) is not None
         and not environ.get("QUERY_STRING")
         and "HTTP_X_AMZ_COPY_SOURCE" not in environ
         and _service(environ) == "s3"
@@ -221,9 +220,9 @@ def unquote_xml(text: str) -> str:
     )
 
 
-def _s3_target(entry: dict[str, Any]) -> tuple[str, str] | None:
-    """(bucket, key) of a path-style S3 object request, or None."""
-    bucket, _, key = unquote(entry["path"]).lstrip("/").partition("/")
+def _bucket_and_key(path: str) -> tuple[str, str] | None:
+    """(bucket, key) of a path-style S3 object URL path, or None."""
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
     return (bucket, key) if bucket and key else None
 
 
@@ -240,7 +239,7 @@ def superseded(entries: list[tuple[Path, dict[str, Any]]], delete_keys: Callable
             bucket = unquote(entry["path"]).strip("/")
             replaced.update((bucket, key) for key in delete_keys(path))
             continue
-        target = _s3_target(entry)
+        target = _bucket_and_key(entry["path"])
         if target is None or query:  # buckets, multipart parts, tagging, ...: kept as they are
             continue
         if method == "DELETE":
@@ -250,10 +249,9 @@ def superseded(entries: list[tuple[Path, dict[str, Any]]], delete_keys: Callable
                 drop.append(path)
                 continue
             replaced.add(target)
-            source = headers.get("X-Amz-Copy-Source")
+            source = _bucket_and_key(headers.get("X-Amz-Copy-Source", "").split("?", 1)[0])
             if source:  # the copy reads its source as it was then: keep the write it read
-                bucket, _, key = unquote(source.split("?", 1)[0]).lstrip("/").partition("/")
-                replaced.discard((bucket, key))
+                replaced.discard(source)
     return drop
 
 

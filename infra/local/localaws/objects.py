@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ class ObjectStore:
         os.chmod(self.root, 0o700)
         for stale in self.root.glob("*/.tmp-*"):  # a write that a crash interrupted
             stale.unlink()
-        self._refs: dict[str, int] = {}
+        self._refs: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def path(self, digest: str) -> Path:
@@ -52,8 +53,8 @@ class ObjectStore:
         digest = hashlib.sha256(data).hexdigest()
         path = self.path(digest)
         with self._lock:
-            if self._refs.get(digest) or path.exists():
-                self._refs[digest] = self._refs.get(digest, 0) + 1
+            if self._refs[digest] or path.exists():
+                self._refs[digest] += 1
                 return digest
         path.parent.mkdir(mode=0o700, exist_ok=True)
         tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
@@ -63,7 +64,7 @@ class ObjectStore:
             os.fsync(handle.fileno())
         with self._lock:
             os.replace(tmp, path)  # same bytes if another thread got there first
-            self._refs[digest] = self._refs.get(digest, 0) + 1
+            self._refs[digest] += 1
         return digest
 
     def read(self, digest: str, offset: int = 0, size: int = -1) -> bytes:
@@ -73,11 +74,9 @@ class ObjectStore:
 
     def release(self, digest: str) -> None:
         with self._lock:
-            left = self._refs.get(digest, 0) - 1
-            if left > 0:
-                self._refs[digest] = left
-            else:
-                self._refs.pop(digest, None)
+            self._refs[digest] -= 1
+            if self._refs[digest] <= 0:
+                del self._refs[digest]
 
     def sweep(self, keep: set[str]) -> int:
         """Delete the files that no body holds and ``keep`` does not name (the journal's
@@ -90,9 +89,6 @@ class ObjectStore:
                     path.unlink(missing_ok=True)
                     removed += 1
         return removed
-
-    def live_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.root.glob("*/*"))
 
 
 @contextlib.contextmanager
