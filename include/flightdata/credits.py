@@ -16,6 +16,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 GLOBAL_CALL_COST = 4
@@ -39,6 +40,14 @@ class Tier:
     def credits_per_day(self) -> int:
         return self.credits * MINUTES_PER_DAY // self.refill_minutes
 
+    def period_at(self, epoch_s: float) -> int:
+        """The refill period (UTC day, or hour) the Unix time ``epoch_s`` falls in."""
+        return int(epoch_s) // (self.refill_minutes * 60)
+
+    def seconds_to_refill(self, epoch_s: float) -> int:
+        period_s = self.refill_minutes * 60
+        return period_s - int(epoch_s) % period_s
+
 
 TIERS: dict[str, Tier] = {
     tier.name: tier
@@ -52,6 +61,11 @@ TIERS: dict[str, Tier] = {
 
 
 TIER_ENV_VARS = ("AIRFLOW__FLIGHTDATA__OPENSKY_TIER", "FLIGHTDATA_OPENSKY_TIER")
+
+
+def minute_of_day(when: datetime) -> int:
+    """0-1439: the minute of the (UTC) day ``when`` falls in."""
+    return when.hour * 60 + when.minute
 
 
 def tier_setting(environ: Mapping[str, str] | None = None) -> str | None:
@@ -163,6 +177,10 @@ class CreditPlan:
     def coverage(self) -> float:
         """The share of the day's slots that are fetched."""
         return self.fetches_per_period / self.slots_per_period
+
+    def fetches_during(self, minute: datetime) -> bool:
+        """Whether the UTC minute ``minute`` is one the plan fetches."""
+        return self.fetches_at(minute_of_day(minute))
 
     def fetches_at(self, minute_of_day: int) -> bool:
         """Whether the slot that starts at ``minute_of_day`` (0-1439, UTC) fetches: the

@@ -79,7 +79,7 @@ def check_pacing(minute: datetime, regions: list[dict[str, Any]], reserve: int) 
         log.info("no OpenSky tier set (flightdata.opensky_tier): every minute fetches; see flightdata plan")
         return
     log.info("%s", plan.summary())
-    if not plan.fetches_at(minute.hour * 60 + minute.minute):
+    if not plan.fetches_during(minute):
         raise AirflowSkipException(f"planned skip of {minute:%H:%M} UTC to make the credits last: {plan.summary()}")
 
 
@@ -88,7 +88,7 @@ def planned_minutes(hour: datetime) -> list[datetime]:
     default regions and reserve: what an hour's completeness is measured against."""
     plan = credit_plan(DEFAULT_REGIONS, DEFAULT_CREDIT_RESERVE)
     minutes = [hour + timedelta(minutes=m) for m in range(60)]
-    return minutes if plan is None else [m for m in minutes if plan.fetches_at(m.hour * 60 + m.minute)]
+    return minutes if plan is None else [m for m in minutes if plan.fetches_during(m)]
 
 
 def ingestion_payloads(snapshot_time: datetime, regions: list[dict[str, Any]], credit_reserve: int) -> list[str]:
@@ -112,16 +112,15 @@ def ingestion_payloads(snapshot_time: datetime, regions: list[dict[str, Any]], c
     ]
 
 
-def _answer(result: str | dict[str, Any]) -> dict[str, Any]:
-    """A Lambda's answer, as the operators push it (a dict) or as its payload (JSON)."""
-    return json.loads(result) if isinstance(result, str) else result
+def _answer(result: str | bytes | dict[str, Any]) -> dict[str, Any]:
+    """A Lambda's answer or payload: a dict (as the operators push it) or its JSON."""
+    return result if isinstance(result, dict) else json.loads(result)
 
 
 def payload_region(payload: str | bytes | dict[str, Any] | None) -> str:
     """The region a minutely Lambda payload names: the label of its mapped task instance."""
     try:
-        document = payload if isinstance(payload, dict) else json.loads(payload or "{}")
-        return str(document.get("region") or "?")
+        return str(_answer(payload or "{}").get("region") or "?")
     except (ValueError, AttributeError):
         return "?"
 
@@ -206,7 +205,7 @@ def credit_metric_data(ingested: list[str] | list[dict[str, Any]]) -> list[dict[
     plan = credit_plan(DEFAULT_REGIONS, DEFAULT_CREDIT_RESERVE)
     if plan is None:
         return data
-    minute = when.hour * 60 + when.minute
+    minute = credits.minute_of_day(when)
     period = plan.tier.refill_minutes
     start = minute - minute % period
     later = sum(plan.fetches_at(m) for m in range(minute + 1, start + period))

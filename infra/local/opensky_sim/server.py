@@ -94,7 +94,7 @@ class Simulator:
 
     def set_credits(self, identity: str, credits: int) -> None:
         """What ``identity`` has left in the current period."""
-        period = int(self.clock()) // (self.tier_of(identity).refill_minutes * 60)
+        period = self.tier_of(identity).period_at(self.clock())
         with self.lock:
             self.credits[identity] = credits
             self.credit_periods[identity] = period
@@ -123,7 +123,7 @@ class Simulator:
         """Remaining credits after the charge, or None when there are not enough. Credits refill
         at each of the tier's periods (UTC days; hours for a licensed account)."""
         tier = self.tier_of(identity)
-        period = int(self.clock()) // (tier.refill_minutes * 60)
+        period = tier.period_at(self.clock())
         with self.lock:
             if self.credit_periods.get(identity) != period:  # a new day (or hour): a full allowance
                 self.credit_periods[identity] = period
@@ -135,8 +135,7 @@ class Simulator:
             return left - cost
 
     def seconds_to_reset(self, identity: str = "anonymous") -> int:
-        period_s = self.tier_of(identity).refill_minutes * 60
-        return period_s - int(self.clock()) % period_s
+        return self.tier_of(identity).seconds_to_refill(self.clock())
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
