@@ -13,7 +13,6 @@ its files 0600: entries hold what was sent, Secrets Manager values included.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -78,10 +77,11 @@ class Journal:
         self._next = max(numbers, default=-1) + 1
         self._since_compaction = 0
 
-    def record(self, app: Callable[..., Iterable[bytes]], environ: dict[str, Any], start_response: Any) -> Any:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)
+    def record(
+        self, app: Callable[..., Iterable[bytes]], environ: dict[str, Any], start_response: Any, body: bytes
+    ) -> Any:
+        """Run ``app`` on the request, and journal it if it changed state. ``body`` is the
+        request's body, which the caller has read (``wsgi.input`` still yields it)."""
         status: list[int] = []
 
         def capture(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

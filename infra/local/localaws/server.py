@@ -113,7 +113,7 @@ class LocalAws:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith("AmazonAthena.") and self.athena.handles(target.split(".", 1)[1]):
             return self._athena(target.split(".", 1)[1], Request(environ), caller)(environ, start_response)
-        return self.journal.record(self.moto, environ, start_response)
+        return self.journal.record(self.moto, environ, start_response, body)
 
     def _athena(self, operation: str, request: Request, caller: Caller) -> Response:
         try:
