@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import time
 import zipfile
 
@@ -78,6 +79,22 @@ def test_invoke_runs_the_uploaded_handler_with_its_environment(functions, local_
     assert result["endpoint"] == local_aws.url
     assert 0 < result["remaining_ms"] <= 10_000
     assert 'handling {"minute": "00:01"}' in base64.b64decode(response["LogResult"]).decode()
+
+
+def test_the_log_ends_with_lambdas_report_line(functions):
+    """Durations and memory, as Lambda reports them: ``flightdata-local measure`` prices them."""
+    lam, _, _ = functions
+
+    response = lam.invoke(FunctionName="ok-fn", Payload=b"{}", LogType="Tail")
+
+    last = base64.b64decode(response["LogResult"]).decode().strip().splitlines()[-1]
+    fields = dict(part.split(": ", 1) for part in last.split("\t"))
+    assert fields["REPORT RequestId"]
+    duration_ms = float(fields["Duration"].removesuffix(" ms"))
+    assert int(fields["Billed Duration"].removesuffix(" ms")) == math.ceil(duration_ms)
+    assert fields["Memory Size"] == "128 MB"  # CreateFunction's default
+    assert 10 < int(fields["Max Memory Used"].removesuffix(" MB")) < 128
+    assert float(fields["Init Duration"].removesuffix(" ms")) > 0
 
 
 def test_a_handler_exception_is_a_function_error_with_lambdas_payload(functions):

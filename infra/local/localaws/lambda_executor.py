@@ -223,6 +223,7 @@ class LambdaExecutor:
             body = json.dumps({"errorMessage": message, "errorType": "Sandbox.Timedout"}).encode()
             return Invocation(body, "Unhandled", _tail(logs + message + "\n"))
         logs = proc.stderr.decode(errors="replace")
+        _log_report(config.FunctionName, logs)
         if proc.returncode == 0:
             return Invocation(proc.stdout, None, _tail(logs))
         try:
@@ -250,6 +251,15 @@ class LambdaExecutor:
                 self._send_to_dlq(target, payload, config.FunctionName, result.payload)
 
         threading.Thread(target=run, name=f"lambda-async-{config.FunctionName}", daemon=True).start()
+
+
+def _log_report(function_name: str, logs: str) -> None:
+    """The endpoint's log keeps each invocation's ``REPORT`` line, as CloudWatch Logs would:
+    ``flightdata-local measure`` reads durations from it."""
+    for line in reversed(logs.splitlines()):
+        if line.startswith("REPORT RequestId:"):
+            log.info("lambda %s %s", function_name, line)
+            return
 
 
 def _tail(logs: str) -> str:

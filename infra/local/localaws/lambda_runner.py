@@ -1,7 +1,9 @@
 """Runs one Lambda invocation inside its own process: payload on stdin, result on stdout.
 
 An exception in the handler is reported the way Lambda reports it (``errorMessage``,
-``errorType``, ``stackTrace``) with exit status 1; logs go to stderr.
+``errorType``, ``stackTrace``) with exit status 1; logs go to stderr, ending, as on Lambda,
+with a ``REPORT`` line: the handler's duration, the billed duration, the memory size and the
+most memory used, and the init (import) duration, since every local invocation is a cold start.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import math
 import os
+import resource
 import sys
 import time
 import traceback
@@ -41,11 +45,15 @@ def main() -> int:
     sys.stdout = sys.stderr  # prints in the handler are logs, as on Lambda
     context = Context()
     print(f"START RequestId: {context.aws_request_id} Version: $LATEST", file=sys.stderr)
+    init_started = time.perf_counter()
+    started = init_ms = None
     try:
         module_name, function_name = os.environ["LOCALAWS_HANDLER"].rsplit(".", 1)
         handler = getattr(importlib.import_module(module_name), function_name)
         raw = sys.stdin.buffer.read()
         event = json.loads(raw) if raw.strip() else {}
+        started = time.perf_counter()
+        init_ms = (started - init_started) * 1000
         result = handler(event, context)
         real_stdout.write(json.dumps(result, default=str))
         code = 0
@@ -59,8 +67,39 @@ def main() -> int:
         real_stdout.write(json.dumps(error))
         code = 1
     print(f"END RequestId: {context.aws_request_id}", file=sys.stderr)
+    print(report_line(context, started, init_ms), file=sys.stderr)
     real_stdout.flush()
     return code
+
+
+def _peak_rss_kib() -> int:
+    """This process's peak resident size. Not ``getrusage``: its ``ru_maxrss`` keeps the
+    parent's peak across fork and exec, so the endpoint's own size would show up. Where
+    there is no /proc (macOS), it is the best there is."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if sys.platform == "darwin" else 1)
+
+
+def report_line(context: Context, started: float | None, init_ms: float | None) -> str:
+    """Lambda's ``REPORT`` line; a handler that never started reports its init time only."""
+    duration_ms = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+    used_mb = math.ceil(_peak_rss_kib() / 1024)
+    fields = [
+        f"REPORT RequestId: {context.aws_request_id}",
+        f"Duration: {duration_ms:.2f} ms",
+        f"Billed Duration: {math.ceil(duration_ms)} ms",
+        f"Memory Size: {context.memory_limit_in_mb} MB",
+        f"Max Memory Used: {used_mb} MB",
+    ]
+    if init_ms is not None:
+        fields.append(f"Init Duration: {init_ms:.2f} ms")
+    return "\t".join(fields)
 
 
 if __name__ == "__main__":
