@@ -236,3 +236,46 @@ def test_airflow_metadata_is_cleaned_by_the_retention_dag_and_db_clean(stack):
     retention.clean_locally(datetime.now(UTC) + timedelta(minutes=1), env=stack.env)
 
     assert flights_runs(stack) == []
+
+
+def test_the_runs_are_measured_in_the_shape_the_cost_estimate_reads(stack):
+    from flightdata_cdk import cost
+    from localaws import measure
+
+    # GIVEN the runs above (every phase of them counts as "minutely" here)
+    runs = len(list((stack.root / "logs").glob("*-opensky_flights.log")))
+    phases = [measure.Phase("minutely", datetime(2000, 1, 1, tzinfo=UTC))]
+
+    workload = measure.workload(stack, runs, phases, {"command": "the end-to-end test"})
+
+    # THEN each function's REPORT lines were read from the endpoint's log, with real figures
+    for name in ("ingestion_function", "transform_function"):
+        measured = workload["lambda"][name]
+        assert measured["invocations"] >= runs
+        assert measured["mean_duration_ms"] > 0
+        assert measured["mean_init_ms"] > 0
+        assert 20 < measured["max_memory_used_mb"] < 1024
+        assert measured["mean_log_bytes"] > 0
+    assert workload["s3_per_snapshot"]["raw"]["bytes"] > 100_000  # a gzipped /states/all of 12,000 aircraft
+    assert workload["athena"]["bytes_scanned_per_query"]["minutely"]
+    assert workload["airflow_task_log_bytes_per_minutely_run"] > 0
+    assert workload["custom_metrics"] > 0
+
+    # AND the estimate prices it
+    shape = cost.Shape(
+        environment_class="mw1.small",
+        min_workers=1,
+        nat_gateways=1,
+        interface_endpoint_azs=0,
+        kms_keys=1,
+        secrets=1,
+        alarms=8,
+        dashboards=1,
+        functions={"ingestion_function": (512, "arm64"), "transform_function": (1024, "arm64")},
+        log_retention_days=30,
+        raw_expiry_days=365,
+        opensky_tier="standard",
+    )
+    estimate = cost.estimate(shape, workload, cost.Prices.load())
+    lambda_usd = estimate.by_component()["Lambda"]
+    assert 0 < lambda_usd < 10

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from flightdata import lake
 from flightdata.etl.commit import Commit
+from localaws import measure
 from localaws.services import LocalServices, StackError, local_services
 
 
@@ -68,6 +69,7 @@ def run(minutes: int = 10, root: Path = Path(".local/demo")) -> int:
             _say(f"opensky_flights for {minutes} minutes ({slots[0]:%H:%M}-{slots[-1]:%H:%M} UTC):")
             _say(f"  {'minute':<6} {'records':>8} {'valid':>7} {'quarant.':>8} {'quality':>8} {'seconds':>8}")
             total = valid_total = 0
+            phases = [measure.Phase("minutely", datetime.now(UTC))]
             for when in slots:
                 tick = time.monotonic()
                 stack.run_dag("opensky_flights", when)
@@ -79,14 +81,22 @@ def run(minutes: int = 10, root: Path = Path(".local/demo")) -> int:
                     f"{valid / records if records else 0:>8.2%} {time.monotonic() - tick:>8.1f}"
                 )
             _say(f"opensky_compaction for {hour:%Y-%m-%d %H}:00 ...")
+            phases[-1].ended = datetime.now(UTC)
+            phases.append(measure.Phase("compaction", phases[-1].ended))
             stack.run_dag("opensky_compaction", conf={"hour": f"{hour:%Y-%m-%dT%H}", "wait_for_minutely": False})
+            phases[-1].ended = datetime.now(UTC)
             where = lake.partition_filter(lake.partition_values(hour))
             compacted = stack.athena_rows(f"SELECT count(*) FROM curated_hourly WHERE {where}")[0][0]
             _say(f"  compacted rows: {compacted} (minutely valid rows: {valid_total})")
             day = f"{hour:%Y-%m-%d}"
             _say(f"opensky_daily_report for {day} ...")
+            phases.append(measure.Phase("report", datetime.now(UTC)))
             stack.run_dag("opensky_daily_report", conf={"day": day})
+            phases[-1].ended = datetime.now(UTC)
             _report(stack, day, root)
+            measured = {"command": f"flightdata-local demo --minutes {minutes}", "records": total}
+            measure.write(root / "workload.json", measure.workload(stack, len(slots), phases, measured))
+            _say(f"  workload measured: {root / 'workload.json'} (price it: flightdata cost --workload <that file>)")
     except StackError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1

@@ -28,6 +28,8 @@ from typing import Any
 from localaws.credentials import KeyPair
 
 log = logging.getLogger(__name__)
+# Each invocation's REPORT line; ``serve`` logs it at INFO, whatever the endpoint's level.
+report_log = logging.getLogger(f"{__name__}.reports")
 
 API_PREFIX = "/2015-03-31/functions"
 LOG_TAIL_BYTES = 4096
@@ -254,11 +256,11 @@ class LambdaExecutor:
 
 
 def _log_report(function_name: str, logs: str) -> None:
-    """The endpoint's log keeps each invocation's ``REPORT`` line, as CloudWatch Logs would:
-    ``flightdata-local measure`` reads durations from it."""
+    """The endpoint's log keeps each invocation's ``REPORT`` line, as CloudWatch Logs would,
+    with the size of the invocation's log: ``make demo`` measures the workload from it."""
     for line in reversed(logs.splitlines()):
         if line.startswith("REPORT RequestId:"):
-            log.info("lambda %s %s", function_name, line)
+            report_log.info("lambda %s %s\tLog Size: %d bytes", function_name, line, len(logs.encode()))
             return
 
 

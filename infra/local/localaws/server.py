@@ -35,7 +35,7 @@ from localaws.athena import AthenaApiError, AthenaExecutor
 from localaws.auth import AuthError, Caller, verify
 from localaws.clients import local_client
 from localaws.journal import Journal
-from localaws.lambda_executor import API_PREFIX, LambdaApiError, LambdaExecutor, function_name
+from localaws.lambda_executor import API_PREFIX, LambdaApiError, LambdaExecutor, function_name, report_log
 from localaws.memory import MemoryTrimmer, use_system_allocator_for_arrow
 
 log = logging.getLogger(__name__)
@@ -323,6 +323,7 @@ def running(state_dir: Path | None = None, port: int = 0, region: str = DEFAULT_
 def serve(port: int, state_dir: Path, region: str = DEFAULT_REGION, host: str = "127.0.0.1") -> None:
     """Serve in the foreground until interrupted. Lambda code reaches the endpoint on loopback."""
     state_dir.mkdir(parents=True, exist_ok=True)
+    report_log.setLevel(logging.INFO)
     app, server = _start(state_dir, region, port, host)
     log.info("local AWS endpoint on %s (state in %s)", app.endpoint_url, state_dir)
     try:
