@@ -1,6 +1,8 @@
 """The ``flightdata`` command: run the snapshot ETL on a file, as the transform Lambda would.
 
 The local tools (demo, endpoint, simulator, Airflow UI) are ``flightdata-local``, in infra/local.
+Other distributions add subcommands through the ``flightdata.commands`` entry points: the
+deploy machine's ``flightdata-cdk`` adds ``cost``. What ships to AWS imports none of them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import orjson
@@ -19,6 +22,8 @@ from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot
 from flightdata.etl.snapshot import process_snapshot
 from flightdata.lake import SnapshotContext
 from flightdata.storage import DirectoryStore
+
+COMMANDS_GROUP = "flightdata.commands"
 
 
 def _transform(args: argparse.Namespace) -> int:
@@ -87,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--interval", type=int, default=1, help="minutes between fetches")
     plan.add_argument("--reserve", type=int, default=credits.DEFAULT_RESERVE, help="credits never to spend")
     plan.set_defaults(run=_plan)
+    for extension in entry_points(group=COMMANDS_GROUP):  # e.g. ``cost``, from flightdata-cdk
+        extension.load()(commands)
     return parser
 
 

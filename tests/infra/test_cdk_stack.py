@@ -178,7 +178,7 @@ def test_mwaa_runs_airflow_306_privately_with_every_log(synthesised):
     props = env["Properties"]
 
     assert props["AirflowVersion"] == "3.0.6"
-    assert props["EnvironmentClass"] == "mw1.micro"
+    assert props["EnvironmentClass"] == "mw1.small"  # the smallest class documented for Airflow 3
     assert props["WebserverAccessMode"] == "PRIVATE_ONLY"
     assert props["AirflowConfigurationOptions"]["flightdata.prefix"] == NAMES.prefix
     assert props["AirflowConfigurationOptions"]["flightdata.mwaa_environment"] == props["Name"]

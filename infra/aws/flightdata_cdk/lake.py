@@ -12,6 +12,12 @@ from constructs import Construct
 from flightdata import resources
 from flightdata.resources import Resources
 
+# The lake's lifecycle, in days (the cost estimate ages storage by the same numbers).
+RAW_TO_IA_DAYS = 30
+RAW_TO_GLACIER_DAYS = 90
+QUARANTINE_EXPIRY_DAYS = 180
+ATHENA_RESULTS_EXPIRY_DAYS = 7
+
 
 class Storage(Construct):
     """Every bucket is KMS-encrypted with ``key``, private, TLS-only and access-logged."""
@@ -45,14 +51,20 @@ class Storage(Construct):
                     prefix=f"{resources.RAW}/",
                     transitions=[
                         s3.Transition(
-                            storage_class=s3.StorageClass.INFREQUENT_ACCESS, transition_after=cdk.Duration.days(30)
+                            storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                            transition_after=cdk.Duration.days(RAW_TO_IA_DAYS),
                         ),
-                        s3.Transition(storage_class=s3.StorageClass.GLACIER, transition_after=cdk.Duration.days(90)),
+                        s3.Transition(
+                            storage_class=s3.StorageClass.GLACIER,
+                            transition_after=cdk.Duration.days(RAW_TO_GLACIER_DAYS),
+                        ),
                     ],
                     expiration=cdk.Duration.days(raw_expiry_days),
                 ),
                 s3.LifecycleRule(
-                    id="quarantine-expiry", prefix=f"{resources.QUARANTINE}/", expiration=cdk.Duration.days(180)
+                    id="quarantine-expiry",
+                    prefix=f"{resources.QUARANTINE}/",
+                    expiration=cdk.Duration.days(QUARANTINE_EXPIRY_DAYS),
                 ),
                 s3.LifecycleRule(id="incomplete-uploads", abort_incomplete_multipart_upload_after=cdk.Duration.days(7)),
             ],
@@ -61,11 +73,11 @@ class Storage(Construct):
             "AthenaResults",
             names.athena_results_bucket,
             lifecycle_rules=[
-                s3.LifecycleRule(id="results-expiry", expiration=cdk.Duration.days(7)),
+                s3.LifecycleRule(id="results-expiry", expiration=cdk.Duration.days(ATHENA_RESULTS_EXPIRY_DAYS)),
                 s3.LifecycleRule(
                     id="old-ctas-output",
                     prefix="results/tables/",
-                    expiration=cdk.Duration.days(7),
+                    expiration=cdk.Duration.days(ATHENA_RESULTS_EXPIRY_DAYS),
                 ),
             ],
         )

@@ -29,7 +29,7 @@ class Monitoring(Construct):
         functions: dict[str, lambda_.Function],
         dead_letters: sqs.IQueue,
         alarm_email: str | None,
-        monthly_budget_usd: int,
+        monthly_budget_usd: int | float,  # a number, or a token (the stack's estimate)
     ):
         super().__init__(scope, construct_id)
         topic = sns.Topic(self, "Alarms", topic_name=f"{names.prefix}-alarms", master_key=key, enforce_ssl=True)

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from flightdata import credits
 from flightdata.resources import Resources
+from flightdata_cdk import cost
 from flightdata_cdk.airflow import AIRFLOW_VERSION, Airflow
 from flightdata_cdk.analytics import Analytics
 from flightdata_cdk.functions import Functions
@@ -35,10 +37,12 @@ class Settings:
 
     env_name: str = "dev"
     prefix: str = ""
-    mwaa_environment_class: str = "mw1.micro"
+    # mw1.small: the smallest class AWS documents for Airflow 3 (see README, "Cost"); mw1.micro
+    # is documented for Airflow 2 only, so the stack warns when it is asked for.
+    mwaa_environment_class: str = "mw1.small"
     opensky_tier: str = "standard"  # the OpenSky account the minutely DAG paces its credits for
     alarm_email: str | None = None
-    monthly_budget_usd: int = 100
+    monthly_budget_usd: int | None = None  # None: the cost estimate of this stack plus a margin
     raw_expiry_days: int = 365
     bytes_scanned_cutoff: int = 10 * 1024**3
     log_retention_days: int = 30
@@ -58,13 +62,31 @@ class Settings:
             mwaa_environment_class=str(ctx("mwaa_environment_class", cls.mwaa_environment_class)),
             opensky_tier=credits.tier(str(ctx("opensky_tier", cls.opensky_tier))).name,
             alarm_email=ctx("alarm_email", None),
-            monthly_budget_usd=int(ctx("monthly_budget_usd", cls.monthly_budget_usd)),
+            monthly_budget_usd=_optional_int(ctx("monthly_budget_usd", None)),
             raw_expiry_days=int(ctx("raw_expiry_days", cls.raw_expiry_days)),
             bytes_scanned_cutoff=int(ctx("bytes_scanned_cutoff", cls.bytes_scanned_cutoff)),
             log_retention_days=int(ctx("log_retention_days", cls.log_retention_days)),
             requirements_version=ctx("requirements_version", None),
             startup_script_version=ctx("startup_script_version", None),
         )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+@jsii.implements(cdk.IStableNumberProducer)
+class _EstimatedBudget:
+    """The budget as ``flightdata cost`` estimates this stack, computed when the template is
+    written, after every construct that has a price exists."""
+
+    def __init__(self, stack: FlightDataStack) -> None:
+        self.stack = stack
+
+    def produce(self) -> int:
+        shape = cost.shape_of(self.stack)
+        year = cost.estimate(shape, cost.load_workload(), cost.Prices.load(), month=cost.REPORT_MONTHS[-1])
+        return cost.budget_usd(year)
 
 
 class FlightDataStack(cdk.Stack):
@@ -133,7 +155,13 @@ class FlightDataStack(cdk.Stack):
             functions=self.functions.functions,
             dead_letters=self.functions.dead_letters,
             alarm_email=settings.alarm_email,
-            monthly_budget_usd=settings.monthly_budget_usd,
+            monthly_budget_usd=settings.monthly_budget_usd or cdk.Lazy.number(_EstimatedBudget(self)),
         )
+        if settings.mwaa_environment_class == "mw1.micro" and AIRFLOW_VERSION.startswith("3."):
+            cdk.Annotations.of(self).add_warning_v2(
+                "flightdata:micro-class",
+                "mw1.micro is documented for Apache Airflow v2 environments only; MWAA may refuse it for "
+                f"Airflow {AIRFLOW_VERSION}. mw1.small is the default.",
+            )
         cdk.CfnOutput(self, "MwaaEnvironmentName", value=self.airflow.environment_name)
         cdk.CfnOutput(self, "MwaaBucketName", value=self.storage.mwaa_bucket.bucket_name)
