@@ -16,8 +16,9 @@ from airflow.sdk import DAG, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata import reporting
-from flightdata.orchestration import aws, daily_report
+from flightdata.orchestration import aws, daily_report, links
 from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE
+from flightdata.orchestration.links import ReportLink
 from flightdata.orchestration.queries import athena_query
 
 with DAG(
@@ -52,4 +53,4 @@ with DAG(
     planned = plan()
     for query in queries.values():
         planned >> query
-    publish_report(planned, {name: query.output for name, query in queries.items()})
+    links.attach(publish_report(planned, {name: query.output for name, query in queries.items()}), ReportLink())

@@ -22,8 +22,9 @@ from airflow.sdk import DAG, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata import resources
-from flightdata.orchestration import aws, minutely
+from flightdata.orchestration import aws, links, minutely
 from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, lake_asset
+from flightdata.orchestration.links import DashboardLink
 from flightdata.orchestration.operators import REGION_LABEL, OpenSkyIngestOperator, TransformOperator
 
 PROCESSED = lake_asset("opensky_processed", resources.PROCESSED)
@@ -98,4 +99,4 @@ with DAG(
     )
 
     register_partitions(transform.output) >> committed_after_its_hour() >> recompact_hour
-    publish_quality_metrics(ingest.output, transform.output)
+    links.attach(publish_quality_metrics(ingest.output, transform.output), DashboardLink())

@@ -96,6 +96,11 @@ class Resources:
     def metrics_namespace(self) -> str:
         return "FlightData"
 
+    @property
+    def dashboard(self) -> str:
+        """The CloudWatch dashboard's name."""
+        return self.prefix
+
     def table_location(self, kind: str) -> str:
         return f"s3://{self.lake_bucket}/{kind}/"
 

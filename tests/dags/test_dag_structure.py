@@ -51,7 +51,11 @@ def test_opensky_compaction_waits_verifies_and_cleans_up(dagbag):  # noqa: F811
         ("publish", "cleanup"),
         ("compact", "cleanup"),
     } <= edges(dag)
-    assert type(dag.get_task("compact")).__name__ == "AthenaOperator"
+    from airflow.providers.amazon.aws.operators.athena import AthenaOperator
+
+    assert isinstance(dag.get_task("compact"), AthenaOperator)
+    # the link that works where the query ran replaces the provider's console-only one
+    assert [link.name for link in dag.get_task("compact").operator_extra_links] == ["Athena query"]
     assert dag.get_task("compact").deferrable is True
     assert dag.get_task("cleanup").trigger_rule == "one_failed"
 
@@ -142,3 +146,14 @@ def test_every_param_has_a_description_and_regions_shows_its_shape(dagbag):  # n
     regions = dagbag.dags["opensky_flights"].params.get_param("regions")
     assert json.dumps(minutely.EXAMPLE_REGIONS[0]) in regions.description
     jsonschema.validate(minutely.EXAMPLE_REGIONS, regions.schema)
+
+
+def test_tasks_link_to_what_they_wrote_or_ran(dagbag):  # noqa: F811
+    def link_names(dag_id: str, task_id: str) -> list[str]:
+        return [link.name for link in dagbag.dags[dag_id].get_task(task_id).operator_extra_links]
+
+    assert link_names("opensky_flights", "ingest") == ["Raw snapshot"]
+    assert link_names("opensky_flights", "transform") == ["Objects written"]
+    assert link_names("opensky_flights", "publish_quality_metrics") == ["Quality dashboard"]
+    assert link_names("opensky_daily_report", "publish_report") == ["Report"]
+    assert link_names("opensky_daily_report", "query_flights_by_country") == ["Athena query"]

@@ -12,6 +12,7 @@ from airflow.exceptions import AirflowSkipException
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 
 from flightdata.orchestration import minutely
+from flightdata.orchestration.links import RawSnapshotLink, WrittenObjectsLink
 
 # The label of a mapped instance: rendered after it runs, from the context ``execute`` fills.
 REGION_LABEL = "{{ region }}"
@@ -36,6 +37,8 @@ class OpenSkyIngestOperator(_MinutelyLambdaOperator):
     reserve: not a failure, so no retries and no alarms.
     """
 
+    operator_extra_links = (RawSnapshotLink(),)
+
     def summarize(self, answer: dict[str, Any]) -> dict[str, Any]:
         if answer.get("status") == "skipped":
             raise AirflowSkipException(answer.get("reason", "the ingestion function skipped this minute"))
@@ -45,6 +48,8 @@ class OpenSkyIngestOperator(_MinutelyLambdaOperator):
 
 class TransformOperator(_MinutelyLambdaOperator):
     """Invokes the transform function on one landed snapshot."""
+
+    operator_extra_links = (WrittenObjectsLink(),)
 
     def summarize(self, answer: dict[str, Any]) -> dict[str, Any]:
         self.log.info("%s", minutely.transform_summary(answer))

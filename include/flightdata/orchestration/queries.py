@@ -8,6 +8,7 @@ from typing import Any
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 
 from flightdata.orchestration.aws import AWS_CONN_ID
+from flightdata.orchestration.links import AthenaQueryLink
 
 # Every query runs in the project's database and work group, deferred (the triggerer waits,
 # not a worker slot). Templates resolve the names at run time, never at DAG parse time.
@@ -21,9 +22,16 @@ ATHENA_ARGUMENTS: dict[str, Any] = {
 }
 
 
+class ProjectAthenaOperator(AthenaOperator):
+    """The provider's operator with a link that works where the query ran: the provider's own
+    "Query Results" link always opens the AWS console, a dead end for a local query."""
+
+    operator_extra_links = (AthenaQueryLink(),)  # type: ignore[assignment]  # another link class, on purpose
+
+
 def athena_query(task_id: str, sql_file: str, **arguments: Any) -> AthenaOperator:
-    """An AthenaOperator running ``sql_file`` (from the DAG's template search path)."""
-    return AthenaOperator(task_id=task_id, query=sql_file, **{**ATHENA_ARGUMENTS, **arguments})
+    """An Athena task running ``sql_file`` (from the DAG's template search path)."""
+    return ProjectAthenaOperator(task_id=task_id, query=sql_file, **{**ATHENA_ARGUMENTS, **arguments})
 
 
 def result_rows(hook: Any, query_id: str) -> list[dict[str, str | None]]:

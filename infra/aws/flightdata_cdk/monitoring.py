@@ -158,7 +158,7 @@ class Monitoring(Construct):
         for alarm in alarms:
             alarm.add_alarm_action(cw_actions.SnsAction(topic))
 
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=names.prefix)
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=names.dashboard)
         dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Records per minute", left=[metric("Records", "Sum")], width=8),
             cloudwatch.GraphWidget(title="Quality score (%)", left=[metric("QualityScore", "Average")], width=8),
