@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 
 import boto3
 import pytest
@@ -34,7 +35,14 @@ def test_bundle_holds_what_mwaa_reads(built):
     assert (built / "dags" / "flightdata" / "__init__.py").exists()
     assert (built / "dags" / ".airflowignore").read_text().startswith("flightdata/")
     assert "FLIGHTDATA_BUNDLE_VERSION" in (built / "startup.sh").read_text()
-    assert not (built / "plugins.zip").exists()  # plugins/ holds no plugin
+    with zipfile.ZipFile(built / "plugins.zip") as plugins:  # the plugin at the root, its package beside it
+        names = plugins.namelist()
+    assert "flightdata_plugin.py" in names
+    assert "flightdata/orchestration/webapp.py" in names
+    assert "flightdata/orchestration/pages.html" in names
+    assert not any(name.startswith(("flightdata/etl/", "flightdata/lambdas/")) for name in names)
+    again = bundle.build(built.parent / "again")  # the same bytes: an unchanged zip is not re-deployed
+    assert (built / "plugins.zip").read_bytes() == (again / "plugins.zip").read_bytes()
     assert not list(built.rglob("__pycache__"))
 
 
@@ -88,6 +96,8 @@ def test_first_deploy_uploads_everything_and_points_mwaa_at_the_versions(mwaa_bu
         "RequirementsS3ObjectVersion": versions["requirements.txt"],
         "StartupScriptS3Path": "startup.sh",
         "StartupScriptS3ObjectVersion": versions["startup.sh"],
+        "PluginsS3Path": "plugins.zip",
+        "PluginsS3ObjectVersion": versions["plugins.zip"],
     }
     client, stubber = stubbed_mwaa({"Name": "fd-airflow"}, expected)
 
@@ -112,6 +122,8 @@ def test_an_unchanged_bundle_does_not_restart_the_environment(mwaa_bucket, built
         "RequirementsS3ObjectVersion": versions["requirements.txt"],
         "StartupScriptS3Path": "startup.sh",
         "StartupScriptS3ObjectVersion": versions["startup.sh"],
+        "PluginsS3Path": "plugins.zip",
+        "PluginsS3ObjectVersion": versions["plugins.zip"],
     }
     client, stubber = stubbed_mwaa(current, None)
 

@@ -41,6 +41,11 @@ def test_the_project_bundle_passes(mwaa_python, bundle_copy):
     assert report.problems == []
     assert set(report.dags) >= {"opensky_flights", "opensky_compaction", "opensky_daily_report"}
     assert report.tasks > 0
+    # the plugin loads from plugins.zip alone (flightdata is not installed here), with its pages and links
+    assert report.plugins["flightdata"] == {
+        "apps": ["/flightdata"],
+        "links": ["Raw snapshot", "Objects written", "Athena query", "Report", "Quality dashboard"],
+    }
 
 
 def test_a_dag_importing_what_mwaa_lacks_fails_with_the_module_named(mwaa_python, bundle_copy):

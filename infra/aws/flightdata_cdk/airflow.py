@@ -38,6 +38,7 @@ class Airflow(Construct):
         log_retention_days: int,
         requirements_version: str | None,
         startup_script_version: str | None,
+        plugins_version: str | None,
     ):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -172,6 +173,10 @@ class Airflow(Construct):
                 actions=["s3:ListBucket", "s3:GetBucketLocation"],
                 resources=[lake.bucket_arn, athena_results.bucket_arn],
             ),
+            # The flightdata plugin's pages: the map reads the newest raw snapshot (read only),
+            # the overview the project's metrics (reads have no resource type in CloudWatch).
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[lake.arn_for_objects(f"{resources.RAW}/*")]),
+            iam.PolicyStatement(actions=["cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics"], resources=["*"]),
         ]
         for statement in statements:
             role.add_to_policy(statement)
@@ -199,6 +204,8 @@ class Airflow(Construct):
             requirements_s3_object_version=requirements_version,
             startup_script_s3_path="startup.sh",
             startup_script_s3_object_version=startup_script_version,
+            plugins_s3_path="plugins.zip",  # the flightdata pages and task links (make bundle)
+            plugins_s3_object_version=plugins_version,
             webserver_access_mode="PRIVATE_ONLY",
             network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
                 security_group_ids=[security_group.security_group_id],

@@ -5,7 +5,10 @@ build/mwaa/dags/             the DAG files, with the flightdata modules Airflow 
 build/mwaa/dags/.airflowignore  keeps the package out of DAG parsing
 build/mwaa/requirements.txt  in MWAA's format (a --constraint line first)
 build/mwaa/startup.sh        MWAA's startup script
-build/mwaa/plugins.zip       only when plugins/ holds a plugin
+build/mwaa/plugins.zip       the plugins at the archive's root, with the same flightdata package
+                             beside them: the API server imports the plugin, and MWAA puts the
+                             plugins folder on every component's path (the dags folder too, but
+                             that is not documented for the web server)
 """
 
 from __future__ import annotations
@@ -48,6 +51,17 @@ def _plugin_files() -> list[Path]:
     return [p for p in sorted((ROOT / "plugins").rglob("*.py")) if "__pycache__" not in p.parts]
 
 
+def _write_zip(archive_path: Path, entries: list[tuple[Path, Path]]) -> None:
+    """The same files give the same bytes (fixed times and order), so `make deploy` sees an
+    unchanged plugins.zip as unchanged and does not restart the environment for it."""
+    with zipfile.ZipFile(archive_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, name in sorted(entries, key=lambda entry: str(entry[1])):
+            info = zipfile.ZipInfo(str(name), date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+
+
 def build(target: Path = BUNDLE) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     dags = target / "dags"
@@ -66,9 +80,10 @@ def build(target: Path = BUNDLE) -> Path:
     startup.chmod(0o755)
     plugins = _plugin_files()
     if plugins:
-        with zipfile.ZipFile(target / "plugins.zip", "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in plugins:
-                archive.write(path, path.relative_to(ROOT / "plugins"))
+        package = sorted(p for p in (dags / "flightdata").rglob("*") if p.is_file())
+        entries = [(path, path.relative_to(ROOT / "plugins")) for path in plugins]
+        entries += [(path, path.relative_to(dags)) for path in package]
+        _write_zip(target / "plugins.zip", entries)
     return target
 
 

@@ -515,9 +515,7 @@ def run(args: argparse.Namespace) -> int:
         print(_table(estimates))
         summary["classes"][name] = {
             "monthly_usd": {str(e.month): round(e.total, 2) for e in estimates},
-            "by_component": {
-                str(e.month): {k: round(v, 2) for k, v in e.by_component().items()} for e in estimates
-            },
+            "by_component": {str(e.month): {k: round(v, 2) for k, v in e.by_component().items()} for e in estimates},
             "budget_usd": budget_usd(estimates[-1]),
             "snapshots_per_day": estimates[0].snapshots_per_day,
         }

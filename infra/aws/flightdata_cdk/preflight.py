@@ -92,7 +92,18 @@ for info in pkgutil.walk_packages(flightdata.orchestration.__path__, "flightdata
         importlib.import_module(info.name)
     except ImportError as exc:
         problems.append(f"{info.name}: {exc}")
-print(json.dumps({"dags": sorted(bag.dag_ids), "tasks": tasks, "problems": problems}))
+from airflow import plugins_manager
+plugins_manager.ensure_plugins_loaded()
+for path, error in plugins_manager.import_errors.items():
+    problems.append(f"plugin {path}: {error.strip().splitlines()[-1]}")
+plugins = {
+    plugin.name: {
+        "apps": [app["url_prefix"] for app in plugin.fastapi_apps],
+        "links": [link.name for link in plugin.operator_extra_links],
+    }
+    for plugin in plugins_manager.plugins or []
+}
+print(json.dumps({"dags": sorted(bag.dag_ids), "tasks": tasks, "problems": problems, "plugins": plugins}))
 """
 
 
@@ -101,6 +112,7 @@ class Report:
     problems: list[str] = field(default_factory=list)
     dags: list[str] = field(default_factory=list)
     tasks: int = 0
+    plugins: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # name -> its apps and links
 
     @property
     def ok(self) -> bool:
@@ -235,7 +247,7 @@ def load_bundle(python: Path, target: Path) -> Report:
     if out.returncode:
         return Report(problems=[f"loading the bundle failed: {out.stderr.strip().splitlines()[-1:]}"])
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    return Report(problems=result["problems"], dags=result["dags"], tasks=result["tasks"])
+    return Report(problems=result["problems"], dags=result["dags"], tasks=result["tasks"], plugins=result["plugins"])
 
 
 def run(target: Path | None = None, python: Path | None = None) -> Report:

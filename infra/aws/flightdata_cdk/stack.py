@@ -48,6 +48,7 @@ class Settings:
     log_retention_days: int = 30
     requirements_version: str | None = None
     startup_script_version: str | None = None
+    plugins_version: str | None = None
 
     @classmethod
     def from_context(cls, node: Any) -> Settings:
@@ -68,6 +69,7 @@ class Settings:
             log_retention_days=int(ctx("log_retention_days", cls.log_retention_days)),
             requirements_version=ctx("requirements_version", None),
             startup_script_version=ctx("startup_script_version", None),
+            plugins_version=ctx("plugins_version", None),
         )
 
 
@@ -146,6 +148,7 @@ class FlightDataStack(cdk.Stack):
             log_retention_days=settings.log_retention_days,
             requirements_version=settings.requirements_version,
             startup_script_version=settings.startup_script_version,
+            plugins_version=settings.plugins_version,
         )
         self.monitoring = Monitoring(
             self,

@@ -212,6 +212,7 @@ def local_services(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Lo
             "AWS_SHARED_CREDENTIALS_FILE": str(credentials_file),
             "AIRFLOW_HOME": str(root / "airflow"),
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),  # the flightdata pages and links
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",

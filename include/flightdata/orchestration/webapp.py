@@ -1,0 +1,135 @@
+"""The flightdata plugin's pages in the Airflow UI, a FastAPI app the API server mounts at
+``/flightdata`` (``plugins/flightdata_plugin.py``).
+
+Each page is a small HTML shell with no data in it; its script asks ``/flightdata/api/...``
+for the data with the Airflow UI's own token (the one the UI keeps after you sign in), and
+those endpoints check it with Airflow's auth manager, as the REST API does. Signed out, a
+page shows only a link to sign in. Data is read through the ``aws_default`` connection
+(``flightdata.orchestration.overview``), so the pages work on MWAA and on the local stack.
+The lake and query views serve the local stack only; on AWS the links open the console.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+from flightdata.orchestration import aws, overview
+from flightdata.orchestration.links import PLUGIN_PREFIX, Target
+
+# One HTML shell for every page; its script fetches and renders the page's data.
+_SHELL = (Path(__file__).with_name("pages.html")).read_text()
+PAGES = {
+    "overview": "Overview: the last 24 hours",
+    "map": "Map: the latest snapshot",
+    "report": "Daily report",
+    "lake": "Lake objects",
+    "query": "Athena query",
+}
+
+
+async def _user(request: Request) -> Any:
+    """The signed-in Airflow user, from the bearer token; 401 or 403 otherwise."""
+    from airflow.api_fastapi.core_api.security import get_user, oauth2_scheme  # the API server's own
+
+    token = await oauth2_scheme(request)  # raises 401 when the request has none
+    if not token:
+        raise HTTPException(401, "Not authenticated")
+    return await get_user(token)
+
+
+User = Annotated[Any, Depends(_user)]
+app = FastAPI(title="flightdata", docs_url=None, redoc_url=None, openapi_url=None)
+
+
+def _page(kind: str, argument: str = "") -> HTMLResponse:
+    title = PAGES[kind]
+    body = (
+        _SHELL.replace("__TITLE__", html.escape(title))
+        .replace("__KIND__", kind)
+        .replace("__ARGUMENT__", html.escape(argument, quote=True))
+        .replace("__PREFIX__", PLUGIN_PREFIX)
+    )
+    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@app.get("/", response_class=HTMLResponse)
+def overview_page() -> HTMLResponse:
+    return _page("overview")
+
+
+@app.get("/map", response_class=HTMLResponse)
+def map_page() -> HTMLResponse:
+    return _page("map")
+
+
+@app.get("/report/{day}", response_class=HTMLResponse)
+def report_page(day: str) -> HTMLResponse:
+    return _page("report", day)
+
+
+@app.get("/lake", response_class=HTMLResponse)
+def lake_page() -> HTMLResponse:
+    return _page("lake")
+
+
+@app.get("/query/{query_id}", response_class=HTMLResponse)
+def query_page(query_id: str) -> HTMLResponse:
+    return _page("query", query_id)
+
+
+# --- data, for signed-in users only --------------------------------------------------------
+@app.get("/api/overview")
+def overview_data(user: User) -> dict[str, Any]:
+    return overview.last_day(aws.s3(), aws.glue(), aws.cloudwatch(), aws.names())
+
+
+@app.get("/api/map")
+def map_data(user: User) -> dict[str, Any]:
+    return overview.latest_positions(aws.s3(), aws.names())
+
+
+@app.get("/api/report/{day}")
+def report_data(day: str, user: User) -> dict[str, str]:
+    try:
+        return {"day": day, "html": overview.report_html(aws.s3(), aws.names(), day)}
+    except ValueError:
+        raise HTTPException(400, f"{day!r} is not a day (YYYY-MM-DD)") from None
+    except KeyError as missing:
+        raise HTTPException(404, str(missing.args[0])) from None
+
+
+def _local_only() -> None:
+    if not Target.of_connection().local:
+        raise HTTPException(404, "this view serves the local stack; on AWS the task links open the AWS console")
+
+
+@app.get("/api/lake")
+def lake_data(
+    user: User, key: Annotated[list[str] | None, Query()] = None, prefix: str | None = None
+) -> dict[str, Any]:
+    _local_only()
+    if not key and prefix is None:
+        raise HTTPException(400, "give key=... (one or more) or prefix=...")
+    return overview.lake_objects(aws.s3(), aws.names(), key or [], prefix)
+
+
+@app.get("/api/query/{query_id}")
+def query_data(query_id: str, user: User) -> dict[str, Any]:
+    _local_only()
+    client = aws.athena().get_conn()
+    try:
+        return overview.query(client, query_id)
+    except client.exceptions.InvalidRequestException as exc:
+        raise HTTPException(404, exc.response["Error"].get("Message", "no such query")) from None
+
+
+@app.get("/api/health")
+def health() -> dict[str, str]:
+    """Unauthenticated, and says nothing but that the app is mounted."""
+    return {"status": "ok", "time": datetime.now().astimezone().isoformat(timespec="seconds")}
