@@ -1,0 +1,231 @@
+"""The Airflow UI and the flightdata pages in a real browser (the system's headless Chromium,
+driven by Playwright), against ``make up``'s stack: the local endpoint, the simulator and
+``airflow standalone``. Written against roles and labels, not generated CSS classes.
+
+Screenshots go to build/screenshots/ (CI keeps them as artefacts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from localaws.services import free_port, local_services
+from localaws.up import standalone
+
+pytestmark = pytest.mark.integration
+
+SHOTS = Path(__file__).parents[2] / "build" / "screenshots"
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+ALPS = '[{"name": "alps", "bbox": {"lamin": 45.8, "lomin": 5.9, "lamax": 47.8, "lomax": 10.5}}]'
+DESCRIPTIONS = {
+    "opensky_flights": "Every minute: OpenSky state vectors to the lake",
+    "opensky_compaction": "Every hour: the previous hour's committed minutes compacted",
+    "opensky_daily_report": "Every day: the report queries in Athena",
+}
+
+
+def chromium() -> str:
+    found = os.environ.get("FLIGHTDATA_CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
+    if not found:
+        pytest.fail("no Chromium on this machine: apt-get install chromium (.ci/run does), or set FLIGHTDATA_CHROMIUM")
+    return found
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ui")
+    with local_services(root) as stack, standalone(stack, free_port(), log=root / "logs" / "standalone.log") as airflow:
+        password = json.loads(airflow.passwords.read_text())["admin"]
+        token = requests.post(
+            f"{airflow.url}/auth/token", json={"username": "admin", "password": password}, timeout=10
+        ).json()["access_token"]
+        ready = {"url": airflow.url, "password": password, "token": token, "stack": stack}
+        deadline = time.monotonic() + 120  # the DAG processor's first parse
+        while {d["dag_id"] for d in api(ready, "GET", "dags")["dags"]} < set(DESCRIPTIONS):
+            assert time.monotonic() < deadline, "the DAGs were not parsed within 120 s"
+            time.sleep(2)
+        yield ready
+
+
+def api(ui, method: str, path: str, **kwargs):
+    response = requests.request(
+        method, f"{ui['url']}/api/v2/{path}", headers={"Authorization": f"Bearer {ui['token']}"}, timeout=30, **kwargs
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def wait_for_run(ui, dag_id: str, run_id: str, timeout_s: float = 240) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = api(ui, "GET", f"dags/{dag_id}/dagRuns/{run_id}")["state"]
+        if state in ("success", "failed"):
+            return state
+        time.sleep(2)
+    raise AssertionError(f"{dag_id} run {run_id} did not finish within {timeout_s} s")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    expect.set_options(timeout=30_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, ui):
+    """A tab signed in through Airflow's login form."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    tab = context.new_page()
+    tab.goto(ui["url"] + "/")
+    tab.get_by_label("Username").fill("admin")
+    tab.get_by_label("Password").fill(ui["password"])
+    tab.get_by_role("button", name="Sign in").click()
+    tab.wait_for_url(ui["url"] + "/")
+    yield tab
+    context.close()
+
+
+def shot(tab, name: str) -> None:
+    tab.wait_for_load_state("networkidle")
+    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def triggered(ui, page):
+    """opensky_flights triggered through its form, for one custom region."""
+    page.goto(f"{ui['url']}/dags/opensky_flights")
+    page.get_by_role("button", name="Trigger Dag").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("textbox").first.click()  # the regions param's JSON editor
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(ALPS)
+    shot(page, "trigger-form")
+    dialog.get_by_role("button", name="Trigger", exact=True).click()
+    page.wait_for_url("**/dags/opensky_flights/runs/manual__*")
+    run_id = page.url.rsplit("/runs/", 1)[1].split("/", 1)[0]
+    return {"run_id": run_id, "state": wait_for_run(ui, "opensky_flights", run_id)}
+
+
+@pytest.fixture(scope="module")
+def report_run(ui):
+    """opensky_daily_report for today, triggered through the REST API."""
+    api(ui, "PATCH", "dags/opensky_daily_report", json={"is_paused": False})
+    day = f"{datetime.now(UTC):%Y-%m-%d}"
+    run_id = api(ui, "POST", "dags/opensky_daily_report/dagRuns", json={"logical_date": None, "conf": {"day": day}})[
+        "dag_run_id"
+    ]
+    return {"run_id": run_id, "day": day, "state": wait_for_run(ui, "opensky_daily_report", run_id)}
+
+
+def test_signed_in_the_dags_are_listed_with_their_descriptions(ui, page):
+    page.goto(f"{ui['url']}/dags")
+    for dag_id in DESCRIPTIONS:
+        expect(page.get_by_role("link", name=dag_id, exact=True)).to_be_visible()
+    shot(page, "dags")
+    for dag_id, words in DESCRIPTIONS.items():
+        page.goto(f"{ui['url']}/dags/{dag_id}/details")
+        expect(page.get_by_role("row", name=re.compile(r"^Description"))).to_contain_text(words)
+
+
+def test_a_run_for_a_custom_region_triggered_through_the_form_succeeds(ui, page, triggered):
+    assert triggered["state"] == "success"
+    run = f"{ui['url']}/dags/opensky_flights/runs/{triggered['run_id']}"
+    page.goto(run)
+    # the mapped tasks are labelled by region, not by index
+    expect(page.get_by_role("cell", name="alps", exact=True)).to_have_count(2)  # ingest, transform
+    page.get_by_role("button", name="Show Graph").click()
+    page.goto(f"{run}/tasks/transform/mapped/0")
+    expect(page.get_by_text("transform [alps]")).to_be_visible()
+    shot(page, "run-graph")
+    page.get_by_role("button", name="Show Grid").click()
+
+
+def test_the_transform_log_has_its_summary_line(ui, page, triggered):
+    page.goto(f"{ui['url']}/dags/opensky_flights/runs/{triggered['run_id']}/tasks/transform/mapped/0")
+    summary = page.get_by_text("region=alps records=")
+    expect(summary).to_have_count(1)
+    expect(summary).to_contain_text("quality=")
+    page.get_by_role("button", name="Wrap").click()
+    shot(page, "transform-log")
+
+
+def follow(ui, page, dag_id: str, run_id: str, task: str, link: str) -> None:
+    """Open a task's Details, follow its extra link, and wait for the page to load its data."""
+    page.goto(f"{ui['url']}/dags/{dag_id}/runs/{run_id}/tasks/{task}/details")
+    href = page.get_by_role("link", name=link, exact=True).get_attribute("href")
+    assert href, f"{task} has no {link!r} link"
+    page.goto(urljoin(ui["url"] + "/", href))
+    content = page.get_by_role("region")
+    page.wait_for_function("document.querySelector('[role=region]').getAttribute('aria-busy') === 'false'")
+    assert "Could not load" not in content.inner_text()
+    assert "Sign in" not in content.inner_text()
+
+
+def test_every_extra_link_opens_a_page_that_loads(ui, page, triggered, report_run):
+    flights, report = triggered["run_id"], report_run["run_id"]
+
+    follow(ui, page, "opensky_flights", flights, "ingest/mapped/0", "Raw snapshot")
+    assert page.get_by_role("cell", name="_alps.json.gz").count() == 1
+
+    follow(ui, page, "opensky_flights", flights, "transform/mapped/0", "Objects written")
+    for prefix in ("processed/", "quarantine/", "commits/"):
+        assert page.get_by_role("cell").filter(has_text=prefix).count() >= 1
+    shot(page, "lake-objects")
+
+    follow(ui, page, "opensky_flights", flights, "publish_quality_metrics", "Quality dashboard")
+    assert page.get_by_role("heading", name="Overview: the last 24 hours").is_visible()
+
+    assert report_run["state"] == "success"
+    follow(ui, page, "opensky_daily_report", report, "query_flights_by_country", "Athena query")
+    assert page.get_by_text("State: SUCCEEDED").is_visible()
+    assert "origin_country" in page.get_by_role("region").inner_text()  # the report query's SQL
+    shot(page, "athena-query")
+
+    follow(ui, page, "opensky_daily_report", report, "publish_report", "Report")
+    frame = page.frame_locator(f"iframe[title='Report {report_run['day']}']")
+    frame.locator("body").wait_for()
+    assert report_run["day"] in frame.locator("body").inner_text()
+    shot(page, "report")
+
+
+def test_the_overview_and_the_map_show_the_lake(ui, page, triggered):
+    page.goto(f"{ui['url']}/flightdata/")
+    table = page.get_by_role("table")
+    table.wait_for()
+    hour = f"{datetime.now(UTC):%Y-%m-%dT%H}:00Z"
+    assert page.get_by_role("row").filter(has_text=hour).count() == 1
+    assert "OpenSky credits left: " in page.get_by_role("region").inner_text()
+    shot(page, "overview")
+
+    page.goto(f"{ui['url']}/flightdata/map")
+    canvas = page.get_by_role("img", name="Map of")
+    canvas.wait_for()
+    assert int(canvas.get_attribute("aria-label").split()[2]) > 0
+    shot(page, "map")
+
+
+def test_signed_out_the_pages_give_nothing_away(ui, browser):
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.goto(f"{ui['url']}/flightdata/")
+    tab.wait_for_function("document.querySelector('[role=region]').getAttribute('aria-busy') === 'false'")
+    assert "Sign in to Airflow first" in tab.get_by_role("region").inner_text()
+    assert requests.get(f"{ui['url']}/flightdata/api/overview", timeout=10).status_code == 401
+    context.close()
