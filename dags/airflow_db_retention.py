@@ -2,7 +2,7 @@
 ### airflow_db_retention
 
 Every day: remove Airflow's own records (DAG runs, task instances, XComs, logs, jobs, asset
-events) older than `keep_days` (default 30) with `airflow db clean`, so the metadata
+events) older than *keep_days* (default 30) with *airflow db clean*, so the metadata
 database does not grow by 1,440 minutely runs a day forever. On MWAA the command goes
 through the environment's CLI endpoint (tasks cannot reach the database in Airflow 3);
 locally it runs against the local database. The latest scheduled run of every DAG is kept.

@@ -2,13 +2,13 @@
 ### opensky_compaction
 
 Every hour: rewrite the previous hour's minutely Parquet files as a few large files in the
-curated table (`curated_hourly`), sorted by `icao24`, `snapshot_time`, so reports scan less.
+curated table (*curated_hourly*), sorted by *icao24*, *snapshot_time*, so reports scan less.
 
-1. **plan** picks the hour (param `hour`, `YYYY-MM-DDTHH`, else the previous hour) and a
+1. **plan** picks the hour (param *hour*, *YYYY-MM-DDTHH*, else the previous hour) and a
    staging table and location unique to this run.
 2. **hour_complete** waits until the hour has ended (plus the minutely runs' 3-minute
    timeout) and none of its minutely runs is queued or running; its log names the minutes
-   it waits for (param `wait_for_minutely`). Minutes that never ran do not hold it up. An
+   it waits for (param *wait_for_minutely*). Minutes that never ran do not hold it up. An
    hour with no committed snapshot is skipped.
 3. **compact** runs the CTAS over the committed snapshots in Athena (deferred: the
    triggerer waits, not a worker).

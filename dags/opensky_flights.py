@@ -3,14 +3,14 @@
 
 Every minute: fetch the state of every aircraft from OpenSky (the **ingest** Lambda lands
 the raw response in S3), turn it into validated Parquet (the **transform** Lambda writes
-`processed/` and `quarantine/`), then add the hour's Glue partitions and publish quality
+*processed/* and *quarantine/*), then add the hour's Glue partitions and publish quality
 metrics to CloudWatch. A minute that commits after its hour was compacted (a retry, a
-rerun, a cleared task) triggers `opensky_compaction` for that hour again.
+rerun, a cleared task) triggers *opensky_compaction* for that hour again.
 
-Parameters: `regions`, named bounding boxes fetched in parallel (default: one global
-region); `credit_reserve`, OpenSky credits never to spend (a minute that would cross it is
-skipped, not failed). The `aws_default` connection decides whether this talks to AWS or to
-the local endpoint; resource names come from the `flightdata.prefix` setting.
+Parameters: *regions*, named bounding boxes fetched in parallel (default: one global
+region); *credit_reserve*, OpenSky credits never to spend (a minute that would cross it is
+skipped, not failed). The *aws_default* connection decides whether this talks to AWS or to
+the local endpoint; resource names come from the *flightdata.prefix* setting.
 """
 
 from __future__ import annotations
