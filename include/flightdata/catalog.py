@@ -48,6 +48,10 @@ def table_input(names: resources.Resources, kind: str) -> dict[str, Any]:
     the gzipped API responses (one JSON document a file) for raw."""
     if kind == resources.RAW:
         return _raw_table_input(names)
+    if kind == resources.AIRPORTS:
+        return _reference_table_input(
+            names, kind, schema.AIRPORTS, "Airports (ICAO, IATA, position), from airportsdata"
+        )
     return {
         "Name": names.tables[kind],
         "Description": _DESCRIPTIONS.get(kind, f"flightdata {kind} state vectors, partitioned by UTC hour"),
@@ -56,6 +60,26 @@ def table_input(names: resources.Resources, kind: str) -> dict[str, Any]:
         "PartitionKeys": schema.glue_partition_keys(),
         "StorageDescriptor": {
             "Columns": schema.glue_columns(_COLUMNS[kind]),
+            "Location": names.table_location(kind),
+            "InputFormat": PARQUET_INPUT,
+            "OutputFormat": PARQUET_OUTPUT,
+            "SerdeInfo": {"SerializationLibrary": PARQUET_SERDE},
+        },
+    }
+
+
+def _reference_table_input(
+    names: resources.Resources, kind: str, columns: tuple[schema.Column, ...], description: str
+) -> dict[str, Any]:
+    """A reference table: one Parquet file, no partitions."""
+    return {
+        "Name": names.tables[kind],
+        "Description": description,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE"},
+        "PartitionKeys": [],
+        "StorageDescriptor": {
+            "Columns": schema.glue_columns(columns),
             "Location": names.table_location(kind),
             "InputFormat": PARQUET_INPUT,
             "OutputFormat": PARQUET_OUTPUT,

@@ -23,6 +23,7 @@ QUARANTINE = "quarantine"
 CURATED = "curated"
 COMMITS = "commits"  # one small Parquet object per snapshot: the step that makes it visible
 REPORTS = "reports"
+AIRPORTS = "reference/airports"  # the airports reference table, written by both deployments
 
 
 # The ingestion function's count of minutes OpenSky refused or could not be reached (its
@@ -113,6 +114,7 @@ class Resources:
             QUARANTINE: "quarantine",
             RAW: "raw_snapshots",
             COMMITS: "snapshot_commits",
+            AIRPORTS: "airports",
         }
 
 

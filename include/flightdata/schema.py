@@ -93,6 +93,18 @@ COMMIT: tuple[Column, ...] = (
 
 PARTITION_KEYS: tuple[str, ...] = ("year", "month", "day", "hour")
 
+# The airports reference table (one file, not partitioned): flights start and end at them.
+AIRPORTS: tuple[Column, ...] = (
+    Column("icao", "string", None, "ICAO airport code, 4 letters"),
+    Column("iata", "string", None, "IATA airport code, 3 letters; null when it has none"),
+    Column("name", "string", None, "Airport name"),
+    Column("city", "string", None, "City it serves"),
+    Column("country", "string", None, "ISO 3166-1 alpha-2 country code"),
+    Column("latitude", "double", "deg", "WGS-84 latitude of the airport reference point"),
+    Column("longitude", "double", "deg", "WGS-84 longitude of the airport reference point"),
+    Column("elevation_ft", "int", "ft", "Elevation above mean sea level"),
+)
+
 
 PROCESSED_COLUMNS: tuple[Column, ...] = (*STATE_VECTOR, *DERIVED, *METADATA)
 METADATA_NAMES = frozenset(c.name for c in METADATA)

@@ -146,9 +146,14 @@ def test_mwaa_role_reaches_only_this_projects_resources(synthesised):
     star = [s for s in statements if s["Resource"] == "*"]
     assert {a for s in star for a in as_list(s["Action"])} == {
         "cloudwatch:PutMetricData",
+        "cloudwatch:GetMetricStatistics",  # the plugin's overview page
+        "cloudwatch:ListMetrics",
         "logs:DescribeLogGroups",
         "s3:GetAccountPublicAccessBlock",
     }
+    # raw/ may be read (the plugin's map), never written
+    raw_reads = [s for s in statements if f"/{resources.RAW}/*" in json.dumps(s["Resource"])]
+    assert [as_list(s["Action"]) for s in raw_reads] == [["s3:GetObject"]]
 
 
 def test_alarms_notify_the_topic(synthesised):
@@ -257,3 +262,13 @@ def test_resource_counts_per_type(synthesised, capsys):
     assert counts["AWS::Lambda::Function"] >= 2
     with capsys.disabled():
         print("\nsynthesised resources:", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+
+def test_the_airports_reference_file_is_deployed_into_the_lake(synthesised):
+    template = synthesised["template"]
+    (deployment,) = of_type(template, "Custom::CDKBucketDeployment").values()
+
+    assert deployment["Properties"]["DestinationBucketKeyPrefix"] == f"{resources.AIRPORTS}/"
+    tables = of_type(template, "AWS::Glue::Table").values()
+    (airports,) = [t for t in tables if t["Properties"]["TableInput"]["Name"] == "airports"]
+    assert airports["Properties"]["TableInput"]["StorageDescriptor"]["Location"].endswith(f"/{resources.AIRPORTS}/")

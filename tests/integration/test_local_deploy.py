@@ -82,3 +82,23 @@ def test_the_raw_table_exists_but_is_only_queryable_on_aws(deployed, aws):
         status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
     assert status["State"] == "FAILED"
     assert "reads Parquet tables only" in status["StateChangeReason"]
+
+
+def test_the_airports_reference_table_answers_in_athena(deployed, aws):
+    athena = aws("athena")
+    query_id = athena.start_query_execution(
+        QueryString="SELECT iata, name, country, elevation_ft, round(latitude, 2), "
+        "(SELECT count(*) FROM airports) FROM airports WHERE icao = 'EGLL'",
+        QueryExecutionContext={"Database": NAMES.glue_database},
+        WorkGroup=NAMES.workgroup,
+    )["QueryExecutionId"]
+    status = {"State": "QUEUED"}
+    while status["State"] in ("QUEUED", "RUNNING"):
+        status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+    assert status["State"] == "SUCCEEDED", status
+    rows = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"][1:]
+    iata, name, country, elevation, latitude, total = (c.get("VarCharValue") for c in rows[0]["Data"])
+    assert (iata, name, country, elevation, latitude) == ("LHR", "London Heathrow Airport", "GB", "83", "51.47")
+    assert 15_000 < int(total) < 20_000
+    table = aws("glue").get_table(DatabaseName=NAMES.glue_database, Name="airports")["Table"]
+    assert table["PartitionKeys"] == []

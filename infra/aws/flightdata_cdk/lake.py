@@ -7,10 +7,12 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from flightdata import resources
 from flightdata.resources import Resources
+from flightdata_cdk import reference
 
 # The lake's lifecycle, in days (the cost estimate ages storage by the same numbers).
 RAW_TO_IA_DAYS = 30
@@ -22,7 +24,15 @@ ATHENA_RESULTS_EXPIRY_DAYS = 7
 class Storage(Construct):
     """Every bucket is KMS-encrypted with ``key``, private, TLS-only and access-logged."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, names: Resources, key: kms.IKey, raw_expiry_days: int):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: Resources,
+        key: kms.IKey,
+        raw_expiry_days: int,
+    ):
         super().__init__(scope, construct_id)
         self.key = key
         self.access_logs = s3.Bucket(
@@ -80,6 +90,17 @@ class Storage(Construct):
                     expiration=cdk.Duration.days(ATHENA_RESULTS_EXPIRY_DAYS),
                 ),
             ],
+        )
+
+        # The airports reference table (flightdata_cdk.reference), the same file the local deploy puts.
+        self.airports = s3deploy.BucketDeployment(
+            self,
+            "Airports",
+            sources=[s3deploy.Source.asset(str(reference.write_airports(reference.BUILD).parent))],
+            destination_bucket=self.lake,
+            destination_key_prefix=f"{resources.AIRPORTS}/",
+            prune=True,  # only its own prefix: the table holds this one file
+            memory_limit=256,
         )
 
     def _bucket(self, construct_id: str, name: str, **kwargs: Any) -> s3.Bucket:

@@ -121,7 +121,13 @@ class FlightDataStack(cdk.Stack):
                 },
             )
         )
-        self.storage = Storage(self, "Storage", names=names, key=self.key, raw_expiry_days=settings.raw_expiry_days)
+        self.storage = Storage(
+            self,
+            "Storage",
+            names=names,
+            key=self.key,
+            raw_expiry_days=settings.raw_expiry_days,
+        )
         self.functions = Functions(
             self,
             "Functions",

@@ -18,6 +18,7 @@ import requests
 
 from flightdata import catalog, resources
 from flightdata.orchestration.named_queries import named_queries
+from flightdata_cdk import reference
 from flightdata_cdk.package import PACKAGE_SOURCE, lambda_sources
 from localaws.clients import accepting, local_client
 from localaws.credentials import KeyPair
@@ -86,6 +87,14 @@ def deploy(
         if exists.code:
             glue.update_table(DatabaseName=names.glue_database, TableInput=table)
 
+    # The airports reference table's one file: the same bytes the CDK app deploys.
+    s3.put_object(
+        Bucket=names.lake_bucket,
+        Key=reference.AIRPORTS_KEY,
+        Body=reference.airports_parquet(),
+        ContentType="application/vnd.apache.parquet",
+    )
+
     athena = client("athena")
     with accepting("InvalidRequestException"):  # Athena's answer when the work group exists
         athena.create_work_group(
@@ -133,6 +142,7 @@ def deploy(
         "queue": names.dead_letter_queue,
         "database": names.glue_database,
         "tables": list(names.tables.values()),
+        "reference": [reference.AIRPORTS_KEY],
         "workgroup": names.workgroup,
         "secret": names.opensky_secret,
     }
