@@ -2,9 +2,10 @@
 ### opensky_daily_report
 
 Every day: run the reporting queries in Athena (SQL files in *include/flightdata/sql/*:
-aircraft by country, altitude bands, quality by hour, busiest hours, on-ground share) over
-the previous day (param *day*, *YYYY-MM-DD*), then write each result as CSV and one
-self-contained HTML page with charts to the lake's *reports/date=YYYY-MM-DD/* prefix.
+aircraft by country, altitude bands, flight status, altitude statistics, quality by hour,
+busiest hours, on-ground share, completeness) over the previous day (param *day*,
+*YYYY-MM-DD*), then write each result as CSV and one self-contained HTML page with charts
+to the lake's *reports/date=YYYY-MM-DD/* prefix.
 Each query's bytes scanned is recorded in the page.
 """
 

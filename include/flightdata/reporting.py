@@ -15,6 +15,8 @@ from dataclasses import dataclass
 REPORTS: tuple[tuple[str, str, str, str], ...] = (
     ("flights_by_country", "Aircraft by origin country", "origin_country", "aircraft"),
     ("altitude_bands", "Airborne state vectors by altitude band", "altitude_band", "state_vectors"),
+    ("flight_status", "Flight status (state vectors)", "status", "state_vectors"),
+    ("altitude_stats", "Airborne altitude (ft): average, median, highest", "statistic", "altitude_ft"),
     ("quality_by_hour", "Data quality by hour (% valid)", "hour", "quality_score_pct"),
     ("busiest_hours", "Busiest hours (distinct aircraft)", "hour", "aircraft"),
     ("on_ground_share", "On-ground share by hour (%)", "hour", "on_ground_pct"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import re
@@ -140,6 +141,20 @@ def test_minutes_compaction_and_report_reconcile(stack):
     )
     assert summary["hours_not_reconciled"] == []
     assert summary["hours_with_data"] >= 1
+
+    # AND it answers the seed README's flight status and altitude questions
+    def csv_rows(name: str) -> list[dict[str, str]]:
+        body = s3.get_object(Bucket=stack.names.lake_bucket, Key=summary["csv"][name])["Body"].read().decode()
+        return list(csv.DictReader(io.StringIO(body)))
+
+    statuses = {row["status"]: int(row["state_vectors"]) for row in csv_rows("flight_status")}
+    assert set(statuses) <= {"airborne", "on ground", "unknown"}
+    assert statuses["airborne"] > statuses["on ground"] > 0
+    assert sum(statuses.values()) == valid_rows
+    altitudes = {row["statistic"]: float(row["altitude_ft"]) for row in csv_rows("altitude_stats")}
+    assert list(altitudes) == ["average", "median", "highest"]
+    assert 0 < altitudes["median"] <= altitudes["highest"]
+    assert altitudes["average"] <= altitudes["highest"]
 
     # THEN the curated partition records the hour's completeness, and CloudWatch has it too
     partition = glue.get_partition(
