@@ -67,34 +67,35 @@ def test_a_bad_event_fails_the_invocation_with_the_field_named(deployed, aws):
     assert "'raw_key'" in error["errorMessage"]
 
 
-def test_the_raw_table_exists_but_is_only_queryable_on_aws(deployed, aws):
-    athena = aws("athena")
-    raw = aws("glue").get_table(DatabaseName=NAMES.glue_database, Name="raw_snapshots")["Table"]
-
-    assert raw["Parameters"]["projection.enabled"] == "true"
+def finished(athena, sql: str) -> tuple[str, dict]:
+    """Run ``sql`` in the project's database and work group; its id and final status."""
     query_id = athena.start_query_execution(
-        QueryString="SELECT count(*) FROM raw_snapshots",
+        QueryString=sql,
         QueryExecutionContext={"Database": NAMES.glue_database},
         WorkGroup=NAMES.workgroup,
     )["QueryExecutionId"]
     status = {"State": "QUEUED"}
     while status["State"] in ("QUEUED", "RUNNING"):
         status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+    return query_id, status
+
+
+def test_the_raw_table_exists_but_is_only_queryable_on_aws(deployed, aws):
+    raw = aws("glue").get_table(DatabaseName=NAMES.glue_database, Name="raw_snapshots")["Table"]
+
+    assert raw["Parameters"]["projection.enabled"] == "true"
+    _, status = finished(aws("athena"), "SELECT count(*) FROM raw_snapshots")
     assert status["State"] == "FAILED"
     assert "reads Parquet tables only" in status["StateChangeReason"]
 
 
 def test_the_airports_reference_table_answers_in_athena(deployed, aws):
     athena = aws("athena")
-    query_id = athena.start_query_execution(
-        QueryString="SELECT iata, name, country, elevation_ft, round(latitude, 2), "
+    query_id, status = finished(
+        athena,
+        "SELECT iata, name, country, elevation_ft, round(latitude, 2), "
         "(SELECT count(*) FROM airports) FROM airports WHERE icao = 'EGLL'",
-        QueryExecutionContext={"Database": NAMES.glue_database},
-        WorkGroup=NAMES.workgroup,
-    )["QueryExecutionId"]
-    status = {"State": "QUEUED"}
-    while status["State"] in ("QUEUED", "RUNNING"):
-        status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+    )
     assert status["State"] == "SUCCEEDED", status
     rows = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"][1:]
     iata, name, country, elevation, latitude, total = (c.get("VarCharValue") for c in rows[0]["Data"])

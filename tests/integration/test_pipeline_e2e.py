@@ -17,6 +17,7 @@ import pytest
 
 from flightdata import lake
 from flightdata.orchestration import retention
+from flightdata.resources import FUNCTIONS
 from localaws.demo import demo_minutes
 from localaws.services import local_services
 from opensky_sim import Fleet
@@ -286,7 +287,7 @@ def test_the_runs_are_measured_in_the_shape_the_cost_estimate_reads(stack):
         secrets=1,
         alarms=8,
         dashboards=1,
-        functions={"ingestion_function": (512, "arm64"), "transform_function": (1024, "arm64")},
+        functions={spec.name_attr: (spec.memory_mb, "arm64") for spec in FUNCTIONS},
         log_retention_days=30,
         raw_expiry_days=365,
         opensky_tier="standard",

@@ -13,6 +13,7 @@ from typing import Any
 
 from flightdata import lake, resources, schema
 from flightdata.resources import Resources
+from flightdata.storage import S3Store
 
 HOURS = 24
 MAX_LISTED = 1000
@@ -112,26 +113,24 @@ def last_day(s3: Any, glue: Any, cloudwatch: Any, names: Resources, now: datetim
     }
 
 
-def _latest_raw_keys(s3: Any, names: Resources, now: datetime) -> list[str]:
+def _latest_raw_keys(lake_store: S3Store, now: datetime) -> list[str]:
     """The raw objects of the newest minute, looking back up to a day, hour by hour."""
     for back in range(HOURS + 1):
-        prefix = f"{resources.RAW}/{lake.partition_path(now - timedelta(hours=back))}/"
-        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=names.lake_bucket, Prefix=prefix)
-        keys = sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+        keys = sorted(lake_store.list(lake.hour_prefix(resources.RAW, now - timedelta(hours=back))))
         if keys:
-            newest = keys[-1].rsplit("/", 1)[-1].split("_", 1)[0]  # the minute's stem
-            return [k for k in keys if k.rsplit("/", 1)[-1].startswith(newest + "_")]
+            newest = lake.minute_of_key(keys[-1])
+            return [key for key in keys if lake.minute_of_key(key) == newest]
     return []
 
 
 def latest_positions(s3: Any, names: Resources, now: datetime | None = None) -> dict[str, Any]:
     """The positions in the newest raw snapshot(s): [longitude, latitude, on_ground, callsign]."""
-    keys = _latest_raw_keys(s3, names, (now or datetime.now(UTC)).astimezone(UTC))
+    lake_store = S3Store(names.lake_bucket, s3)
+    keys = _latest_raw_keys(lake_store, (now or datetime.now(UTC)).astimezone(UTC))
     positions: list[list[Any]] = []
     snapshot_time = None
     for key in keys:
-        body = s3.get_object(Bucket=names.lake_bucket, Key=key)["Body"].read()
-        document = json.loads(gzip.decompress(body))
+        document = json.loads(gzip.decompress(lake_store.get(key)))
         snapshot_time = document.get("time", snapshot_time)
         for state in document.get("states") or []:
             lon, lat = state[_FIELDS["longitude"]], state[_FIELDS["latitude"]]
