@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SUITES = ["imports.py", "etl.py", "dags.py", "endpoint.py"]
+SUITES = ["imports.py", "etl.py", "dags.py", "flights.py", "endpoint.py"]
 
 if __name__ == "__main__":
     for suite in SUITES:

@@ -1,31 +1,43 @@
 """
 ### opensky_daily_report
 
-Every day: run the reporting queries in Athena (SQL files in *include/flightdata/sql/*:
-aircraft by country, altitude bands, flight status, altitude statistics, quality by hour,
-busiest hours, on-ground share, completeness) over the previous day (param *day*,
-*YYYY-MM-DD*), then write each result as CSV and one self-contained HTML page with charts
-to the lake's *reports/date=YYYY-MM-DD/* prefix.
-Each query's bytes scanned is recorded in the page.
+Every day at 06:30 UTC, for the day before (param *day*, *YYYY-MM-DD*):
+
+1. **segment_flights** turns the day's curated state vectors into the *flights* table, one
+   row per flight with its estimated departure and arrival airports (Athena CTAS of
+   *include/flightdata/sql/flights_day.sql*, deferred). A flight belongs to the day it took
+   off; the six hours after the day let flights that cross midnight end where they landed,
+   which is why the report runs at 06:30.
+2. **publish_flights** points the day's *flights* partition at this run's files and removes
+   the previous run's: a rerun leaves one copy of each flight. If either step fails,
+   **cleanup_flights** removes what the run staged.
+3. The report queries (*include/flightdata/sql/report_NAME.sql*) run in Athena: flights per
+   hour, busiest airports, top routes, flights by origin country, flight status, altitude,
+   quality and reconciliation, and the density of positions for the map.
+4. **publish_report** writes each result as CSV and one self-contained HTML page (inline
+   SVG charts and map, each with the bytes its query scanned) to *reports/date=YYYY-MM-DD/*.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from airflow.exceptions import AirflowFailException
 from airflow.sdk import DAG, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from flightdata import reporting
-from flightdata.orchestration import aws, daily_report, links
-from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE
+from flightdata import reporting, resources
+from flightdata.orchestration import aws, daily_report, flights, links
+from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE, lake_asset
 from flightdata.orchestration.links import ReportLink
 from flightdata.orchestration.queries import athena_query
 
+FLIGHTS = lake_asset("opensky_flights_daily", resources.FLIGHTS)
+
 with DAG(
     dag_id="opensky_daily_report",
-    description="Every day: the report queries in Athena, written as CSV and one HTML page under reports/",
-    schedule=CronTriggerTimetable("30 0 * * *", timezone="UTC"),
+    description="Every day: flights segmented in Athena, then the report queries, as CSV and one HTML page",
+    schedule=CronTriggerTimetable("30 6 * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -39,8 +51,20 @@ with DAG(
 ) as dag:
 
     @task(multiple_outputs=False)
-    def plan(params=None, logical_date=None, dag_run=None) -> dict:
-        return daily_report.plan_day(logical_date or dag_run.run_after, params["day"])
+    def plan(params=None, logical_date=None, dag_run=None, run_id=None, ti=None) -> dict:
+        when = logical_date or dag_run.run_after
+        return daily_report.plan(aws.names(), when, params["day"], run_id, ti.try_number)
+
+    segment_flights = athena_query("segment_flights", "flights_day.sql", retries=0)
+
+    @task(outlets=[FLIGHTS], multiple_outputs=False)
+    def publish_flights(plan: dict) -> dict:
+        return flights.publish(aws.glue(), aws.s3(), aws.names(), plan["flights"])
+
+    @task(trigger_rule="one_failed", retries=0)
+    def cleanup_flights(plan: dict) -> None:
+        removed = flights.discard(aws.glue(), aws.s3(), aws.names(), plan["flights"])
+        raise AirflowFailException(f"segmenting flights of {plan['day']} failed; removed {removed} staged objects")
 
     queries = {name: athena_query(f"query_{name}", f"report_{name}.sql") for name in reporting.REPORT_NAMES}
 
@@ -52,6 +76,9 @@ with DAG(
         return summary
 
     planned = plan()
+    published = publish_flights(planned)
+    planned >> segment_flights >> published
+    [segment_flights, published] >> cleanup_flights(planned)
     for query in queries.values():
-        planned >> query
+        published >> query
     links.attach(publish_report(planned, {name: query.output for name, query in queries.items()}), ReportLink())

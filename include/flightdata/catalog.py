@@ -52,6 +52,13 @@ def table_input(names: resources.Resources, kind: str) -> dict[str, Any]:
         return _reference_table_input(
             names, kind, schema.AIRPORTS, "Airports (ICAO, IATA, position), from airportsdata"
         )
+    if kind == resources.FLIGHTS:
+        return {
+            **_reference_table_input(
+                names, kind, schema.FLIGHTS, "Flights segmented from the state vectors, by UTC day"
+            ),
+            "PartitionKeys": schema.glue_partition_keys(schema.DAY_PARTITION_KEYS),
+        }
     return {
         "Name": names.tables[kind],
         "Description": _DESCRIPTIONS.get(kind, f"flightdata {kind} state vectors, partitioned by UTC hour"),
@@ -71,7 +78,7 @@ def table_input(names: resources.Resources, kind: str) -> dict[str, Any]:
 def _reference_table_input(
     names: resources.Resources, kind: str, columns: tuple[schema.Column, ...], description: str
 ) -> dict[str, Any]:
-    """A reference table: one Parquet file, no partitions."""
+    """A table of Parquet files written by queries or once (reference data), no hourly partitions."""
     return {
         "Name": names.tables[kind],
         "Description": description,

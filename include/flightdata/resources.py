@@ -23,6 +23,7 @@ QUARANTINE = "quarantine"
 CURATED = "curated"
 COMMITS = "commits"  # one small Parquet object per snapshot: the step that makes it visible
 REPORTS = "reports"
+FLIGHTS = "flights"  # one row per flight, partitioned by the UTC day it took off
 AIRPORTS = "reference/airports"  # the airports reference table, written by both deployments
 
 
@@ -115,6 +116,7 @@ class Resources:
             RAW: "raw_snapshots",
             COMMITS: "snapshot_commits",
             AIRPORTS: "airports",
+            FLIGHTS: "flights",
         }
 
 

@@ -105,6 +105,26 @@ AIRPORTS: tuple[Column, ...] = (
     Column("elevation_ft", "int", "ft", "Elevation above mean sea level"),
 )
 
+# One row per flight, segmented from the curated state vectors by the daily DAG
+# (sql/flights_day.sql); OpenSky's own flights table is the model.
+FLIGHTS: tuple[Column, ...] = (
+    Column("icao24", "string", None, "ICAO 24-bit transponder address"),
+    Column("callsign", "string", None, "Callsign the flight was seen under; null when none was sent"),
+    Column("origin_country", "string", None, "Country inferred from the ICAO 24-bit address"),
+    Column("first_seen", "bigint", "s", "Unix time of the flight's first contact"),
+    Column("last_seen", "bigint", "s", "Unix time of the flight's last contact"),
+    Column("takeoff_seen", "bigint", "s", "Unix time of its first airborne contact; the flight's day is this one's"),
+    Column("departure_airport", "string", None, "Estimated departure airport (ICAO); null when not seen near one"),
+    Column("arrival_airport", "string", None, "Estimated arrival airport (ICAO); null when not seen near one"),
+    Column("departure_distance_km", "double", "km", "From the departure evidence to that airport"),
+    Column("arrival_distance_km", "double", "km", "From the arrival evidence to that airport"),
+    Column("distance_km", "double", "km", "Great-circle distance flown: the sum over consecutive positions"),
+    Column("max_altitude_m", "float", "m", "Highest barometric altitude"),
+    Column("positions", "bigint", None, "State vectors with a position in the flight"),
+    Column("seen_from_takeoff", "boolean", None, "Seen on the ground or low and slow at its start"),
+    Column("seen_to_landing", "boolean", None, "Seen on the ground or low and slow at its end"),
+)
+DAY_PARTITION_KEYS: tuple[str, ...] = ("year", "month", "day")
 
 PROCESSED_COLUMNS: tuple[Column, ...] = (*STATE_VECTOR, *DERIVED, *METADATA)
 METADATA_NAMES = frozenset(c.name for c in METADATA)
@@ -120,8 +140,8 @@ def glue_columns(columns: tuple[Column, ...]) -> list[dict[str, str]]:
     return [{"Name": c.name, "Type": c.glue_type, "Comment": _comment(c)} for c in columns]
 
 
-def glue_partition_keys() -> list[dict[str, str]]:
-    return [{"Name": key, "Type": "string"} for key in PARTITION_KEYS]
+def glue_partition_keys(keys: tuple[str, ...] = PARTITION_KEYS) -> list[dict[str, str]]:
+    return [{"Name": key, "Type": "string"} for key in keys]
 
 
 def _comment(column: Column) -> str:

@@ -67,10 +67,28 @@ def test_opensky_daily_report_runs_every_report_query(dagbag):  # noqa: F811
     dag = dagbag.dags["opensky_daily_report"]
 
     for name in REPORT_NAMES:
-        assert ("plan", f"query_{name}") in edges(dag)
+        assert ("publish_flights", f"query_{name}") in edges(dag)  # the report reads the day's flights
         assert (f"query_{name}", "publish_report") in edges(dag)
         sql = (Path(SQL_DIR) / f"report_{name}.sql").read_text()
         assert dag.get_task(f"query_{name}").query == sql
+
+
+def test_opensky_daily_report_segments_flights_before_the_report_and_cleans_up_on_failure(dagbag):  # noqa: F811
+    from airflow.providers.amazon.aws.operators.athena import AthenaOperator
+
+    from flightdata.orchestration.dag_defaults import SQL_DIR
+
+    dag = dagbag.dags["opensky_daily_report"]
+    segment = dag.get_task("segment_flights")
+
+    assert ("plan", "segment_flights") in edges(dag)
+    assert ("segment_flights", "publish_flights") in edges(dag)
+    assert isinstance(segment, AthenaOperator)
+    assert segment.deferrable is True
+    assert segment.retries == 0  # a retry would find its staging table taken; the DAG run is the retry
+    assert segment.query == (Path(SQL_DIR) / "flights_day.sql").read_text()
+    assert dag.get_task("cleanup_flights").trigger_rule == "one_failed"
+    assert {("segment_flights", "cleanup_flights"), ("publish_flights", "cleanup_flights")} <= edges(dag)
 
 
 @pytest.mark.parametrize(
@@ -156,4 +174,4 @@ def test_tasks_link_to_what_they_wrote_or_ran(dagbag):  # noqa: F811
     assert link_names("opensky_flights", "transform") == ["Objects written"]
     assert link_names("opensky_flights", "publish_quality_metrics") == ["Quality dashboard"]
     assert link_names("opensky_daily_report", "publish_report") == ["Report"]
-    assert link_names("opensky_daily_report", "query_flights_by_country") == ["Athena query"]
+    assert link_names("opensky_daily_report", "query_aircraft_by_country") == ["Athena query"]

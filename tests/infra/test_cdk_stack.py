@@ -140,7 +140,7 @@ def test_mwaa_role_reaches_only_this_projects_resources(synthesised):
     assert f"table/{NAMES.glue_database}/*" in glue
     assert "database/*" not in glue
     lake_objects = json.dumps(by_action["s3:PutObject"]["Resource"])
-    for prefix in (resources.PROCESSED, resources.QUARANTINE, resources.CURATED, resources.REPORTS):
+    for prefix in (resources.PROCESSED, resources.QUARANTINE, resources.CURATED, resources.FLIGHTS, resources.REPORTS):
         assert f"/{prefix}/*" in lake_objects
     assert f"/{resources.RAW}/*" not in lake_objects
     star = [s for s in statements if s["Resource"] == "*"]
@@ -154,6 +154,9 @@ def test_mwaa_role_reaches_only_this_projects_resources(synthesised):
     # raw/ may be read (the plugin's map), never written
     raw_reads = [s for s in statements if f"/{resources.RAW}/*" in json.dumps(s["Resource"])]
     assert [as_list(s["Action"]) for s in raw_reads] == [["s3:GetObject"]]
+    # the airports reference table is read (flights, the report), never written
+    airports = [s for s in statements if f"/{resources.AIRPORTS}/*" in json.dumps(s["Resource"])]
+    assert [as_list(s["Action"]) for s in airports] == [["s3:GetObject"]]
 
 
 def test_alarms_notify_the_topic(synthesised):

@@ -192,24 +192,14 @@ def publish(
     """Point the curated hour at the staging files, with its completeness in the partition's
     parameters, then delete what it pointed at before."""
     counts = {**counts, "minutes_planned": len(minutely.planned_minutes(planned_hour(plan)))}
-    table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[resources.CURATED])["Table"]
-    values = list(plan["partition"].values())
-    descriptor = {**table["StorageDescriptor"], "Location": plan["staging_location"]}
-    partition = {"Values": values, "StorageDescriptor": descriptor, "Parameters": partition_parameters(counts)}
-    previous = None
-    try:
-        existing = glue.get_partition(
-            DatabaseName=names.glue_database, TableName=table["Name"], PartitionValues=values
-        )["Partition"]
-        previous = existing["StorageDescriptor"]["Location"]
-        glue.update_partition(
-            DatabaseName=names.glue_database,
-            TableName=table["Name"],
-            PartitionValueList=values,
-            PartitionInput=partition,
-        )
-    except glue.exceptions.EntityNotFoundException:
-        glue.create_partition(DatabaseName=names.glue_database, TableName=table["Name"], PartitionInput=partition)
+    previous = repoint_partition(
+        glue,
+        names,
+        resources.CURATED,
+        list(plan["partition"].values()),
+        plan["staging_location"],
+        partition_parameters(counts),
+    )
     removed = delete_prefix(s3, previous) if previous and previous != plan["staging_location"] else 0
     drop_staging_table(glue, names, plan)
     log.info(
@@ -229,6 +219,27 @@ def publish(
         **counts,
         "completeness": round(completeness(counts), 4),
     }
+
+
+def repoint_partition(
+    glue: Any, names: resources.Resources, kind: str, values: list[str], location: str, parameters: dict[str, str]
+) -> str | None:
+    """Point the partition ``values`` of the ``kind`` table at ``location`` (creating it if
+    need be); returns where it pointed before, if it existed."""
+    table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[kind])["Table"]
+    descriptor = {**table["StorageDescriptor"], "Location": location}
+    partition = {"Values": values, "StorageDescriptor": descriptor, "Parameters": parameters}
+    try:
+        existing = glue.get_partition(
+            DatabaseName=names.glue_database, TableName=table["Name"], PartitionValues=values
+        )["Partition"]
+    except glue.exceptions.EntityNotFoundException:
+        glue.create_partition(DatabaseName=names.glue_database, TableName=table["Name"], PartitionInput=partition)
+        return None
+    glue.update_partition(
+        DatabaseName=names.glue_database, TableName=table["Name"], PartitionValueList=values, PartitionInput=partition
+    )
+    return str(existing["StorageDescriptor"]["Location"])
 
 
 def partition_parameters(counts: dict[str, int]) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 from airflow.exceptions import AirflowSkipException
 
 from flightdata import lake, reporting, resources
+from flightdata.orchestration import flights
 from flightdata.orchestration.queries import bytes_scanned, result_rows
 
 
@@ -29,6 +30,16 @@ def plan_day(logical_date: datetime | None, day_param: str | None) -> dict[str, 
         "partition_filter": lake.partition_filter({k: values[k] for k in ("year", "month", "day")}),
         "prefix": f"{resources.REPORTS}/date={day:%Y-%m-%d}/",
     }
+
+
+def plan(
+    names: resources.Resources, logical_date: datetime | None, day_param: str | None, run_id: str, try_number: int
+) -> dict[str, Any]:
+    """The report's day (:func:`plan_day`) and, under ``flights``, what segmenting it reads
+    and where this run stages it."""
+    day = plan_day(logical_date, day_param)
+    midnight = datetime.strptime(day["day"], "%Y-%m-%d").replace(tzinfo=UTC)
+    return {**day, "flights": flights.plan(names, midnight, run_id, try_number)}
 
 
 def publish(athena: Any, s3: Any, names: resources.Resources, plan: dict[str, Any], query_ids: dict[str, str]) -> dict:
@@ -54,6 +65,7 @@ def publish(athena: Any, s3: Any, names: resources.Resources, plan: dict[str, An
     summary = {
         "day": plan["day"],
         "html": page,
+        "headline": reporting.headline(results),
         "csv": keys,
         "bytes_scanned": {name: r.bytes_scanned for name, r in results.items()},
         "hours_with_data": len(hours),

@@ -86,6 +86,7 @@ class Airflow(Construct):
             resources.QUARANTINE,
             resources.COMMITS,
             resources.CURATED,
+            resources.FLIGHTS,
             resources.REPORTS,
         ]
         statements = [
@@ -176,6 +177,8 @@ class Airflow(Construct):
             # The flightdata plugin's pages: the map reads the newest raw snapshot (read only),
             # the overview the project's metrics (reads have no resource type in CloudWatch).
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[lake.arn_for_objects(f"{resources.RAW}/*")]),
+            # Flights and the report join the airports reference table (the stack deploys it).
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[lake.arn_for_objects(f"{resources.AIRPORTS}/*")]),
             iam.PolicyStatement(actions=["cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics"], resources=["*"]),
         ]
         for statement in statements:

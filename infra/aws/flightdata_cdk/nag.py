@@ -81,8 +81,9 @@ SUPPRESSIONS: dict[str, list[tuple[str, str, list[str] | None]]] = {
         (
             "AwsSolutions-IAM5",
             "Wildcards are scoped as narrowly as AWS allows: objects under the lake's "
-            "processed/, quarantine/, curated/ and reports/ prefixes, this database's tables, this environment's "
-            "log groups, MWAA's own airflow-celery-* queues, reading raw/ for the plugin's map; PutMetricData, "
+            "processed/, quarantine/, curated/, flights/ and reports/ prefixes, this database's tables, this "
+            "environment's log groups, MWAA's own airflow-celery-* queues, reading raw/ for the plugin's map and "
+            "reference/airports/ for flights and the report; PutMetricData, "
             "GetMetricStatistics, ListMetrics and DescribeLogGroups have no resource type (PutMetricData is "
             "held to the project's namespace by a condition).",
             None,

@@ -1,0 +1,56 @@
+"""Flight segmentation over simulated hours, scored against the simulator's ground truth.
+
+The fleet's state vectors for the hour before a day and ``FLIGHTS_BENCH_HOURS`` (default 6)
+hours of it go through the ETL into the local endpoint's curated table
+(``localaws.replay``); the daily flights query (``sql/flights_day.sql``) segments the day; the
+flights it finds are matched with the flights the fleet flew (``opensky_sim.scoring``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+from flightdata.resources import Resources
+from localaws import replay, segment
+from localaws.deploy import deploy
+from localaws.server import running
+from opensky_sim import Fleet, TrafficShape
+from opensky_sim.scoring import score
+
+HOURS = int(os.environ.get("FLIGHTS_BENCH_HOURS", "6"))
+AIRCRAFT = int(os.environ.get("FLIGHTS_BENCH_AIRCRAFT", "12000"))
+DAY = datetime(2026, 1, 1, tzinfo=UTC)
+REGION = "eu-west-1"
+
+
+def main() -> None:
+    names = Resources("flightdata-bench")
+    fleet = Fleet(seed=7, shape=TrafficShape(aircraft=AIRCRAFT))
+    with running(region=REGION) as endpoint:
+        deploy(endpoint.url, names, None, REGION, endpoint.app.key)
+        started = time.perf_counter()
+        rows = replay.write_hours(
+            endpoint.client("s3"), endpoint.client("glue"), names, fleet, DAY - timedelta(hours=1), HOURS + 1
+        )
+        replay_seconds = time.perf_counter() - started
+        found, cost = segment.segment_day(endpoint.client, names, DAY)
+    end = DAY + timedelta(hours=HOURS)
+    truth = fleet.flights(int(DAY.timestamp()), int(end.timestamp()))
+    figures = {
+        "flights_simulated_hours": HOURS,
+        "flights_aircraft": AIRCRAFT,
+        "flights_state_vectors": rows,
+        "flights_replay_seconds": round(replay_seconds, 1),
+        **score(found, truth, DAY.timestamp(), end.timestamp()),
+        **cost,
+    }
+    for name, value in figures.items():
+        print(f"{name} {value}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
