@@ -8,12 +8,9 @@ Screenshots go to build/screenshots/ (CI keeps them as artefacts).
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
@@ -22,24 +19,16 @@ from playwright.sync_api import expect
 
 from localaws.services import free_port, local_services
 from localaws.up import standalone
+from tests.browser.conftest import SHOTS
 
 pytestmark = pytest.mark.integration
 
-SHOTS = Path(__file__).parents[2] / "build" / "screenshots"
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 ALPS = '[{"name": "alps", "bbox": {"lamin": 45.8, "lomin": 5.9, "lamax": 47.8, "lomax": 10.5}}]'
 DESCRIPTIONS = {
     "opensky_flights": "Every minute: OpenSky state vectors to the lake",
     "opensky_compaction": "Every hour: the previous hour's committed minutes compacted",
-    "opensky_daily_report": "Every day: the report queries in Athena",
+    "opensky_daily_report": "Every day: flights segmented in Athena, then the report queries",
 }
-
-
-def chromium() -> str:
-    found = os.environ.get("FLIGHTDATA_CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
-    if not found:
-        pytest.fail("no Chromium on this machine: apt-get install chromium (.ci/run does), or set FLIGHTDATA_CHROMIUM")
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -74,18 +63,6 @@ def wait_for_run(ui, dag_id: str, run_id: str, timeout_s: float = 240) -> str:
             return state
         time.sleep(2)
     raise AssertionError(f"{dag_id} run {run_id} did not finish within {timeout_s} s")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    expect.set_options(timeout=30_000)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +122,7 @@ def test_signed_in_the_dags_are_listed_with_their_descriptions(ui, page):
     # the docs render as prose: inline code stays inside its sentence
     page.get_by_role("button", name="Dag Docs").click()
     docs = page.get_by_role("dialog")
-    expect(docs).to_contain_text("Every day: run the reporting queries in Athena")
+    expect(docs).to_contain_text("segment_flights turns the day's curated state vectors into the flights table")
     shot(page, "dag-docs")
     # Airflow 3.0's Docs dialog shows inline code as blocks that cut the sentence; the docs
     # name things in italics instead
@@ -204,7 +181,7 @@ def test_every_extra_link_opens_a_page_that_loads(ui, page, triggered, report_ru
     assert page.get_by_role("heading", name="Overview: the last 24 hours").is_visible()
 
     assert report_run["state"] == "success"
-    follow(ui, page, "opensky_daily_report", report, "query_flights_by_country", "Athena query")
+    follow(ui, page, "opensky_daily_report", report, "query_aircraft_by_country", "Athena query")
     assert page.get_by_text("State: SUCCEEDED").is_visible()
     assert "origin_country" in page.get_by_role("region").inner_text()  # the report query's SQL
     shot(page, "athena-query")

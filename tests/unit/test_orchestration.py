@@ -96,7 +96,7 @@ def test_report_day_defaults_to_yesterday():
 
 def test_the_html_report_is_self_contained_and_escapes_text():
     results = {
-        "flights_by_country": QueryResult([{"origin_country": "<Nowhere>", "aircraft": "3"}], 1234),
+        "aircraft_by_country": QueryResult([{"origin_country": "<Nowhere>", "aircraft": "3"}], 1234),
         "altitude_bands": QueryResult([], 0),
     }
 
@@ -108,7 +108,7 @@ def test_the_html_report_is_self_contained_and_escapes_text():
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     assert "<script" not in page
     assert "src=" not in page
-    assert to_csv(results["flights_by_country"].rows) == "origin_country,aircraft\n<Nowhere>,3\n"
+    assert to_csv(results["aircraft_by_country"].rows) == "origin_country,aircraft\n<Nowhere>,3\n"
 
 
 def test_the_ingest_operator_skips_when_the_function_reports_the_reserve(monkeypatch):
@@ -427,7 +427,7 @@ def test_report_sql_reads_the_day_from_macros_not_from_another_tasks_xcom():
     environment = jinja2.Environment(  # noqa: S701 - SQL, not HTML
         loader=jinja2.FileSystemLoader(SQL_DIR), undefined=jinja2.StrictUndefined
     )
-    template = environment.get_template("report_flights_by_country.sql")
+    template = environment.get_template("report_aircraft_by_country.sql")
     run = type("DagRun", (), {"run_after": MINUTE})()
 
     # WHEN it is rendered for a scheduled run, a run with a day param, and a run without a logical date
@@ -442,4 +442,4 @@ def test_report_sql_reads_the_day_from_macros_not_from_another_tasks_xcom():
     assert manual == scheduled
     assert [f.name for f in Path(SQL_DIR).glob("report_*.sql") if "xcom_pull" in f.read_text()] == []
     with pytest.raises(KeyError, match="no such table"):
-        TemplateFacts(NAMES).table("flights")
+        TemplateFacts(NAMES).table("departures")

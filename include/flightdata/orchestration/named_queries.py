@@ -11,7 +11,7 @@ import jinja2
 
 import flightdata
 from flightdata.orchestration.templating import TemplateFacts
-from flightdata.reporting import REPORTS
+from flightdata.reporting import REPORT_NAMES, TITLES
 from flightdata.resources import Resources
 
 SQL_DIR = Path(flightdata.__file__).parent / "sql"
@@ -29,9 +29,9 @@ def named_queries(names: Resources) -> list[tuple[str, str, str]]:
         autoescape=False,  # noqa: S701 - SQL
     )
     queries = []
-    for name, title, _, _ in REPORTS:
+    for name in REPORT_NAMES:
         sql = environment.get_template(f"report_{name}.sql").render(
             fd=TemplateFacts(names, report_filter=YESTERDAY_FILTER)
         )
-        queries.append((name, f"{title}, yesterday (UTC)", sql.strip()))
+        queries.append((name, f"{TITLES[name]}, yesterday (UTC)", sql.strip()))
     return queries

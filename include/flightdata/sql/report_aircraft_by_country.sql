@@ -1,4 +1,4 @@
--- Aircraft seen per origin country over the day, with their typical altitude and speed.
+-- Aircraft (not flights) seen per origin country over the day, with their typical altitude and speed.
 WITH day_positions AS (
     SELECT icao24, origin_country, baro_altitude_ft, velocity
     FROM {{ fd.table('curated') }}

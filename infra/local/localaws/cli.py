@@ -28,7 +28,7 @@ def _opensky_sim(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from localaws.demo import run
 
-    return run(minutes=args.minutes, root=Path(args.out))
+    return run(minutes=args.minutes, root=Path(args.out), history=args.history_hours)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the pipeline locally on simulated traffic")
     demo.add_argument("--minutes", type=int, default=10)
     demo.add_argument("--out", default=".local/demo", help="where the demo keeps its state and logs")
+    demo.add_argument(
+        "--history-hours", type=int, default=4, help="simulated hours before the live ones to replay (same day)"
+    )
     demo.set_defaults(run=_demo)
 
     up = commands.add_parser("up", help="the Airflow web UI on the local stack (airflow standalone)")

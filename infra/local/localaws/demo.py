@@ -1,13 +1,16 @@
 """``make demo``: the whole pipeline on the embedded default, no network and no AWS account.
 
-Simulator and local AWS endpoint start as child processes; ``opensky_flights`` runs for
-consecutive minutes with ``airflow dags test``, then ``opensky_compaction`` for that hour
-and ``opensky_daily_report`` for that day. Every process stops at the end, on failure and
-on Ctrl-C.
+Simulator and local AWS endpoint start as child processes. The simulator's traffic of the
+hours before (up to ``--history-hours``, within the same day) is replayed into the curated
+table through the ETL (``localaws.replay``), so that the day has whole flights to report on.
+Then ``opensky_flights`` runs for consecutive minutes with ``airflow dags test``,
+``opensky_compaction`` for that hour and ``opensky_daily_report`` for that day. Every
+process stops at the end, on failure and on Ctrl-C.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
@@ -20,8 +23,9 @@ import pyarrow.parquet as pq
 
 from flightdata import lake
 from flightdata.etl.commit import Commit
-from localaws import measure
+from localaws import measure, replay
 from localaws.services import LocalServices, StackError, local_services
+from opensky_sim import Fleet
 
 
 def demo_minutes(now: datetime, count: int) -> list[datetime]:
@@ -54,9 +58,17 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def run(minutes: int = 10, root: Path = Path(".local/demo")) -> int:
+def history_hours(hour: datetime, wanted: int) -> list[datetime]:
+    """Up to ``wanted`` hours before ``hour``, none before its day's midnight."""
+    return [hour - timedelta(hours=h) for h in range(min(wanted, hour.hour), 0, -1)]
+
+
+def run(minutes: int = 10, root: Path = Path(".local/demo"), history: int = 4) -> int:
     if not 1 <= minutes <= 30:
         print("error: --minutes must be between 1 and 30", file=sys.stderr)
+        return 2
+    if not 0 <= history <= 23:
+        print("error: --history-hours must be between 0 and 23", file=sys.stderr)
         return 2
     shutil.rmtree(root, ignore_errors=True)
     started = time.monotonic()
@@ -66,6 +78,24 @@ def run(minutes: int = 10, root: Path = Path(".local/demo")) -> int:
         _say("starting the OpenSky simulator and the local AWS endpoint, deploying, preparing Airflow ...")
         with local_services(root) as stack:
             _say(f"  simulator {stack.sim_url} · endpoint {stack.endpoint_url} · logs in {root / 'logs'}")
+            replayed = history_hours(hour, history)
+            if replayed:
+                _say(
+                    f"replaying {len(replayed)} simulated hours ({replayed[0]:%H}:00-{hour:%H}:00 UTC) into curated ..."
+                )
+                rows = replay.write_hours(
+                    stack.client("s3"), stack.client("glue"), stack.names, Fleet(), replayed[0], len(replayed)
+                )
+                _say(f"  {rows:,} state vectors through the ETL, one compacted file per hour")
+            earlier = [hour + timedelta(minutes=m) for m in range(slots[0].minute)]
+            written = 0
+            if earlier:
+                _say(
+                    f"replaying {len(earlier)} simulated minutes ({hour:%H:%M}-{earlier[-1]:%H:%M} UTC) "
+                    "as the transform Lambda writes them ..."
+                )
+                written = replay.write_minutes(stack.client("s3"), stack.client("glue"), stack.names, Fleet(), earlier)
+                _say(f"  {written:,} valid state vectors, committed minute by minute")
             _say(f"opensky_flights for {minutes} minutes ({slots[0]:%H:%M}-{slots[-1]:%H:%M} UTC):")
             _say(f"  {'minute':<6} {'records':>8} {'valid':>7} {'quarant.':>8} {'quality':>8} {'seconds':>8}")
             total = valid_total = 0
@@ -87,7 +117,7 @@ def run(minutes: int = 10, root: Path = Path(".local/demo")) -> int:
             phases[-1].ended = datetime.now(UTC)
             where = lake.partition_filter(lake.partition_values(hour))
             compacted = stack.athena_rows(f"SELECT count(*) FROM curated_hourly WHERE {where}")[0][0]
-            _say(f"  compacted rows: {compacted} (minutely valid rows: {valid_total})")
+            _say(f"  compacted rows: {compacted} (valid rows committed: {valid_total} live + {written} replayed)")
             day = f"{hour:%Y-%m-%d}"
             _say(f"opensky_daily_report for {day} ...")
             phases.append(measure.Phase("report", datetime.now(UTC)))
@@ -111,10 +141,12 @@ def _report(stack: LocalServices, day: str, root: Path) -> None:
     s3 = stack.client("s3")
     prefix = f"reports/date={day}/"
     summary = json.loads(s3.get_object(Bucket=stack.names.lake_bucket, Key=f"{prefix}summary.json")["Body"].read())
-    for name, title in (("flights_by_country", "top countries"), ("altitude_bands", "altitude bands")):
+    _say(f"  {summary['headline']}")
+    for name, title in (("busiest_airports", "busiest airports"), ("top_routes", "top routes")):
         text = s3.get_object(Bucket=stack.names.lake_bucket, Key=summary["csv"][name])["Body"].read().decode()
-        rows = [line.split(",") for line in text.strip().splitlines()[1:6]]
-        _say(f"  {title}: " + "; ".join(f"{r[0]} {r[1]}" for r in rows))
+        rows = list(csv.DictReader(io.StringIO(text)))[:5]
+        label, value = ("airport", "movements") if name == "busiest_airports" else ("route", "flights")
+        _say(f"  {title}: " + "; ".join(f"{r[label]} {r[value]}" for r in rows))
     scanned = summary["bytes_scanned"]
     _say("  bytes scanned: " + ", ".join(f"{k} {v:,}" for k, v in scanned.items()))
     page = root / f"report-{day}.html"
