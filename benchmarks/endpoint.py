@@ -44,6 +44,18 @@ def anonymous_rss(process: psutil.Process) -> int:
     return info.rss - getattr(info, "shared", 0)
 
 
+def tree_rss(process: psutil.Process) -> int:
+    """Resident memory of the endpoint and every process it started (query workers, their
+    fork server, Lambda runners): what the laptop pays, not only the endpoint's own share."""
+    total = process.memory_info().rss
+    for child in process.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue  # a query's process that just ended
+    return total
+
+
 def run_minute(stack, when: datetime) -> None:
     lam = stack.client("lambda")
     (event,) = minutely.ingestion_payloads(when, minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
@@ -72,6 +84,7 @@ def main() -> None:
         simulate(first_hour)
         state_start, lake_start, rss_start = directory_bytes(state_dir), lake_bytes(stack), endpoint.memory_info().rss
         anon_start = anonymous_rss(endpoint)
+        tree_start = tree_rss(endpoint)
         started = time.perf_counter()
         by_hour = []
         for h in range(1, HOURS + 1):
@@ -89,6 +102,7 @@ def main() -> None:
         lake_mb = (lake_bytes(stack) - lake_start) / MB / HOURS
         rss_mb = (endpoint.memory_info().rss - rss_start) / MB / HOURS
         anon_mb = (anonymous_rss(endpoint) - anon_start) / MB / HOURS
+        tree_mb = (tree_rss(endpoint) - tree_start) / MB / HOURS
         figures = {
             "endpoint_simulated_hours": HOURS,
             "endpoint_bench_wall_seconds": round(time.perf_counter() - started, 1),
@@ -99,6 +113,9 @@ def main() -> None:
             "endpoint_rss_growth_mb_per_simulated_hour": round(rss_mb, 2),
             # Resident memory that is not file pages (which the kernel can drop): the heap.
             "endpoint_anon_rss_growth_mb_per_simulated_hour": round(anon_mb, 2),
+            # With the processes it started: Athena queries run in processes of their own.
+            "endpoint_tree_rss_mb_start": round(tree_start / MB, 1),
+            "endpoint_tree_rss_growth_mb_per_simulated_hour": round(tree_mb, 2),
             # The least-squares trend of the hourly figures over the run's second half (from 6 hours).
             "endpoint_rss_trend_mb_per_simulated_hour_second_half": trend,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import time
 import uuid
 
@@ -255,6 +256,48 @@ def test_stop_query_execution_cancels_a_running_query(lake):
     status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
     assert status["State"] == "CANCELLED"
     assert "cancelled" in status["StateChangeReason"]
+
+
+def query_processes() -> list:
+    """The endpoint's query processes: forked from its fork server (same command line)."""
+    import psutil
+
+    def forked(process: psutil.Process) -> bool:
+        try:
+            return "multiprocessing.forkserver" in " ".join(process.cmdline())
+        except psutil.NoSuchProcess:
+            return False
+
+    return [p for p in psutil.Process().children(recursive=True) if forked(p) and forked(p.parent())]
+
+
+def test_a_query_runs_in_a_process_of_its_own_that_ends_with_it(lake):
+    """DuckDB's and Arrow's memory goes with the query's process, not into the endpoint's."""
+    athena = lake["athena"]
+    slow = (
+        "SELECT count(*) FROM UNNEST(sequence(1, 300000)) AS a(x) "
+        "CROSS JOIN UNNEST(sequence(1, 300000)) AS b(y) WHERE x * y % 11 = 3"
+    )
+    query_id = athena.start_query_execution(QueryString=slow, ResultConfiguration={"OutputLocation": OUTPUT})[
+        "QueryExecutionId"
+    ]
+    deadline = time.monotonic() + 30
+    while not query_processes():
+        assert time.monotonic() < deadline, "no process of its own ran the query"
+        time.sleep(0.05)
+    assert all(p.pid != os.getpid() for p in query_processes())
+
+    athena.stop_query_execution(QueryExecutionId=query_id)
+
+    deadline = time.monotonic() + 30
+    while query_processes():
+        assert time.monotonic() < deadline, "the stopped query's process is still running"
+        time.sleep(0.05)
+    status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+    assert status["State"] == "CANCELLED"
+    execution = run_query(athena, "SELECT count(*) FROM flights", lake["database"])
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    assert query_processes() == []
 
 
 def test_a_crafted_partition_value_stays_a_value_and_reads_nothing_outside_the_lake(lake, tmp_path):

@@ -32,6 +32,7 @@ from werkzeug.wrappers import Request, Response
 
 from localaws import credentials, objects
 from localaws.athena import AthenaApiError, AthenaExecutor
+from localaws.athena.worker import Endpoint
 from localaws.auth import AuthError, Caller, verify
 from localaws.clients import local_client
 from localaws.journal import Journal
@@ -80,7 +81,7 @@ class LocalAws:
         self.memory = MemoryTrimmer()
         use_system_allocator_for_arrow()
         self.lambdas: LambdaExecutor | None = None
-        self.athena = AthenaExecutor(state_dir, self.client)
+        self.athena = AthenaExecutor(state_dir, self.client, lambda: Endpoint(self.endpoint_url, self.key))
 
     def bind(self, endpoint_url: str) -> None:
         """Start serving at ``endpoint_url``, first replaying the journal of an earlier run."""

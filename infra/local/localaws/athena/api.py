@@ -1,5 +1,5 @@
 """The Athena API: query executions kept under ``state_dir/athena`` (they survive a restart),
-each run on its own thread and DuckDB connection, in the region it was started in."""
+each run in a process of its own (``worker``), in the region it was started in."""
 
 from __future__ import annotations
 
@@ -12,18 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from botocore.exceptions import ClientError
-from sqlglot import exp
 
-from localaws.athena import results
-from localaws.athena.ddl import CatalogWriter
-from localaws.athena.engine import Engine, Rows, Scan, duckdb_reason, parse, sweep_cache
-from localaws.athena.errors import AthenaApiError, QueryFailed
+from localaws.athena import results, worker
+from localaws.athena.engine import sweep_cache
+from localaws.athena.errors import AthenaApiError
 
-# DuckDB's allocator keeps up to 128 MiB of freed memory after each query by default: in an
-# endpoint that runs queries for days, that reads as growth. Flush past 16 MiB instead.
-DUCKDB_CONFIG = {"allocator_flush_threshold": "16MB"}
 log = logging.getLogger(__name__)
 
 MAX_RESULTS_PER_PAGE = 1000
@@ -32,7 +26,9 @@ MAX_RESULTS_PER_PAGE = 1000
 class AthenaExecutor:
     """Query executions, kept under ``state_dir/athena`` so they survive a restart."""
 
-    def __init__(self, state_dir: Path, client: Callable[[str, str], Any]) -> None:
+    def __init__(
+        self, state_dir: Path, client: Callable[[str, str], Any], endpoint: Callable[[], worker.Endpoint]
+    ) -> None:
         self.dir = state_dir / "athena"
         self.cache = state_dir / "athena-cache"
         self.results = self.dir / "results"
@@ -40,12 +36,13 @@ class AthenaExecutor:
         self.results.mkdir(parents=True, exist_ok=True)
         self.cache.mkdir(parents=True, exist_ok=True)
         self._clients = client
+        self._endpoint = endpoint  # where query processes send their AWS calls (known once bound)
         # The region the current request or query acts in: a query reads Glue and S3 of the
         # region its StartQueryExecution was signed for, as on AWS.
         self._scope = threading.local()
         self._lock = threading.Lock()
-        # Queries in flight: their worker thread and DuckDB connection, so they can be stopped.
-        self._running: dict[str, tuple[threading.Thread, duckdb.DuckDBPyConnection]] = {}
+        # Queries in flight: their process, so they can be stopped.
+        self._running: dict[str, Any] = {}
 
     def handle(self, operation: str, request: dict[str, Any], region: str) -> dict[str, Any]:
         handler = getattr(self, f"_op_{operation}", None)
@@ -88,13 +85,7 @@ class AthenaExecutor:
             "_Region": self._scope.region,
         }
         self._save(record)
-        connection = duckdb.connect(config=DUCKDB_CONFIG)
-        worker = threading.Thread(
-            target=self._run, args=(query_id, connection), name=f"athena-{query_id[:8]}", daemon=True
-        )
-        with self._lock:
-            self._running[query_id] = (worker, connection)
-        worker.start()
+        threading.Thread(target=self._run, args=(query_id,), name=f"athena-{query_id[:8]}", daemon=True).start()
         return {"QueryExecutionId": query_id}
 
     def _op_GetQueryExecution(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -151,16 +142,16 @@ class AthenaExecutor:
 
     # --- stopping ------------------------------------------------------------------------
     def _interrupt(self, query_id: str, timeout_s: float = 30.0) -> None:
-        """Interrupt DuckDB until the worker ends: a query may not have started executing yet."""
+        """End the query's process: DuckDB stops where it is, and nothing of it stays."""
         with self._lock:
-            worker, connection = self._running.get(query_id, (None, None))
-        deadline = time.monotonic() + timeout_s
-        while worker is not None and connection is not None and worker.is_alive() and time.monotonic() < deadline:
-            try:
-                connection.interrupt()
-            except duckdb.ConnectionException:
-                return  # the worker closed it: the query is over
-            worker.join(0.05)
+            process = self._running.get(query_id)
+        if process is None:
+            return
+        process.terminate()
+        process.join(timeout_s)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout_s)
 
     def close(self) -> None:
         """Stop every query still running (call before the process exits)."""
@@ -198,72 +189,38 @@ class AthenaExecutor:
             self._save(record)
 
     # --- execution -----------------------------------------------------------------------
-    def _run(self, query_id: str, connection: duckdb.DuckDBPyConnection) -> None:
+    def _run(self, query_id: str) -> None:
         record = self._load(query_id)
-        self._scope.region = record["_Region"]
         record["Status"]["State"] = "RUNNING"
         self._save(record)
         started = time.perf_counter()
-        scan = Scan()
+        with self._lock:
+            if self._load(query_id)["Status"]["State"] != "RUNNING":  # stopped before it started
+                return
+            process, receiver = worker.start(record, self.cache, self.results, self._endpoint())
+            self._running[query_id] = process
         try:
-            statement = parse(record["Query"])
-            record["StatementType"] = _statement_type(statement)
-            rows, update_count = self._execute(statement, record, connection, scan)
-            results.write(self.results, self.client("s3"), record, rows, update_count)
-            state, reason = "SUCCEEDED", None
-        except QueryFailed as exc:
-            state, reason = "FAILED", str(exc)
-        except duckdb.InterruptException:
-            state, reason = "CANCELLED", "Query was cancelled by the user"
-        except duckdb.Error as exc:
-            state, reason = "FAILED", duckdb_reason(exc)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            state, reason = "FAILED", f"{error.get('Code', 'AccessDenied')}: {error.get('Message', exc)}"
-        except Exception as exc:
-            log.exception("local Athena query %s failed unexpectedly", query_id)
-            state, reason = "FAILED", f"GENERIC_INTERNAL_ERROR: {type(exc).__name__}: {exc}"
+            outcome = receiver.recv()
+        except EOFError:  # the process ended without an answer: stopped, or it died
+            outcome = None
         finally:
+            receiver.close()
+            process.join()
             with self._lock:
                 self._running.pop(query_id, None)
                 if not self._running:  # no query can start (and read the cache) meanwhile
                     sweep_cache(self.cache)
-            connection.close()
-        elapsed_ms = int((time.perf_counter() - started) * 1000)
+        if outcome is None:
+            elapsed_ms = int((time.perf_counter() - started) * 1000)
+            reason = f"GENERIC_INTERNAL_ERROR: the query's process ended with code {process.exitcode}"
+            outcome = worker.Outcome("FAILED", reason, record["StatementType"], 0, elapsed_ms)
+        record["StatementType"] = outcome.statement_type
         record["Statistics"].update(
-            EngineExecutionTimeInMillis=elapsed_ms,
-            TotalExecutionTimeInMillis=elapsed_ms,
-            DataScannedInBytes=scan.bytes_scanned,
+            EngineExecutionTimeInMillis=outcome.elapsed_ms,
+            TotalExecutionTimeInMillis=outcome.elapsed_ms,
+            DataScannedInBytes=outcome.scanned_bytes,
         )
-        self._finish(record, state, reason)
-
-    def _execute(
-        self, statement: exp.Expression, record: dict[str, Any], con: duckdb.DuckDBPyConnection, scan: Scan
-    ) -> tuple[Rows | None, int]:
-        """The statement's rows (a SELECT's) and its update count."""
-        database = record["QueryExecutionContext"]["Database"]
-        engine = Engine(self.cache, self.client)
-        writer = CatalogWriter(engine, record["QueryExecutionId"])
-        if isinstance(statement, exp.Query):
-            return engine.select(statement, database, con, scan), 0
-        if isinstance(statement, exp.Create):
-            kind = (statement.args.get("kind") or "").upper()
-            if kind == "TABLE" and isinstance(statement.expression, exp.Query):
-                results_dir = record["ResultConfiguration"]["OutputLocation"].rsplit("/", 1)[0]
-                return None, writer.ctas(statement, database, con, scan, results_dir)
-            if kind == "TABLE":
-                writer.create_external(statement, database)
-                return None, 0
-            raise QueryFailed(f"CREATE {kind} is not supported by the local endpoint")
-        if isinstance(statement, exp.Insert):
-            return None, writer.insert(statement, database, con, scan)
-        if isinstance(statement, exp.Alter):
-            writer.alter(statement, database)
-            return None, 0
-        if isinstance(statement, exp.Drop):
-            writer.drop(statement, database)
-            return None, 0
-        raise QueryFailed(f"{type(statement).__name__.upper()} statements are not supported by the local endpoint")
+        self._finish(record, outcome.state, outcome.reason)
 
 
 def _page(items: list[Any], request: dict[str, Any], key: str, limit: int) -> dict[str, Any]:
@@ -282,8 +239,3 @@ def _public(document: Any) -> Any:
     if isinstance(document, list):
         return [_public(v) for v in document]
     return document
-
-
-def _statement_type(statement: exp.Expression) -> str:
-    """Athena calls SELECT and INSERT "DML"; CTAS and everything else "DDL"."""
-    return "DML" if isinstance(statement, exp.Query | exp.Insert) else "DDL"

@@ -28,8 +28,10 @@ from localaws.clients import accepting
 
 # Copies of lake files DuckDB reads: unused for CACHE_TTL_S, or the least recently used
 # past CACHE_MAX_BYTES, are removed when no query runs, so the cache is a bounded working set.
-CACHE_TTL_S = 600
-CACHE_MAX_BYTES = 64 * 1024 * 1024
+# It serves the queries of one DAG run (compaction's CTAS, then its count check): a few
+# minutes, and less than half an hour of the simulator's lake (about 38 MB an hour).
+CACHE_TTL_S = 180
+CACHE_MAX_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
