@@ -5,6 +5,10 @@ The Lambda zip and the MWAA bundle are built for real and their entries listed.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import sysconfig
 import zipfile
 from pathlib import PurePosixPath
 
@@ -25,6 +29,25 @@ def dev_side(names: list[str]) -> list[str]:
 @pytest.fixture(scope="module")
 def lambda_zip() -> list[str]:
     return zipfile.ZipFile(package.build()).namelist()
+
+
+# Run in a fresh interpreter with the unpacked zip first on the path, as Lambda runs it, and
+# bytecode writes off (/var/task is read-only): which modules had to be compiled from source?
+HANDLERS = ("flightdata.lambdas.ingestion", "flightdata.lambdas.transform")
+COMPILED_AT_IMPORT = """
+import importlib, json, sys
+from importlib.machinery import SourceFileLoader
+
+compiled = []
+source_to_code = SourceFileLoader.source_to_code
+def recording(self, data, path, *args, **kwargs):
+    compiled.append(str(path))
+    return source_to_code(self, data, path, *args, **kwargs)
+SourceFileLoader.source_to_code = recording
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+print(json.dumps([path for path in compiled if path.startswith(sys.path[0])]))
+"""
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +75,39 @@ def test_the_mwaa_bundle_holds_the_dags_and_the_airflow_side_only(mwaa_bundle):
     assert "dags/flightdata/cli.py" not in mwaa_bundle
 
 
-def test_the_local_deploy_ships_the_same_flightdata_files_as_the_aws_lambda_zip(lambda_zip, tmp_path):
+def test_the_local_deploy_ships_the_same_flightdata_sources_as_the_aws_lambda_zip(lambda_zip, tmp_path):
     local = tmp_path / "local.zip"
     local.write_bytes(build_code_zip())
 
-    assert zipfile.ZipFile(local).namelist() == [n for n in lambda_zip if n.startswith("flightdata/")]
+    # Bytecode is the AWS zip's alone: a local function's directory is writable, so Python
+    # keeps its own after the first import.
+    sources = [n for n in lambda_zip if n.startswith("flightdata/") and "__pycache__" not in n]
+    assert zipfile.ZipFile(local).namelist() == sources
+
+
+def test_a_cold_start_compiles_nothing_from_the_lambda_zip(lambda_zip, tmp_path):
+    """Lambda cannot write bytecode into /var/task, so a zip without it compiles every module
+    it imports on every cold start (numpy's and pyarrow's too, for the transform function)."""
+    task_root = tmp_path / "task"
+    # The handlers' own modules and the pure-Python libraries: those with native code are
+    # built for arm64, so this machine takes them from the venv instead.
+    native = {PurePosixPath(n).parts[0] for n in lambda_zip if ".so" in PurePosixPath(n).suffixes}
+    with zipfile.ZipFile(package.ZIP_PATH) as archive:
+        archive.extractall(task_root, [n for n in lambda_zip if PurePosixPath(n).parts[0] not in native])
+    paths = sysconfig.get_paths()
+    run = subprocess.run(
+        [sys.executable, "-S", "-c", COMPILED_AT_IMPORT, *HANDLERS],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(task_root), paths["purelib"], paths["platlib"]]),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
+    )
+
+    assert run.stdout.strip() == "[]"
+    pyc = zipfile.ZipFile(package.ZIP_PATH).read("flightdata/lambdas/__pycache__/ingestion.cpython-312.pyc")
+    assert b"/var/task/flightdata/lambdas/ingestion.py" in pyc  # tracebacks name Lambda's paths
+    assert str(package.ROOT).encode() not in pyc

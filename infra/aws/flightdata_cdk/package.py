@@ -3,12 +3,22 @@
 uv (pinned by the MWAA constraints) fetches manylinux wheels for the functions' platform
 (arm64, CPython 3.12) with ``--only-binary``, so nothing compiles here; the flightdata modules
 the handlers import are copied beside them.
-The zip is reproducible: fixed timestamps and sorted entries.
+
+Every module ships with its bytecode. Lambda's /var/task is read-only, so without it each
+cold start compiles every module it imports (numpy and pyarrow's Python parts for the
+transform function) and cannot keep the result. The bytecode is hash-based and unchecked:
+it does not depend on file times, which a zip does not keep, and the zip is immutable, so
+the source never needs checking. Tracebacks name the files where Lambda unpacks them.
+The zip is reproducible: fixed timestamps, sorted entries, bytecode without build paths.
 """
 
 from __future__ import annotations
 
+import compileall
 import hashlib
+import platform
+import py_compile
+import re
 import shutil
 import subprocess
 import sys
@@ -22,10 +32,12 @@ PACKAGE_SOURCE = ROOT / "include" / "flightdata"
 BUILD = ROOT / "build" / "lambda"
 ZIP_PATH = BUILD / "flightdata-lambda.zip"
 PLATFORM = "aarch64-manylinux_2_17"
+RUNTIME_PYTHON = (3, 12)  # bytecode only loads on the version that wrote it
+TASK_ROOT = "/var/task"  # where Lambda unpacks a zip
 UV = Path(sys.executable).with_name("uv")
-# Left out: test suites and caches nobody imports at run time.
-SKIP_PARTS = {"__pycache__", "tests", "test"}
-SKIP_SUFFIXES = {".pyc", ".pyi"}
+# Left out: test suites and type stubs nobody imports at run time.
+SKIP_PARTS = {"tests", "test"}
+SKIP_SUFFIXES = {".pyi"}
 # Parts of the flightdata package no Lambda handler imports (the import contracts in
 # pyproject.toml keep it so): the Airflow adapter, its SQL, and the command line.
 NOT_IN_LAMBDA = ("orchestration", "sql", "reporting.py", "cli.py")
@@ -44,20 +56,21 @@ def lambda_sources() -> list[Path]:
 
 def _inputs_digest() -> str:
     digest = hashlib.sha256(REQUIREMENTS.read_bytes())
+    digest.update(Path(__file__).read_bytes())  # a change of recipe is a change of inputs
     for path in lambda_sources():
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def build(force: bool = False) -> Path:
-    """Build the zip unless one from the same inputs exists; return its path."""
-    stamp = BUILD / "inputs.sha256"
-    digest = _inputs_digest()
-    if not force and ZIP_PATH.exists() and stamp.exists() and stamp.read_text() == digest:
-        return ZIP_PATH
-    site = BUILD / "python"
-    shutil.rmtree(site, ignore_errors=True)
+def host_platform() -> str:
+    """This machine's platform in uv's spelling, for a copy of the package that runs here."""
+    return f"{platform.machine()}-manylinux_2_17"
+
+
+def populate(site: Path, target_platform: str = PLATFORM, bytecode: bool = True) -> None:
+    """Install the requirements for ``target_platform`` into the empty directory ``site``,
+    copy the flightdata modules beside them and, unless told not to, compile them all."""
     site.mkdir(parents=True)
     subprocess.run(  # noqa: S603 - uv from our own venv
         [
@@ -68,7 +81,7 @@ def build(force: bool = False) -> Path:
             "--target",
             str(site),
             "--python-platform",
-            PLATFORM,
+            target_platform,
             "--python-version",
             "3.12",
             "--only-binary",
@@ -82,6 +95,36 @@ def build(force: bool = False) -> Path:
         target = site / "flightdata" / path.relative_to(PACKAGE_SOURCE)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
+    if bytecode:
+        compile_bytecode(site)
+
+
+def compile_bytecode(site: Path) -> None:
+    """Write every module's bytecode into its ``__pycache__``, as the runtime would read it."""
+    if sys.version_info[:2] != RUNTIME_PYTHON:
+        raise RuntimeError(f"bytecode for the python{'.'.join(map(str, RUNTIME_PYTHON))} runtime needs that Python")
+    compiled = compileall.compile_dir(
+        site,
+        quiet=2,
+        stripdir=str(site),
+        prependdir=TASK_ROOT,
+        workers=0,
+        rx=re.compile(r"/tests?/"),  # left out of the zip anyway
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    if not compiled:
+        raise RuntimeError(f"a module under {site} does not compile")
+
+
+def build(force: bool = False) -> Path:
+    """Build the zip unless one from the same inputs exists; return its path."""
+    stamp = BUILD / "inputs.sha256"
+    digest = _inputs_digest()
+    if not force and ZIP_PATH.exists() and stamp.exists() and stamp.read_text() == digest:
+        return ZIP_PATH
+    site = BUILD / "python"
+    shutil.rmtree(site, ignore_errors=True)
+    populate(site)
     tmp = ZIP_PATH.with_suffix(".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         for path in sorted(site.rglob("*")):
