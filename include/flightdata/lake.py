@@ -53,6 +53,16 @@ def partition_values(when: datetime) -> dict[str, str]:
     return {"year": f"{when:%Y}", "month": f"{when:%m}", "day": f"{when:%d}", "hour": f"{when:%H}"}
 
 
+def day_partition_values(when: datetime) -> dict[str, str]:
+    """The day's partition values: a day-partitioned table's (flights), or all of a day's hours."""
+    return {key: value for key, value in partition_values(when).items() if key != "hour"}
+
+
+def day_filter(when: datetime) -> str:
+    """A SQL condition selecting the day's partitions (every hour of it, in an hourly table)."""
+    return partition_filter(day_partition_values(when))
+
+
 def partition_path(when: datetime) -> str:
     return "/".join(f"{k}={v}" for k, v in partition_values(when).items())
 

@@ -10,7 +10,9 @@ import csv
 import html
 import io
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # (query name, title with units, label column, value column) in the order the page shows
 # them: the flights first, then the state vectors, then quality and reconciliation.
@@ -53,6 +55,16 @@ TITLES = {**{name: title for name, title, _, _ in REPORTS}, MAP: MAP_TITLE}
 class QueryResult:
     rows: list[dict[str, str | None]]
     bytes_scanned: int
+
+
+def result_set_rows(pages: Iterable[Mapping[str, Any]]) -> list[dict[str, str | None]]:
+    """The rows of a finished SELECT from its ``GetQueryResults`` pages, keyed by column
+    name (the first row of the first page is the header, and names are never null)."""
+    rows = [[cell.get("VarCharValue") for cell in row["Data"]] for page in pages for row in page["ResultSet"]["Rows"]]
+    if not rows:
+        return []
+    header = [str(name) for name in rows[0]]
+    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 
 def to_csv(rows: list[dict[str, str | None]]) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from flightdata import resources
 from flightdata.resources import Resources
-from localaws import replay, segment
+from localaws import query, replay, segment
 from localaws.deploy import deploy
 from opensky_sim import Fleet, TrafficShape
 from opensky_sim.scoring import score
@@ -96,11 +96,10 @@ def test_segmenting_a_day_again_leaves_one_copy_of_each_flight(local_aws, lake):
     assert sorted((f["icao24"], f["first_seen"]) for f in again) == sorted(
         (f["icao24"], f["first_seen"]) for f in lake["day"]
     )
-    count = segment.run_query(
+    count = query.select(
         local_aws.client("athena"),
         names,
-        f"SELECT count(*) FROM {names.glue_database}.{names.tables[resources.FLIGHTS]} "
+        f"SELECT count(*) AS n FROM {names.glue_database}.{names.tables[resources.FLIGHTS]} "
         "WHERE year = '2026' AND month = '03' AND day = '02'",
     )
-    rows = local_aws.client("athena").get_query_results(QueryExecutionId=count["QueryExecutionId"])
-    assert int(rows["ResultSet"]["Rows"][1]["Data"][0]["VarCharValue"]) == len(lake["day"])
+    assert int(count[0]["n"]) == len(lake["day"])

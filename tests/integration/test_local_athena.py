@@ -13,25 +13,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from localaws import query
+
 pytestmark = pytest.mark.integration
 
 BUCKET = "athena-contract"
 OUTPUT = f"s3://{BUCKET}/results/"
-TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
 
 def run_query(athena, sql: str, database: str, output: str | None = OUTPUT) -> dict:
-    request = {"QueryString": sql, "QueryExecutionContext": {"Database": database}}
-    if output:
-        request["ResultConfiguration"] = {"OutputLocation": output}
-    query_id = athena.start_query_execution(**request)["QueryExecutionId"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
-        if execution["Status"]["State"] in TERMINAL:
-            return execution
-        time.sleep(0.05)
-    raise AssertionError(f"query {query_id} did not finish")
+    return query.finish(athena, sql, database, output=output, timeout_s=60)
 
 
 def rows(athena, query_id: str, **kwargs) -> list[list[str | None]]:

@@ -9,6 +9,7 @@ import pytest
 
 from flightdata.reporting import REPORT_NAMES
 from flightdata.resources import Resources
+from localaws import query
 from localaws.deploy import deploy
 
 pytestmark = pytest.mark.integration
@@ -69,15 +70,8 @@ def test_a_bad_event_fails_the_invocation_with_the_field_named(deployed, aws):
 
 def finished(athena, sql: str) -> tuple[str, dict]:
     """Run ``sql`` in the project's database and work group; its id and final status."""
-    query_id = athena.start_query_execution(
-        QueryString=sql,
-        QueryExecutionContext={"Database": NAMES.glue_database},
-        WorkGroup=NAMES.workgroup,
-    )["QueryExecutionId"]
-    status = {"State": "QUEUED"}
-    while status["State"] in ("QUEUED", "RUNNING"):
-        status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
-    return query_id, status
+    execution = query.finish(athena, sql, NAMES.glue_database, NAMES.workgroup)
+    return execution["QueryExecutionId"], execution["Status"]
 
 
 def test_the_raw_table_exists_but_is_only_queryable_on_aws(deployed, aws):

@@ -37,7 +37,7 @@ def valid(minute: datetime) -> int:
 
 
 def count(stack, table: str, where: str) -> int:
-    return int(stack.athena_rows(f"SELECT count(*) FROM {table} WHERE {where}")[0][0])
+    return int(stack.athena_rows(f"SELECT count(*) AS n FROM {table} WHERE {where}")[0]["n"])
 
 
 def keys(stack, prefix: str) -> list[str]:
@@ -203,7 +203,9 @@ def test_the_seed_readme_queries_run_unchanged_but_for_the_table_and_the_date(st
     stack.run_dag("opensky_flights", when)
     day = f"year = '{when:%Y}' AND month = '{when:%m}' AND day = '{when:%d}'"
 
-    by_country, altitude = (stack.athena_rows(q) for q in seed_readme_queries("processed", when))
+    by_country, altitude = (
+        [list(row.values()) for row in stack.athena_rows(q)] for q in seed_readme_queries("processed", when)
+    )
     assert altitude
 
     assert 1 <= len(by_country) <= 10

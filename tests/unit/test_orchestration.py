@@ -419,15 +419,9 @@ def test_runs_triggered_without_a_logical_date_still_plan_their_hour_and_day():
 
 def test_report_sql_reads_the_day_from_macros_not_from_another_tasks_xcom():
     # GIVEN the daily report's SQL file, rendered as Airflow renders it: the run's context
-    import jinja2
+    from flightdata.orchestration.templating import SQL_DIR, TemplateFacts, sql_templates
 
-    from flightdata.orchestration.dag_defaults import SQL_DIR
-    from flightdata.orchestration.templating import TemplateFacts
-
-    environment = jinja2.Environment(  # noqa: S701 - SQL, not HTML
-        loader=jinja2.FileSystemLoader(SQL_DIR), undefined=jinja2.StrictUndefined
-    )
-    template = environment.get_template("report_aircraft_by_country.sql")
+    template = sql_templates().get_template("report_aircraft_by_country.sql")
     run = type("DagRun", (), {"run_after": MINUTE})()
 
     # WHEN it is rendered for a scheduled run, a run with a day param, and a run without a logical date

@@ -192,16 +192,7 @@ def publish(
     """Point the curated hour at the staging files, with its completeness in the partition's
     parameters, then delete what it pointed at before."""
     counts = {**counts, "minutes_planned": len(minutely.planned_minutes(planned_hour(plan)))}
-    previous = repoint_partition(
-        glue,
-        names,
-        resources.CURATED,
-        list(plan["partition"].values()),
-        plan["staging_location"],
-        partition_parameters(counts),
-    )
-    removed = delete_prefix(s3, previous) if previous and previous != plan["staging_location"] else 0
-    drop_staging_table(glue, names, plan)
+    previous, removed = publish_staged(glue, s3, names, resources.CURATED, plan, partition_parameters(counts))
     log.info(
         "compacted %s: %d rows from %d of %d planned minutes (%.1f%% complete) -> %s; %d old objects removed",
         plan["hour"],
@@ -219,6 +210,25 @@ def publish(
         **counts,
         "completeness": round(completeness(counts), 4),
     }
+
+
+def publish_staged(
+    glue: Any, s3: Any, names: resources.Resources, kind: str, plan: dict[str, Any], parameters: dict[str, str]
+) -> tuple[str | None, int]:
+    """Point the plan's partition of the ``kind`` table at the run's staged files, delete
+    what it pointed at before and drop the staging table; (the previous location, the
+    objects deleted). Readers see the old files or the new ones, never a mix."""
+    staged = plan["staging_location"]
+    previous = repoint_partition(glue, names, kind, list(plan["partition"].values()), staged, parameters)
+    removed = delete_prefix(s3, previous) if previous and previous != staged else 0
+    drop_staging_table(glue, names, plan)
+    return previous, removed
+
+
+def discard_staged(glue: Any, s3: Any, names: resources.Resources, plan: dict[str, Any]) -> int:
+    """Remove what a failed run staged (its table and files); what is published stays."""
+    drop_staging_table(glue, names, plan)
+    return delete_prefix(s3, plan["staging_location"])
 
 
 def repoint_partition(
@@ -269,8 +279,7 @@ def hour_metric_data(hour: datetime, counts: dict[str, int]) -> list[dict[str, A
 
 def discard(glue: Any, s3: Any, names: resources.Resources, plan: dict[str, Any]) -> int:
     """Remove what a failed run staged, leaving the curated hour as it was."""
-    drop_staging_table(glue, names, plan)
-    return delete_prefix(s3, plan["staging_location"])
+    return discard_staged(glue, s3, names, plan)
 
 
 def drop_staging_table(glue: Any, names: resources.Resources, plan: dict[str, Any]) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from airflow.sdk import Asset
 
 from flightdata import resources
+from flightdata.orchestration import templating
 from flightdata.orchestration.templating import TemplateFacts
 
-SQL_DIR = str(Path(__file__).resolve().parents[1] / "sql")
+SQL_DIR = str(templating.SQL_DIR)  # the DAGs' template search path
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 OWNER = "flightdata"
 

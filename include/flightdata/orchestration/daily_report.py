@@ -24,10 +24,9 @@ def plan_day(logical_date: datetime | None, day_param: str | None) -> dict[str, 
     else:
         when = lake.as_utc(logical_date) if logical_date is not None else datetime.now(UTC)
         day = when.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
-    values = lake.partition_values(day)
     return {
         "day": f"{day:%Y-%m-%d}",
-        "partition_filter": lake.partition_filter({k: values[k] for k in ("year", "month", "day")}),
+        "partition_filter": lake.day_filter(day),
         "prefix": f"{resources.REPORTS}/date={day:%Y-%m-%d}/",
     }
 

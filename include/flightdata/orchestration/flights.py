@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flightdata import lake, resources
-from flightdata.orchestration.compaction import delete_prefix, drop_staging_table, repoint_partition
+from flightdata.orchestration.compaction import discard_staged, publish_staged
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def plan(names: resources.Resources, day: datetime, run_id: str, try_number: int
     """What the flights query of ``day`` (midnight UTC) reads and where this run writes it."""
     token = hashlib.sha1(f"{run_id}/{try_number}/flights".encode(), usedforsecurity=False).hexdigest()[:12]
     start, end = day - LOOKBACK, day + timedelta(days=1) + LOOKAHEAD
-    values = {key: value for key, value in lake.partition_values(day).items() if key != "hour"}
+    values = lake.day_partition_values(day)
     path = "/".join(f"{key}={value}" for key, value in values.items())
     return {
         "day": f"{day:%Y-%m-%d}",
@@ -89,8 +89,7 @@ def window_filter(start: datetime, end: datetime) -> str:
     clauses = []
     day = start.replace(hour=0, minute=0, second=0, microsecond=0)
     while day < end:
-        values = {key: value for key, value in lake.partition_values(day).items() if key != "hour"}
-        clause = lake.partition_filter(values)
+        clause = lake.day_filter(day)
         first, last = max(start, day), min(end, day + timedelta(days=1))
         if first > day:
             clause += f" AND hour >= '{first:%H}'"
@@ -104,16 +103,11 @@ def window_filter(start: datetime, end: datetime) -> str:
 def publish(glue: Any, s3: Any, names: resources.Resources, plan: dict[str, Any]) -> dict[str, Any]:
     """Point the day's partition at this run's flights, then delete the previous run's."""
     parameters = {"flightdata.segmented_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    previous = repoint_partition(
-        glue, names, resources.FLIGHTS, list(plan["partition"].values()), plan["staging_location"], parameters
-    )
-    removed = delete_prefix(s3, previous) if previous and previous != plan["staging_location"] else 0
-    drop_staging_table(glue, names, plan)
+    previous, removed = publish_staged(glue, s3, names, resources.FLIGHTS, plan, parameters)
     log.info("flights of %s -> %s; %d old objects removed", plan["day"], plan["staging_location"], removed)
     return {"day": plan["day"], "location": plan["staging_location"], "previous": previous or "", "removed": removed}
 
 
 def discard(glue: Any, s3: Any, names: resources.Resources, plan: dict[str, Any]) -> int:
     """Remove what a failed run staged; the published day stays as it was."""
-    drop_staging_table(glue, names, plan)
-    return delete_prefix(s3, plan["staging_location"])
+    return discard_staged(glue, s3, names, plan)

@@ -3,12 +3,14 @@ reading finished queries through its AthenaHook."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 
 from flightdata.orchestration.aws import AWS_CONN_ID
 from flightdata.orchestration.links import AthenaQueryLink
+from flightdata.reporting import result_set_rows
 
 # Every query runs in the project's database and work group, deferred (the triggerer waits,
 # not a worker slot). Templates resolve the names at run time, never at DAG parse time.
@@ -35,19 +37,18 @@ def athena_query(task_id: str, sql_file: str, **arguments: Any) -> AthenaOperato
 
 
 def result_rows(hook: Any, query_id: str) -> list[dict[str, str | None]]:
-    """All rows of a finished SELECT, following pagination; the header row is dropped."""
-    rows: list[list[str | None]] = []
-    token = None
-    while True:
-        page = hook.get_query_results(query_id, next_token_id=token)
-        rows += [[cell.get("VarCharValue") for cell in row["Data"]] for row in page["ResultSet"]["Rows"]]
-        token = page.get("NextToken")
-        if not token:
-            break
-    if not rows:
-        return []
-    header = [str(name) for name in rows[0]]  # column names are never null
-    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
+    """All rows of a finished SELECT, following pagination, keyed by column name."""
+
+    def pages() -> Iterator[dict[str, Any]]:
+        token = None
+        while True:
+            page = hook.get_query_results(query_id, next_token_id=token)
+            yield page
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    return result_set_rows(pages())
 
 
 def bytes_scanned(hook: Any, query_id: str) -> int:

@@ -4,9 +4,26 @@ SQL needs (from the one schema), and the daily report's day from the run's own c
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import jinja2
 from jinja2 import pass_context
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG)
+
+
+@cache
+def sql_templates() -> jinja2.Environment:
+    """The SQL files as Jinja templates, rendered outside Airflow (the Athena named queries,
+    the local flights runs) as the DAGs render them: a missing name is an error."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(SQL_DIR),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - SQL
+    )
 
 
 class TemplateFacts:
@@ -36,6 +53,16 @@ class TemplateFacts:
         from flightdata.catalog import committed_rows
 
         return committed_rows(self._names(), kind, condition)
+
+    @staticmethod
+    def great_circle_km(latitude_1: str, longitude_1: str, latitude_2: str, longitude_2: str) -> str:
+        """The haversine distance in km between two positions given as SQL expressions."""
+        return (
+            f"2 * {EARTH_RADIUS_KM} * asin(sqrt("
+            f"power(sin(radians({latitude_2} - {latitude_1}) / 2), 2)"
+            f" + cos(radians({latitude_1})) * cos(radians({latitude_2}))"
+            f" * power(sin(radians({longitude_2} - {longitude_1}) / 2), 2)))"
+        )
 
     @pass_context
     def report_day_filter(self, context: Any) -> str:

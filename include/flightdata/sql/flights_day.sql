@@ -62,11 +62,7 @@ steps AS (
     SELECT *,
         min(CASE WHEN NOT on_ground THEN seen END) OVER (PARTITION BY icao24, stretch, leg, hop) AS first_airborne,
         max(CASE WHEN NOT on_ground THEN seen END) OVER (PARTITION BY icao24, stretch, leg, hop) AS last_airborne,
-        2 * 6371.0088 * asin(sqrt(
-            power(sin(radians(latitude - previous_latitude) / 2), 2)
-            + cos(radians(previous_latitude)) * cos(radians(latitude))
-            * power(sin(radians(longitude - previous_longitude) / 2), 2)
-        )) AS step_km,
+        {{ fd.great_circle_km('previous_latitude', 'previous_longitude', 'latitude', 'longitude') }} AS step_km,
         NOT on_ground AND baro_altitude < {{ plan.low_altitude_m }} AND velocity < {{ plan.slow_ms }} AS low_and_slow
     FROM (
         SELECT *,
@@ -131,11 +127,7 @@ ends AS (
 ),
 candidates AS (
     SELECT e.icao24, e.stretch, e.leg, e.hop, e.side, e.on_ground, a.icao,
-        2 * 6371.0088 * asin(sqrt(
-            power(sin(radians(a.latitude - e.latitude) / 2), 2)
-            + cos(radians(e.latitude)) * cos(radians(a.latitude))
-            * power(sin(radians(a.longitude - e.longitude) / 2), 2)
-        )) AS km
+        {{ fd.great_circle_km('e.latitude', 'e.longitude', 'a.latitude', 'a.longitude') }} AS km
     FROM ends AS e
     JOIN airport_cells AS a
         ON a.cell_y = CAST(floor(e.latitude / {{ plan.cell_deg }}) AS bigint)

@@ -116,7 +116,7 @@ def run(minutes: int = 10, root: Path = Path(".local/demo"), history: int = 4) -
             stack.run_dag("opensky_compaction", conf={"hour": f"{hour:%Y-%m-%dT%H}", "wait_for_minutely": False})
             phases[-1].ended = datetime.now(UTC)
             where = lake.partition_filter(lake.partition_values(hour))
-            compacted = stack.athena_rows(f"SELECT count(*) FROM curated_hourly WHERE {where}")[0][0]
+            compacted = stack.athena_rows(f"SELECT count(*) AS n FROM curated_hourly WHERE {where}")[0]["n"]
             _say(f"  compacted rows: {compacted} (valid rows committed: {valid_total} live + {written} replayed)")
             day = f"{hour:%Y-%m-%d}"
             _say(f"opensky_daily_report for {day} ...")

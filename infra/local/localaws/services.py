@@ -24,7 +24,7 @@ from typing import Any
 import requests
 
 from flightdata.resources import Resources
-from localaws import credentials
+from localaws import credentials, query
 from localaws.clients import local_client
 from localaws.deploy import deploy
 
@@ -102,22 +102,12 @@ class LocalServices:
             raise StackError(f"{dag_id} did not succeed; log: {log_path}")
         return log_path
 
-    def athena_rows(self, sql: str) -> list[list[str | None]]:
-        athena = self.client("athena")
-        query_id = athena.start_query_execution(
-            QueryString=sql,
-            QueryExecutionContext={"Database": self.names.glue_database},
-            WorkGroup=self.names.workgroup,
-        )["QueryExecutionId"]
-        while True:
-            status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
-            if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-                break
-            time.sleep(0.1)
-        if status["State"] != "SUCCEEDED":
-            raise StackError(f"Athena query failed: {status.get('StateChangeReason')}")
-        rows = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"][1:]
-        return [[c.get("VarCharValue") for c in r["Data"]] for r in rows]
+    def athena_rows(self, sql: str) -> list[dict[str, str | None]]:
+        """The rows of a SELECT in the project's database and work group."""
+        try:
+            return query.select(self.client("athena"), self.names, sql)
+        except query.QueryFailed as exc:
+            raise StackError(f"Athena query failed: {exc}") from exc
 
 
 def _write_env_file(path: Path, env: dict[str, str]) -> None:
