@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import subprocess
@@ -157,3 +158,36 @@ def test_bodies_made_outside_a_request_leave_nothing_behind_when_the_process_end
     root = Path(done.stdout.strip())
     assert root.parent == tmp_path
     assert not root.exists()
+
+
+def live(model: type) -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) is model)
+
+
+def test_the_endpoint_keeps_no_model_that_moto_itself_let_go(tmp_path):
+    """moto's BaseModel keeps every instance it ever made; over months of minutes that is
+    every deleted key and every refused partition, so the endpoint tracks them weakly."""
+    from moto.glue.models import FakePartition
+    from moto.s3.models import FakeKey
+
+    with running(state_dir=tmp_path) as endpoint:
+        s3, glue = endpoint.client("s3"), endpoint.client("glue")
+        s3.create_bucket(Bucket="lake", CreateBucketConfiguration={"LocationConstraint": REGION})
+        glue.create_database(DatabaseInput={"Name": "db"})
+        glue.create_table(
+            DatabaseName="db",
+            TableInput={"Name": "t", "PartitionKeys": [{"Name": "hour", "Type": "string"}]},
+        )
+        partition = {"Values": ["01"], "StorageDescriptor": {"Location": "s3://lake/t/hour=01/"}}
+        glue.create_partition(DatabaseName="db", TableName="t", PartitionInput=partition)
+        for n in range(100):  # what the minutely DAG does every minute after an hour's first
+            with pytest.raises(glue.exceptions.AlreadyExistsException):
+                glue.create_partition(DatabaseName="db", TableName="t", PartitionInput=partition)
+            s3.put_object(Bucket="lake", Key=f"raw/{n}", Body=b"x")
+            s3.put_object(Bucket="lake", Key="latest", Body=b"%d" % n)  # overwrites the last
+            s3.delete_object(Bucket="lake", Key=f"raw/{n}")
+
+        assert live(FakePartition) == 1
+        assert live(FakeKey) == 1
+        assert [key.name for key in FakeKey.instances_tracked] == ["latest"]  # moto's view: the live ones

@@ -37,7 +37,7 @@ from localaws.auth import AuthError, Caller, verify
 from localaws.clients import local_client
 from localaws.journal import Journal
 from localaws.lambda_executor import API_PREFIX, LambdaApiError, LambdaExecutor, function_name, report_log
-from localaws.memory import MemoryTrimmer, use_system_allocator_for_arrow
+from localaws.memory import MemoryTrimmer, track_models_weakly, use_system_allocator_for_arrow
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class LocalAws:
         self.endpoint_url = ""  # set once the socket is bound
         self.key = credentials.load_or_create(state_dir)
         objects.install()  # S3 bodies in files under the state directory, not in memory
+        track_models_weakly()  # moto would keep every model it ever made
         self.moto = DomainDispatcherApplication(_backend_app)
         self.journal = Journal(state_dir / "journal", objects.ObjectStore(state_dir / "objects"))
         self.memory = MemoryTrimmer()
