@@ -160,9 +160,14 @@ def test_bodies_made_outside_a_request_leave_nothing_behind_when_the_process_end
     assert not root.exists()
 
 
-def live(model: type) -> int:
+def live(model: type, **attributes: str) -> list:
+    """The objects of ``model`` still alive with these attributes (other tests' may be too)."""
     gc.collect()
-    return sum(1 for o in gc.get_objects() if type(o) is model)
+    return [
+        o
+        for o in gc.get_objects()
+        if type(o) is model and all(getattr(o, name, None) == value for name, value in attributes.items())
+    ]
 
 
 def test_the_endpoint_keeps_no_model_that_moto_itself_let_go(tmp_path):
@@ -173,21 +178,22 @@ def test_the_endpoint_keeps_no_model_that_moto_itself_let_go(tmp_path):
 
     with running(state_dir=tmp_path) as endpoint:
         s3, glue = endpoint.client("s3"), endpoint.client("glue")
-        s3.create_bucket(Bucket="lake", CreateBucketConfiguration={"LocationConstraint": REGION})
-        glue.create_database(DatabaseInput={"Name": "db"})
+        s3.create_bucket(Bucket="weak-lake", CreateBucketConfiguration={"LocationConstraint": REGION})
+        glue.create_database(DatabaseInput={"Name": "weak_db"})
         glue.create_table(
-            DatabaseName="db",
+            DatabaseName="weak_db",
             TableInput={"Name": "t", "PartitionKeys": [{"Name": "hour", "Type": "string"}]},
         )
-        partition = {"Values": ["01"], "StorageDescriptor": {"Location": "s3://lake/t/hour=01/"}}
-        glue.create_partition(DatabaseName="db", TableName="t", PartitionInput=partition)
+        partition = {"Values": ["01"], "StorageDescriptor": {"Location": "s3://weak-lake/t/hour=01/"}}
+        glue.create_partition(DatabaseName="weak_db", TableName="t", PartitionInput=partition)
         for n in range(100):  # what the minutely DAG does every minute after an hour's first
             with pytest.raises(glue.exceptions.AlreadyExistsException):
-                glue.create_partition(DatabaseName="db", TableName="t", PartitionInput=partition)
-            s3.put_object(Bucket="lake", Key=f"raw/{n}", Body=b"x")
-            s3.put_object(Bucket="lake", Key="latest", Body=b"%d" % n)  # overwrites the last
-            s3.delete_object(Bucket="lake", Key=f"raw/{n}")
+                glue.create_partition(DatabaseName="weak_db", TableName="t", PartitionInput=partition)
+            s3.put_object(Bucket="weak-lake", Key=f"raw/{n}", Body=b"x")
+            s3.put_object(Bucket="weak-lake", Key="latest", Body=b"%d" % n)  # overwrites the last
+            s3.delete_object(Bucket="weak-lake", Key=f"raw/{n}")
 
-        assert live(FakePartition) == 1
-        assert live(FakeKey) == 1
-        assert [key.name for key in FakeKey.instances_tracked] == ["latest"]  # moto's view: the live ones
+        assert len(live(FakePartition, database_name="weak_db")) == 1
+        assert [key.name for key in live(FakeKey, bucket_name="weak-lake")] == ["latest"]
+        tracked = [key.name for key in FakeKey.instances_tracked if key.bucket_name == "weak-lake"]
+        assert tracked == ["latest"]  # moto's own view: the live ones
