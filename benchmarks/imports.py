@@ -27,7 +27,6 @@ from pathlib import Path
 
 from flightdata_cdk import package
 
-ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 9
 # What the ingestion handler imported before: itself, plus the ETL modules it took
 # raw_object and SnapshotContext from.

@@ -91,8 +91,7 @@ def test_the_airports_reference_table_answers_in_athena(deployed, aws):
         "(SELECT count(*) FROM airports) FROM airports WHERE icao = 'EGLL'",
     )
     assert status["State"] == "SUCCEEDED", status
-    rows = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"][1:]
-    iata, name, country, elevation, latitude, total = (c.get("VarCharValue") for c in rows[0]["Data"])
+    iata, name, country, elevation, latitude, total = query.rows(athena, query_id)[0].values()
     assert (iata, name, country, elevation, latitude) == ("LHR", "London Heathrow Airport", "GB", "83", "51.47")
     assert 15_000 < int(total) < 20_000
     table = aws("glue").get_table(DatabaseName=NAMES.glue_database, Name="airports")["Table"]

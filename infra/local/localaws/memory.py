@@ -97,24 +97,19 @@ class WeakInstances:
     """What moto's model classes keep in ``instances_tracked``: the instances still alive."""
 
     def __init__(self) -> None:
-        self._refs: dict[int, weakref.ref[Any]] = {}
+        self._live: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 
     def append(self, instance: Any) -> None:
-        key = id(instance)
-
-        def forget(_: weakref.ref[Any]) -> None:
-            self._refs.pop(key, None)
-
         try:
-            self._refs[key] = weakref.ref(instance, forget)
+            self._live[id(instance)] = instance
         except TypeError:  # a class without weak references: leave it untracked
             return
 
     def __iter__(self) -> Iterator[Any]:
-        return (instance for instance in (ref() for ref in list(self._refs.values())) if instance is not None)
+        return iter(list(self._live.values()))
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return len(self._live)
 
 
 def track_models_weakly() -> None:
