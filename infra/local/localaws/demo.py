@@ -3,9 +3,11 @@
 Simulator and local AWS endpoint start as child processes. The simulator's traffic of the
 hours before (up to ``--history-hours``, within the same day) is replayed into the curated
 table through the ETL (``localaws.replay``), so that the day has whole flights to report on.
-Then ``opensky_flights`` runs for consecutive minutes with ``airflow dags test``,
-``opensky_compaction`` for that hour and ``opensky_daily_report`` for that day. Every
-process stops at the end, on failure and on Ctrl-C.
+Airflow's components start meanwhile (``localaws.airflow_stack``, as ``make up`` runs them);
+then ``opensky_flights`` runs for consecutive minutes, triggered through Airflow's REST API
+and run by its scheduler, ``opensky_compaction`` for that hour and ``opensky_daily_report``
+for that day. Each phase's time is printed at the end. Every process stops at the end, on
+failure and on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ import pyarrow.parquet as pq
 
 from flightdata import lake
 from flightdata.etl.commit import Commit
-from localaws import measure, replay
-from localaws.services import LocalServices, StackError, local_services
+from localaws import airflow_stack, measure, replay
+from localaws.services import LocalServices, StackError, free_port, local_services
 from opensky_sim import Fleet
 
 
@@ -63,6 +65,22 @@ def history_hours(hour: datetime, wanted: int) -> list[datetime]:
     return [hour - timedelta(hours=h) for h in range(min(wanted, hour.hour), 0, -1)]
 
 
+class Clock:
+    """The elapsed time of each phase, printed at the end so a slowdown names its phase."""
+
+    def __init__(self) -> None:
+        self.started = self.mark = time.monotonic()
+        self.phases: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.phases.append((name, now - self.mark))
+        self.mark = now
+
+    def summary(self) -> str:
+        return ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.phases)
+
+
 def run(minutes: int = 10, root: Path = Path(".local/demo"), history: int = 4) -> int:
     if not 1 <= minutes <= 30:
         print("error: --minutes must be between 1 and 30", file=sys.stderr)
@@ -71,70 +89,101 @@ def run(minutes: int = 10, root: Path = Path(".local/demo"), history: int = 4) -
         print("error: --history-hours must be between 0 and 23", file=sys.stderr)
         return 2
     shutil.rmtree(root, ignore_errors=True)
-    started = time.monotonic()
+    clock = Clock()
     slots = demo_minutes(datetime.now(UTC), minutes)
     hour = slots[0].replace(minute=0)
     try:
         _say("starting the OpenSky simulator and the local AWS endpoint, deploying, preparing Airflow ...")
-        with local_services(root) as stack:
+        with (
+            local_services(root) as stack,
+            airflow_stack.running(stack, free_port(), ready_s=None) as airflow,
+        ):
             _say(f"  simulator {stack.sim_url} · endpoint {stack.endpoint_url} · logs in {root / 'logs'}")
-            replayed = history_hours(hour, history)
-            if replayed:
-                _say(
-                    f"replaying {len(replayed)} simulated hours ({replayed[0]:%H}:00-{hour:%H}:00 UTC) into curated ..."
-                )
-                rows = replay.write_hours(
-                    stack.client("s3"), stack.client("glue"), stack.names, Fleet(), replayed[0], len(replayed)
-                )
-                _say(f"  {rows:,} state vectors through the ETL, one compacted file per hour")
-            earlier = [hour + timedelta(minutes=m) for m in range(slots[0].minute)]
-            written = 0
-            if earlier:
-                _say(
-                    f"replaying {len(earlier)} simulated minutes ({hour:%H:%M}-{earlier[-1]:%H:%M} UTC) "
-                    "as the transform Lambda writes them ..."
-                )
-                written = replay.write_minutes(stack.client("s3"), stack.client("glue"), stack.names, Fleet(), earlier)
-                _say(f"  {written:,} valid state vectors, committed minute by minute")
-            _say(f"opensky_flights for {minutes} minutes ({slots[0]:%H:%M}-{slots[-1]:%H:%M} UTC):")
-            _say(f"  {'minute':<6} {'records':>8} {'valid':>7} {'quarant.':>8} {'quality':>8} {'seconds':>8}")
-            total = valid_total = 0
-            phases = [measure.Phase("minutely", datetime.now(UTC))]
-            for when in slots:
-                tick = time.monotonic()
-                stack.run_dag("opensky_flights", when)
-                valid, quarantined = _minute_counts(stack, when)
-                records = valid + quarantined
-                total, valid_total = total + records, valid_total + valid
-                _say(
-                    f"  {when:%H:%M}  {records:>8} {valid:>7} {quarantined:>8} "
-                    f"{valid / records if records else 0:>8.2%} {time.monotonic() - tick:>8.1f}"
-                )
+            clock.lap("start")
+            # Airflow's components start while the earlier hours are replayed.
+            written = _replay(stack, hour, slots[0], history)
+            clock.lap("replay")
+            airflow.wait_ready()
+            api = airflow_stack.AirflowApi(airflow)
+            api.wait_for_dags()
+            _say(f"  Airflow {airflow.url} ready (scheduler, DAG processor, triggerer, API server)")
+            clock.lap("airflow")
+            total, valid_total, phases = _minutes(stack, api, slots)
+            clock.lap("minutely")
             _say(f"opensky_compaction for {hour:%Y-%m-%d %H}:00 ...")
-            phases[-1].ended = datetime.now(UTC)
-            phases.append(measure.Phase("compaction", phases[-1].ended))
-            stack.run_dag("opensky_compaction", conf={"hour": f"{hour:%Y-%m-%dT%H}", "wait_for_minutely": False})
+            phases.append(measure.Phase("compaction", datetime.now(UTC)))
+            api.run("opensky_compaction", conf={"hour": f"{hour:%Y-%m-%dT%H}", "wait_for_minutely": False})
             phases[-1].ended = datetime.now(UTC)
             where = lake.partition_filter(lake.partition_values(hour))
             compacted = stack.athena_rows(f"SELECT count(*) AS n FROM curated_hourly WHERE {where}")[0]["n"]
             _say(f"  compacted rows: {compacted} (valid rows committed: {valid_total} live + {written} replayed)")
+            clock.lap("compaction")
             day = f"{hour:%Y-%m-%d}"
             _say(f"opensky_daily_report for {day} ...")
             phases.append(measure.Phase("report", datetime.now(UTC)))
-            stack.run_dag("opensky_daily_report", conf={"day": day})
+            api.run("opensky_daily_report", conf={"day": day})
             phases[-1].ended = datetime.now(UTC)
             _report(stack, day, root)
+            clock.lap("report")
             measured = {"command": f"flightdata-local demo --minutes {minutes}", "records": total}
             measure.write(root / "workload.json", measure.workload(stack, len(slots), phases, measured))
             _say(f"  workload measured: {root / 'workload.json'} (price it: flightdata cost --workload <that file>)")
+            clock.lap("measure")
     except StackError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("demo interrupted; every process it started has been stopped", file=sys.stderr)
         return 130
-    _say(f"done in {time.monotonic() - started:.0f} s: {total} state vectors fetched, {valid_total} valid.")
+    clock.lap("stop")
+    _say(f"phases: {clock.summary()}")
+    _say(f"done in {time.monotonic() - clock.started:.0f} s: {total} state vectors fetched, {valid_total} valid.")
     return 0
+
+
+def _replay(stack: LocalServices, hour: datetime, first_live: datetime, history: int) -> int:
+    """The day's earlier hours into curated and the hour's earlier minutes as the transform
+    Lambda writes them, so the report has whole flights; the minutes' valid rows."""
+    replayed = history_hours(hour, history)
+    if replayed:
+        _say(f"replaying {len(replayed)} simulated hours ({replayed[0]:%H}:00-{hour:%H}:00 UTC) into curated ...")
+        rows = replay.write_hours(
+            stack.client("s3"), stack.client("glue"), stack.names, Fleet(), replayed[0], len(replayed)
+        )
+        _say(f"  {rows:,} state vectors through the ETL, one compacted file per hour")
+    earlier = [hour + timedelta(minutes=m) for m in range(first_live.minute)]
+    if not earlier:
+        return 0
+    _say(
+        f"replaying {len(earlier)} simulated minutes ({hour:%H:%M}-{earlier[-1]:%H:%M} UTC) "
+        "as the transform Lambda writes them ..."
+    )
+    written = replay.write_minutes(stack.client("s3"), stack.client("glue"), stack.names, Fleet(), earlier)
+    _say(f"  {written:,} valid state vectors, committed minute by minute")
+    return written
+
+
+def _minutes(
+    stack: LocalServices, api: airflow_stack.AirflowApi, slots: list[datetime]
+) -> tuple[int, int, list[measure.Phase]]:
+    """Every minute triggered at once (the DAG runs three at a time, as on MWAA); a line per
+    minute as it finishes, in order. Returns the records and valid rows, and the phase."""
+    _say(f"opensky_flights for {len(slots)} minutes ({slots[0]:%H:%M}-{slots[-1]:%H:%M} UTC):")
+    _say(f"  {'minute':<6} {'records':>8} {'valid':>7} {'quarant.':>8} {'quality':>8} {'seconds':>8}")
+    phase = measure.Phase("minutely", datetime.now(UTC))
+    run_ids = [api.trigger("opensky_flights", when) for when in slots]
+    total = valid_total = 0
+    for when, run_id in zip(slots, run_ids, strict=True):
+        finished = api.wait("opensky_flights", run_id)
+        valid, quarantined = _minute_counts(stack, when)
+        records = valid + quarantined
+        total, valid_total = total + records, valid_total + valid
+        _say(
+            f"  {when:%H:%M}  {records:>8} {valid:>7} {quarantined:>8} "
+            f"{valid / records if records else 0:>8.2%} {finished.seconds:>8.1f}"
+        )
+    phase.ended = datetime.now(UTC)
+    return total, valid_total, [phase]
 
 
 def _report(stack: LocalServices, day: str, root: Path) -> None:

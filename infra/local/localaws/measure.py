@@ -117,10 +117,12 @@ def _athena_section(stack: LocalServices, phases: list[Phase]) -> dict[str, Any]
 
 
 def _task_log_bytes(stack: LocalServices, dag_id: str) -> int:
-    """Mean bytes of a run's log: ``airflow dags test`` writes every task's log into it (with
-    the DAG's parsing, so a little more than the task logs MWAA sends to CloudWatch)."""
-    runs = sorted((stack.root / "logs").glob(f"*-{dag_id}.log"))
-    return round(fmean(path.stat().st_size for path in runs)) if runs else 0
+    """Mean bytes of the task logs of a run of ``dag_id``, as Airflow wrote them (MWAA sends
+    the same lines to CloudWatch Logs)."""
+    logs = Path(stack.env["AIRFLOW_HOME"]) / "logs" / f"dag_id={dag_id}"
+    runs = [run for run in logs.glob("run_id=*") if run.is_dir()]
+    total = sum(path.stat().st_size for run in runs for path in run.rglob("*.log"))
+    return round(total / len(runs)) if runs else 0
 
 
 def workload(stack: LocalServices, snapshots: int, phases: list[Phase], measured: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The whole local stack for ``make demo`` and the end-to-end tests: the OpenSky simulator and
 the local AWS endpoint as child processes, the project's resources deployed on it, and an
-Airflow home whose ``aws_default`` connection points at the endpoint. DAGs then run with
-``airflow dags test``, exactly as a developer would run them.
+Airflow home whose ``aws_default`` connection points at the endpoint. Airflow's components
+run on it (``localaws.airflow_stack``); ``run_dag`` runs a DAG with ``airflow dags test``, as
+a developer would by hand.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,7 @@ REGION = "eu-west-1"
 PREFIX = "flightdata-local"
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
+DATABASE_TEMPLATES = ROOT / "build" / "airflow-db"
 
 
 class StackError(RuntimeError):
@@ -55,6 +60,27 @@ class LocalServices:
     runs: int = 0
     endpoint_command: list[str] = field(default_factory=list)
     endpoint_env: dict[str, str] = field(default_factory=dict)
+    _migrated: threading.Lock = field(default_factory=threading.Lock)
+    _database_ready: bool = False
+
+    def migrate(self) -> None:
+        """Airflow's metadata database, once: a copy of an empty database this Airflow version
+        migrated before (kept under build/), else ``airflow db migrate``, which makes that copy."""
+        with self._migrated:
+            if self._database_ready:
+                return
+            database = Path(self.env["AIRFLOW_HOME"]) / "airflow.db"
+            database.parent.mkdir(parents=True, exist_ok=True)
+            template = DATABASE_TEMPLATES / f"airflow-{metadata.version('apache-airflow')}.db"
+            if template.exists():
+                shutil.copyfile(template, database)
+            else:
+                self.airflow("db", "migrate", log_name="000-db-migrate")
+                template.parent.mkdir(parents=True, exist_ok=True)
+                partial = template.with_suffix(f".{os.getpid()}.partial")
+                shutil.copyfile(database, partial)
+                partial.replace(template)  # another stack may be writing the same template
+            self._database_ready = True
 
     @property
     def endpoint_process(self) -> subprocess.Popen:
@@ -85,11 +111,12 @@ class LocalServices:
                 [str(BIN / "airflow"), *args], env=self.env, stdout=log_file, stderr=subprocess.STDOUT, check=False
             )
         if done.returncode != 0:
-            raise StackError(f"airflow {' '.join(args[:2])} failed (exit {done.returncode}); log: {log_path}")
+            raise StackError(f"airflow {' '.join(args[:2])} failed (exit {done.returncode}){log_tail(log_path)}")
         return log_path
 
     def run_dag(self, dag_id: str, logical_date: datetime | None = None, conf: dict | None = None) -> Path:
         """``airflow dags test``; raises StackError unless the run succeeds."""
+        self.migrate()
         self.runs += 1
         args = ["dags", "test", dag_id]
         if logical_date is not None:
@@ -99,7 +126,7 @@ class LocalServices:
         log_path = self.airflow(*args, log_name=f"{self.runs:03d}-{dag_id}")
         text = log_path.read_text(errors="replace")
         if "state=success" not in text.split("DagRun Finished", 1)[-1].split("\n", 1)[0]:
-            raise StackError(f"{dag_id} did not succeed; log: {log_path}")
+            raise StackError(f"{dag_id} did not succeed{log_tail(log_path, 40)}")
         return log_path
 
     def athena_rows(self, sql: str) -> list[dict[str, str | None]]:
@@ -125,16 +152,26 @@ def _start(command: list[str], log_path: Path, env: dict[str, str]) -> subproces
         )
 
 
-def _wait_ready(url: str, process: subprocess.Popen, what: str, log_path: Path) -> None:
-    deadline = time.monotonic() + 30
+def log_tail(path: Path, lines: int = 20) -> str:
+    """The last lines of a component's log, for an error message that says why it stopped."""
+    try:
+        text = path.read_text(errors="replace").rstrip().splitlines()[-lines:]
+    except OSError:
+        return f"; no log at {path}"
+    return f"; last lines of {path}:\n" + "\n".join(f"    {line}" for line in text)
+
+
+def _wait_ready(url: str, process: subprocess.Popen, what: str, log_path: Path, timeout_s: float = 120) -> None:
+    """Until ``url`` answers; raise at once, with the log's last lines, if the process exits."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise StackError(f"{what} exited with {process.returncode}; log: {log_path}")
+            raise StackError(f"{what} exited with {process.returncode}{log_tail(log_path)}")
         with contextlib.suppress(requests.RequestException):
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=2)
             return
         time.sleep(0.2)
-    raise StackError(f"{what} did not start within 30 s; log: {log_path}")
+    raise StackError(f"{what} did not answer within {timeout_s:.0f} s{log_tail(log_path)}")
 
 
 def stop(*processes: subprocess.Popen) -> None:
@@ -213,8 +250,6 @@ def local_services(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Lo
         stack = LocalServices(root, sim_url, endpoint_url, names, env, processes, 0, endpoint_command, base_env)
         _write_env_file(root / "env.sh", env)
         deploy(endpoint_url, names, sim_url, REGION, credentials.read(credentials_file))
-        stack.airflow("db", "migrate", log_name="000-db-migrate")
-        stack.airflow("dags", "reserialize", log_name="000-dags-reserialize")
         yield stack
     finally:
         stop(*processes)

@@ -1,6 +1,7 @@
 """``make soak``: the pipeline unattended over simulated time, under the real scheduler, with faults.
 
-Airflow runs as it does for ``make up`` (scheduler, DAG processor, triggerer, API server).
+Airflow runs as it does for ``make up`` (scheduler, DAG processor, triggerer, API server);
+the tests' short soak runs on their shared stack (:func:`soak`).
 Backfills of ``opensky_flights`` cover ``SOAK_MINUTES`` past minutes with a gap of
 ``SOAK_GAP_MINUTES``, while OpenSky faults (429, 503, slow, truncated) are injected and the
 local AWS endpoint, or a Lambda process it runs, is killed with SIGKILL now and then. Failed
@@ -26,7 +27,6 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -43,8 +43,9 @@ import requests
 from flightdata import lake, resources
 from flightdata.etl.commit import Commit, sha256
 from flightdata.storage import S3Store
-from localaws.services import BIN, LocalServices, StackError, free_port, local_services, stop
-from localaws.up import standalone_env
+from localaws import airflow_stack
+from localaws.airflow_stack import AirflowApi
+from localaws.services import LocalServices, StackError, free_port, local_services
 
 FAULTS = ("429", "503", "slow", "truncated")
 BACKFILL_CHUNK = 30
@@ -63,61 +64,55 @@ class Faults:
 
 
 def run(minutes: int, gap: int, kills: int, root: Path, seed: int = 7) -> int:
+    """``make soak``: a stack of its own, with Airflow's schedules on, as ``make up`` runs it."""
+    with local_services(root) as stack, airflow_stack.running(stack, free_port(), schedule=True) as airflow:
+        api = airflow_stack.AirflowApi(airflow)
+        api.wait_for_dags()
+        return soak(stack, api, minutes, gap, kills, seed)
+
+
+def soak(stack: LocalServices, api: AirflowApi, minutes: int, gap: int, kills: int, seed: int = 7) -> int:
+    """Soak a running stack whose Airflow has every DAG parsed and unpaused; 0 when nothing
+    was lost or half written and every hour reconciles."""
     started = time.monotonic()
-    with local_services(root) as stack:
-        port = free_port()
-        airflow = subprocess.Popen(  # noqa: S603 - our own venv's airflow
-            [str(BIN / "airflow"), "standalone"],
-            env=standalone_env(stack.env, port),
-            stdout=(root / "logs" / "airflow-standalone.log").open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            _wait_for_api(f"http://127.0.0.1:{port}", airflow)
-            endpoint_rss_start = psutil.Process(stack.endpoint_process.pid).memory_info().rss
-            window = _window(minutes, gap)
-            for dag_id in ("opensky_flights", "opensky_compaction"):
-                stack.airflow("dags", "unpause", dag_id, log_name=f"unpause-{dag_id}")
+    endpoint_rss_start = psutil.Process(stack.endpoint_process.pid).memory_info().rss
+    window = _window(minutes, gap)
+    faults = Faults()
+    stop_chaos = threading.Event()
+    chaos = threading.Thread(
+        target=_chaos, args=(stack, faults, stop_chaos, kills, len(window), random.Random(seed)), daemon=True
+    )
+    chaos.start()
+    try:
+        _backfill(api, "opensky_flights", window, reprocess="none")
+        _wait_for_runs(stack, "opensky_flights", window)
+    finally:
+        stop_chaos.set()
+        chaos.join()
+    first_pass = _run_states(stack, "opensky_flights", window)
+    failed_first = [m for m, state in first_pass.items() if state == "failed"]
+    if failed_first:  # an operator's one rerun of what failed
+        _backfill(api, "opensky_flights", failed_first, reprocess="failed")
+        _wait_for_runs(stack, "opensky_flights", window)
 
-            faults = Faults()
-            stop_chaos = threading.Event()
-            chaos = threading.Thread(
-                target=_chaos, args=(stack, faults, stop_chaos, kills, len(window), random.Random(seed)), daemon=True
-            )
-            chaos.start()
-            _backfill(stack, "opensky_flights", window, reprocess="none")
-            _wait_for_runs(stack, "opensky_flights", window)
-            stop_chaos.set()
-            chaos.join()
-            first_pass = _run_states(stack, "opensky_flights", window)
-            failed_first = [m for m, state in first_pass.items() if state == "failed"]
-            if failed_first:  # an operator's one rerun of what failed
-                _backfill(stack, "opensky_flights", failed_first, reprocess="failed")
-                _wait_for_runs(stack, "opensky_flights", window)
+    hours = sorted({m.replace(minute=0) for m in window})
+    compactions = [h + timedelta(hours=1, minutes=5) for h in hours]
+    # "completed": a scheduled compaction may have run for one of these hours before
+    # all of its minutes were in; each hour is compacted once more after them.
+    _backfill(api, "opensky_compaction", compactions, reprocess="completed")
+    _wait_for_runs(stack, "opensky_compaction", compactions)
+    _wait_for_all_runs(stack, "opensky_compaction")  # the recompactions late minutes asked for
+    days = sorted({f"{m:%Y-%m-%d}" for m in window})
+    for day in days:
+        api.trigger("opensky_daily_report", conf={"day": day})
+    _wait_for_all_runs(stack, "opensky_daily_report")
 
-            hours = sorted({m.replace(minute=0) for m in window})
-            compactions = [h + timedelta(hours=1, minutes=5) for h in hours]
-            # "completed": a scheduled compaction may have run for one of these hours before
-            # all of its minutes were in; each hour is compacted once more after them.
-            _backfill(stack, "opensky_compaction", compactions, reprocess="completed")
-            _wait_for_runs(stack, "opensky_compaction", compactions)
-            _wait_for_all_runs(stack, "opensky_compaction")  # the recompactions late minutes asked for
-            days = sorted({f"{m:%Y-%m-%d}" for m in window})
-            stack.airflow("dags", "unpause", "opensky_daily_report", log_name="unpause-opensky_daily_report")
-            for day in days:
-                conf = json.dumps({"day": day})
-                stack.airflow("dags", "trigger", "opensky_daily_report", "-c", conf, log_name=f"report-{day}")
-            _wait_for_all_runs(stack, "opensky_daily_report")
-
-            states = _run_states(stack, "opensky_flights", window)
-            skipped = _skipped_minutes(stack, window)
-            check = _check_lake(stack, window, hours)
-            check["problems"] += _check_reports(stack, days, hours)
-            rss_end = psutil.Process(stack.endpoint_process.pid).memory_info().rss
-            state_mb = sum(p.stat().st_size for p in (root / "aws-state").rglob("*") if p.is_file()) / MB
-        finally:
-            stop(airflow)
+    states = _run_states(stack, "opensky_flights", window)
+    skipped = _skipped_minutes(stack, window)
+    check = _check_lake(stack, window, hours)
+    check["problems"] += _check_reports(stack, days, hours)
+    rss_end = psutil.Process(stack.endpoint_process.pid).memory_info().rss
+    state_mb = sum(p.stat().st_size for p in (stack.root / "aws-state").rglob("*") if p.is_file()) / MB
     failed = sum(1 for s in states.values() if s == "failed")
     line = (
         f"soak: minutes={len(window)} committed={check['committed']} skipped={len(skipped)} failed={failed} "
@@ -152,20 +147,6 @@ def _window(minutes: int, gap: int) -> list[datetime]:
     return [m for m in every if not hole_start <= m < hole_start + timedelta(minutes=gap)]
 
 
-def _wait_for_api(url: str, airflow: subprocess.Popen, timeout_s: float = 240) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if airflow.poll() is not None:
-            raise StackError(f"airflow standalone exited with {airflow.returncode}")
-        try:
-            if requests.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(2)
-    raise StackError("the Airflow API server did not come up")
-
-
 def _spans(logical_dates: list[datetime], step: timedelta) -> list[tuple[datetime, datetime]]:
     spans: list[list[datetime]] = []
     for when in sorted(logical_dates):
@@ -188,39 +169,42 @@ def _chunks(spans: list[tuple[datetime, datetime]], step: timedelta) -> list[tup
     return chunks
 
 
-def _backfill(stack: LocalServices, dag_id: str, logical_dates: list[datetime], reprocess: str) -> None:
+def _backfill(api: AirflowApi, dag_id: str, logical_dates: list[datetime], reprocess: str) -> None:
     step = timedelta(minutes=1) if dag_id == "opensky_flights" else timedelta(hours=1)
     for first, last in _chunks(_spans(logical_dates, step), step):
         for attempt in range(ATTEMPTS):
-            _wait_for_backfills(stack, dag_id)  # Airflow runs one backfill of a DAG at a time
+            _wait_for_backfills(api, dag_id)  # Airflow runs one backfill of a DAG at a time
             try:
-                stack.airflow(
-                    "backfill",
-                    "create",
-                    "--dag-id",
-                    dag_id,
-                    "--from-date",
-                    first.isoformat(),
-                    "--to-date",
-                    (last + timedelta(seconds=30)).isoformat(),  # the last date is in, either way the bound reads
-                    "--max-active-runs",
-                    "3",
-                    "--reprocess-behavior",
-                    reprocess,
-                    log_name=f"backfill-{dag_id}-{first:%H%M}-{reprocess}-{attempt}",
+                api.call(
+                    "POST",
+                    "backfills",
+                    json={
+                        "dag_id": dag_id,
+                        "from_date": first.isoformat(),
+                        "to_date": (last + timedelta(seconds=30)).isoformat(),  # the last date is in, either way
+                        "max_active_runs": 3,
+                        "reprocess_behavior": reprocess,
+                    },
                 )
                 break
             except StackError:
-                # SQLite is shared by the scheduler, the API server and this command: a write can
-                # meet "database is locked". Runs created so far stay; the next try adds the rest.
+                # SQLite is shared by the scheduler and the API server: a write can meet
+                # "database is locked". Runs created so far stay; the next try adds the rest.
                 if attempt == ATTEMPTS - 1:
                     raise
-                time.sleep(5 * (attempt + 1))
+                time.sleep(2 * (attempt + 1))
 
 
-def _wait_for_backfills(stack: LocalServices, dag_id: str) -> None:
+def _wait_for_backfills(api: AirflowApi, dag_id: str, timeout_s: float = 6 * 3600) -> None:
     """Until the scheduler has marked every backfill of ``dag_id`` complete."""
-    _wait_for_none(stack, "SELECT count(*) FROM backfill WHERE dag_id = ? AND completed_at IS NULL", dag_id)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        backfills = api.call("GET", "backfills", params={"dag_id": dag_id, "limit": 100})["backfills"]
+        if all(b["completed_at"] for b in backfills):
+            return
+        api.airflow.check()
+        time.sleep(2)
+    raise StackError(f"{dag_id}: a backfill is still running after {timeout_s:.0f} s")
 
 
 def _wait_for_all_runs(stack: LocalServices, dag_id: str) -> None:
@@ -235,7 +219,7 @@ def _wait_for_none(stack: LocalServices, count_sql: str, dag_id: str, timeout_s:
             (left,) = db.execute(count_sql, (dag_id,)).fetchone()
         if not left:
             return
-        time.sleep(5)
+        time.sleep(1)
     raise StackError(f"{dag_id}: still waiting after {timeout_s:.0f} s for {count_sql}")
 
 
@@ -265,7 +249,7 @@ def _wait_for_runs(
         unfinished = [s for s in states.values() if s in UNFINISHED]
         if not unfinished and (quiet or len(states) == len(logical_dates)):
             return
-        time.sleep(5)
+        time.sleep(1)
     raise StackError(f"{dag_id} runs did not finish in {timeout_s:.0f} s")
 
 
