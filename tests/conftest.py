@@ -1,4 +1,11 @@
-"""Fixtures shared by every test tier. Servers bind to 127.0.0.1 and stop with the test."""
+"""Fixtures shared by every test tier. Servers bind to 127.0.0.1 and stop with the test.
+
+Tiers, each a marker given by where a test lives (``pytest -m unit`` and so on): ``unit``
+(pure logic, milliseconds), ``dags`` (the DagBag, parsed once), ``infra`` (the CDK app, the
+bundle, the preflight), ``integration`` (local servers), ``browser`` (Chromium) and ``soak``.
+They run in that order, so the fast tiers fail first, and the soak, which kills the shared
+stack's endpoint, runs last.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,35 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from localaws import airflow_stack
+from localaws.server import RunningEndpoint
+from localaws.server import running as endpoint_running
+from localaws.services import LocalServices, free_port, local_services
 from opensky_sim import running
 from opensky_sim.server import RunningSimulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
+TIERS = ("unit", "dags", "infra", "integration", "browser", "soak")
+
+
+def tier(item: pytest.Item) -> str:
+    """The tier of a test: its folder under tests/."""
+    path = Path(str(item.fspath))
+    folder = path.relative_to(Path(__file__).parent).parts[0]
+    if folder not in TIERS:
+        raise pytest.UsageError(f"{path}: tests live in a tier's folder ({', '.join(TIERS)})")
+    return folder
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(getattr(pytest.mark, tier(item)))
+    items.sort(key=lambda item: TIERS.index(tier(item)))  # stable: files keep their order within a tier
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,3 +86,32 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[RunningEndpoint]:
+    """The local AWS endpoint in this process, on 127.0.0.1, for the tests that drive it
+    without Airflow; each deploys its own resource prefix on it."""
+    with endpoint_running(region="eu-west-1") as endpoint:
+        yield endpoint
+
+
+@dataclass(frozen=True)
+class SharedStack:
+    """The session's one local stack: simulator, endpoint and Airflow (scheduler, DAG
+    processor, triggerer, API server), used by the end-to-end, browser and soak tests."""
+
+    stack: LocalServices
+    airflow: airflow_stack.AirflowProcesses
+    api: airflow_stack.AirflowApi
+
+
+@pytest.fixture(scope="session")
+def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedStack]:
+    """Started by the first test that asks for it, stopped at the end of the session. Tests
+    that share it keep apart by the minutes, hours and days they run."""
+    root = tmp_path_factory.mktemp("stack")
+    with local_services(root) as stack, airflow_stack.running(stack, free_port()) as airflow:
+        api = airflow_stack.AirflowApi(airflow)
+        api.wait_for_dags()
+        yield SharedStack(stack, airflow, api)

@@ -1,13 +1,13 @@
 """The Airflow UI and the flightdata pages in a real browser (the system's headless Chromium,
-driven by Playwright), against ``make up``'s stack: the local endpoint, the simulator and
-``airflow standalone``. Written against roles and labels, not generated CSS classes.
+driven by Playwright), against the session's shared stack, which is ``make up``'s: the local
+endpoint, the simulator and Airflow's components. Written against roles and labels, not
+generated CSS classes.
 
 Screenshots go to build/screenshots/ (CI keeps them as artefacts).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from datetime import UTC, datetime
@@ -17,11 +17,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from localaws.services import free_port, local_services
-from localaws.up import standalone
 from tests.browser.conftest import SHOTS
-
-pytestmark = pytest.mark.integration
 
 ALPS = '[{"name": "alps", "bbox": {"lamin": 45.8, "lomin": 5.9, "lamax": 47.8, "lomax": 10.5}}]'
 DESCRIPTIONS = {
@@ -32,36 +28,18 @@ DESCRIPTIONS = {
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ui")
-    with local_services(root) as stack, standalone(stack, free_port(), log=root / "logs" / "standalone.log") as airflow:
-        password = json.loads(airflow.passwords.read_text())["admin"]
-        token = requests.post(
-            f"{airflow.url}/auth/token", json={"username": "admin", "password": password}, timeout=10
-        ).json()["access_token"]
-        ready = {"url": airflow.url, "password": password, "token": token, "stack": stack}
-        deadline = time.monotonic() + 120  # the DAG processor's first parse
-        while {d["dag_id"] for d in api(ready, "GET", "dags")["dags"]} < set(DESCRIPTIONS):
-            assert time.monotonic() < deadline, "the DAGs were not parsed within 120 s"
-            time.sleep(2)
-        yield ready
-
-
-def api(ui, method: str, path: str, **kwargs):
-    response = requests.request(
-        method, f"{ui['url']}/api/v2/{path}", headers={"Authorization": f"Bearer {ui['token']}"}, timeout=30, **kwargs
-    )
-    response.raise_for_status()
-    return response.json()
+def ui(shared_stack):
+    api = shared_stack.api
+    return {"url": api.url, "password": api.password, "api": api, "stack": shared_stack.stack}
 
 
 def wait_for_run(ui, dag_id: str, run_id: str, timeout_s: float = 240) -> str:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        state = api(ui, "GET", f"dags/{dag_id}/dagRuns/{run_id}")["state"]
+        state = ui["api"].dag_run(dag_id, run_id).state
         if state in ("success", "failed"):
             return state
-        time.sleep(2)
+        time.sleep(1)
     raise AssertionError(f"{dag_id} run {run_id} did not finish within {timeout_s} s")
 
 
@@ -103,11 +81,8 @@ def triggered(ui, page):
 @pytest.fixture(scope="module")
 def report_run(ui):
     """opensky_daily_report for today, triggered through the REST API."""
-    api(ui, "PATCH", "dags/opensky_daily_report", json={"is_paused": False})
     day = f"{datetime.now(UTC):%Y-%m-%d}"
-    run_id = api(ui, "POST", "dags/opensky_daily_report/dagRuns", json={"logical_date": None, "conf": {"day": day}})[
-        "dag_run_id"
-    ]
+    run_id = ui["api"].trigger("opensky_daily_report", conf={"day": day})
     return {"run_id": run_id, "day": day, "state": wait_for_run(ui, "opensky_daily_report", run_id)}
 
 

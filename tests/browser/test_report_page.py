@@ -16,35 +16,31 @@ from flightdata import reporting
 from flightdata.resources import Resources
 from localaws import replay, segment
 from localaws.deploy import deploy
-from localaws.server import running
 from opensky_sim import Fleet, TrafficShape
 from tests.browser.conftest import SHOTS
-
-pytestmark = pytest.mark.integration
 
 REGION = "eu-west-1"
 DAY = datetime(2026, 4, 7, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def report(tmp_path_factory, local_aws):
     """The report page of a day with three simulated hours of 2,000 aircraft, and one of an
-    empty day."""
+    empty day, on the session's endpoint under a prefix of its own."""
     names = Resources("flightdata-report")
     folder = tmp_path_factory.mktemp("report")
-    with running(region=REGION) as endpoint:
-        deploy(endpoint.url, names, None, REGION, endpoint.app.key)
-        fleet = Fleet(3, TrafficShape(aircraft=2_000))
-        s3, glue = endpoint.client("s3"), endpoint.client("glue")
-        # the minutes as the transform Lambda writes them, and the hours as compaction would
-        minutes = [DAY + timedelta(minutes=m) for m in range(3 * 60)]
-        replay.write_minutes(s3, glue, names, fleet, minutes)
-        replay.write_hours(s3, glue, names, fleet, DAY, 3)
-        segment.segment_day(endpoint.client, names, DAY)
-        results = segment.report_results(endpoint.client, names, DAY)
-        empty_day = DAY - timedelta(days=3)
-        segment.segment_day(endpoint.client, names, empty_day)
-        empty = segment.report_results(endpoint.client, names, empty_day)
+    deploy(local_aws.url, names, None, REGION, local_aws.app.key)
+    fleet = Fleet(3, TrafficShape(aircraft=2_000))
+    s3, glue = local_aws.client("s3"), local_aws.client("glue")
+    # the minutes as the transform Lambda writes them, and the hours as compaction would
+    minutes = [DAY + timedelta(minutes=m) for m in range(3 * 60)]
+    replay.write_minutes(s3, glue, names, fleet, minutes)
+    replay.write_hours(s3, glue, names, fleet, DAY, 3)
+    segment.segment_day(local_aws.client, names, DAY)
+    results = segment.report_results(local_aws.client, names, DAY)
+    empty_day = DAY - timedelta(days=3)
+    segment.segment_day(local_aws.client, names, empty_day)
+    empty = segment.report_results(local_aws.client, names, empty_day)
     page = folder / "report.html"
     page.write_text(reporting.render_html(f"{DAY:%Y-%m-%d}", results))
     empty_page = folder / "empty.html"

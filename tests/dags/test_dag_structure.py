@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.dags.test_dag_integrity import dagbag  # noqa: F401 - the shared fixture
-
 
 def edges(dag) -> set[tuple[str, str]]:
     return {(task.task_id, down) for task in dag.tasks for down in task.downstream_task_ids}
 
 
-def test_opensky_flights_fans_out_after_the_lambdas(dagbag):  # noqa: F811
+def test_opensky_flights_fans_out_after_the_lambdas(dagbag):
     dag = dagbag.dags["opensky_flights"]
 
     assert edges(dag) == {
@@ -38,7 +36,7 @@ def test_opensky_flights_fans_out_after_the_lambdas(dagbag):  # noqa: F811
     assert [o.name for o in dag.get_task("register_partitions").outlets] == ["opensky_processed"]
 
 
-def test_opensky_compaction_waits_verifies_and_cleans_up(dagbag):  # noqa: F811
+def test_opensky_compaction_waits_verifies_and_cleans_up(dagbag):
     dag = dagbag.dags["opensky_compaction"]
 
     assert {
@@ -60,7 +58,7 @@ def test_opensky_compaction_waits_verifies_and_cleans_up(dagbag):  # noqa: F811
     assert dag.get_task("cleanup").trigger_rule == "one_failed"
 
 
-def test_opensky_daily_report_runs_every_report_query(dagbag):  # noqa: F811
+def test_opensky_daily_report_runs_every_report_query(dagbag):
     from flightdata.orchestration.dag_defaults import SQL_DIR
     from flightdata.reporting import REPORT_NAMES
 
@@ -73,7 +71,7 @@ def test_opensky_daily_report_runs_every_report_query(dagbag):  # noqa: F811
         assert dag.get_task(f"query_{name}").query == sql
 
 
-def test_opensky_daily_report_segments_flights_before_the_report_and_cleans_up_on_failure(dagbag):  # noqa: F811
+def test_opensky_daily_report_segments_flights_before_the_report_and_cleans_up_on_failure(dagbag):
     from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 
     from flightdata.orchestration.dag_defaults import SQL_DIR
@@ -101,7 +99,7 @@ def test_opensky_daily_report_segments_flights_before_the_report_and_cleans_up_o
         ([], "regions"),
     ],
 )
-def test_bad_regions_fail_at_trigger_time_naming_the_field(dagbag, value, message):  # noqa: F811
+def test_bad_regions_fail_at_trigger_time_naming_the_field(dagbag, value, message):
     from airflow.exceptions import ParamValidationError
 
     params = copy.deepcopy(dagbag.dags["opensky_flights"].params)
@@ -115,7 +113,7 @@ def test_bad_regions_fail_at_trigger_time_naming_the_field(dagbag, value, messag
     assert message in str(error.value)
 
 
-def test_named_boxes_are_accepted(dagbag):  # noqa: F811
+def test_named_boxes_are_accepted(dagbag):
     params = copy.deepcopy(dagbag.dags["opensky_flights"].params)
     params["regions"] = [
         {"name": "europe", "bbox": {"lamin": 35, "lomin": -10, "lamax": 60, "lomax": 30}},
@@ -125,7 +123,7 @@ def test_named_boxes_are_accepted(dagbag):  # noqa: F811
     assert params.validate()["regions"][1]["name"] == "us_east"
 
 
-def test_no_task_splits_its_return_value_into_one_xcom_per_key(dagbag):  # noqa: F811
+def test_no_task_splits_its_return_value_into_one_xcom_per_key(dagbag):
     """A TaskFlow task annotated ``-> dict`` pushes each key as its own XCom. Airflow 3.0.6's
     execution API answers 422 'Field required' to a key whose value is None (apache/airflow
     #55062): compaction's publish failed so when its hour had no previous location."""
@@ -138,7 +136,7 @@ def test_no_task_splits_its_return_value_into_one_xcom_per_key(dagbag):  # noqa:
     assert split == [], f"set multiple_outputs=False on {split}: a None value among the keys fails the push"
 
 
-def test_every_dag_says_what_it_does_and_its_assets_name_the_real_bucket(dagbag):  # noqa: F811
+def test_every_dag_says_what_it_does_and_its_assets_name_the_real_bucket(dagbag):
     from flightdata.resources import Resources
 
     bucket = Resources.from_env().lake_bucket
@@ -152,7 +150,7 @@ def test_every_dag_says_what_it_does_and_its_assets_name_the_real_bucket(dagbag)
     assert "skipped, not failed" in flights.params.get_param("credit_reserve").description
 
 
-def test_every_param_has_a_description_and_regions_shows_its_shape(dagbag):  # noqa: F811
+def test_every_param_has_a_description_and_regions_shows_its_shape(dagbag):
     """The trigger form shows each param's description; the regions one shows a valid box."""
     import jsonschema
 
@@ -166,7 +164,7 @@ def test_every_param_has_a_description_and_regions_shows_its_shape(dagbag):  # n
     jsonschema.validate(minutely.EXAMPLE_REGIONS, regions.schema)
 
 
-def test_tasks_link_to_what_they_wrote_or_ran(dagbag):  # noqa: F811
+def test_tasks_link_to_what_they_wrote_or_ran(dagbag):
     def link_names(dag_id: str, task_id: str) -> list[str]:
         return [link.name for link in dagbag.dags[dag_id].get_task(task_id).operator_extra_links]
 

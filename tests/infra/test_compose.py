@@ -111,9 +111,9 @@ def test_every_aws_client_reads_the_endpoints_credentials_file():
 
 
 def test_make_up_serves_the_ui_on_loopback():
-    from localaws.up import standalone_env
+    from localaws.airflow_stack import airflow_env
 
-    env = standalone_env({"AIRFLOW_HOME": "/x"}, 8080)
+    env = airflow_env({"AIRFLOW_HOME": "/x"}, 8080, schedule=True, workers=1)
 
     assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
     assert env["AIRFLOW__API__PORT"] == "8080"

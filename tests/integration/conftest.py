@@ -1,21 +1,11 @@
-"""The local AWS endpoint, started on 127.0.0.1 for the tests that need it."""
+"""boto3 clients for the session's in-process local AWS endpoint (``local_aws``, tests/conftest.py)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import boto3
 import pytest
 
-from localaws.server import RunningEndpoint, running
-
 REGION = "eu-west-1"
-
-
-@pytest.fixture(scope="session")
-def local_aws() -> Iterator[RunningEndpoint]:
-    with running(region=REGION) as endpoint:
-        yield endpoint
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ import pytest
 
 from localaws import query
 
-pytestmark = pytest.mark.integration
-
 BUCKET = "athena-contract"
 OUTPUT = f"s3://{BUCKET}/results/"
 

@@ -12,8 +12,6 @@ from flightdata.resources import Resources
 from localaws import query
 from localaws.deploy import deploy
 
-pytestmark = pytest.mark.integration
-
 NAMES = Resources("flightdata-it")
 
 

@@ -15,8 +15,6 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-pytestmark = pytest.mark.integration
-
 REGION = "eu-west-1"
 # A handler that would prove it ran by leaving a file behind.
 EVIL = "import pathlib\ndef handler(event, context):\n    pathlib.Path(event['proof']).write_text('ran')\n"

@@ -12,8 +12,6 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
-pytestmark = pytest.mark.integration
-
 HANDLERS = """
 import json, os, time
 

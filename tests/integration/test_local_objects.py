@@ -18,8 +18,6 @@ from moto.moto_api._internal.models import moto_api_backend
 
 from localaws.server import running
 
-pytestmark = pytest.mark.integration
-
 REGION = "eu-west-1"
 
 

@@ -13,8 +13,6 @@ from botocore.exceptions import ClientError
 
 from tests.integration.test_local_athena import rows, run_query
 
-pytestmark = pytest.mark.integration
-
 REPORT_REGION = "import os\ndef handler(event, context):\n    return {'region': os.environ['AWS_REGION']}\n"
 
 

@@ -7,12 +7,9 @@ import os
 import stat
 import zipfile
 
-import pytest
 from moto.moto_api._internal.models import moto_api_backend
 
 from localaws.server import running
-
-pytestmark = pytest.mark.integration
 
 
 def clients(endpoint):

@@ -1,13 +1,18 @@
-"""The three DAGs end to end with `airflow dags test`, on the simulator and the local endpoint."""
+"""The three DAGs end to end under Airflow's scheduler, on the simulator and the local endpoint.
+
+The session's shared stack runs them, triggered through Airflow's REST API; each test keeps
+to minutes and hours no other test writes (the current hour, five and four hours ago; the
+soak takes two and three hours ago). One run goes through ``airflow dags test``, the command
+the README promises for a DAG on a laptop.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import re
-import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,10 +24,7 @@ from flightdata import lake
 from flightdata.orchestration import retention
 from flightdata.resources import FUNCTIONS
 from localaws.demo import demo_minutes
-from localaws.services import local_services
 from opensky_sim import Fleet
-
-pytestmark = pytest.mark.integration
 
 FLEET = Fleet(seed=7)  # the simulator's: what it serves each minute, and how much of it is invalid
 
@@ -45,6 +47,13 @@ def keys(stack, prefix: str) -> list[str]:
     return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
 
 
+def hour_objects(stack, hour: datetime) -> list[str]:
+    """The keys a minute's snapshot writes, for every minute of ``hour``."""
+    return [
+        k for kind in ("raw", "processed", "quarantine", "commits") for k in keys(stack, lake.hour_prefix(kind, hour))
+    ]
+
+
 def without_attempt(key: str) -> str:
     """processed/.../<minute>_<region>.<attempt>.parquet → the key with the attempt left out."""
     stem, _, rest = key.partition(".")
@@ -52,35 +61,42 @@ def without_attempt(key: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with local_services(tmp_path_factory.mktemp("stack")) as running:
-        yield running
+def stack(shared_stack):
+    return shared_stack.stack
 
 
-def test_minutes_compaction_and_report_reconcile(stack):
+@pytest.fixture(scope="module")
+def api(shared_stack):
+    return shared_stack.api
+
+
+def test_minutes_compaction_and_report_reconcile(stack, api):
     minutes = demo_minutes(datetime.now(UTC), 2)
     hour = minutes[0].replace(minute=0)
     hour_filter = lake.partition_filter(lake.partition_values(hour))
-    logs = [stack.run_dag("opensky_flights", when) for when in minutes]
+    run_ids = [api.trigger("opensky_flights", when) for when in minutes]
+    for run_id in run_ids:
+        api.wait("opensky_flights", run_id)
 
     # THEN each run reads well in the Airflow UI: one summary line per task in its log, dict
     # XComs, mapped instances labelled by region, and an asset event saying what was committed
-    text = logs[0].read_text(errors="replace")
-    assert re.search(r"region=global records=\d+ credits_spent=\d+ credits_left=\d+ attempts=1 -> s3://", text)
-    assert re.search(r"region=global records=\d+ valid=\d+ quarantined=\d+ quality=\d+\.\d\d% -> s3://", text)
-    with contextlib.closing(sqlite3.connect(stack.root / "airflow" / "airflow.db")) as db:
-        labels = db.execute(
-            "SELECT DISTINCT task_id, rendered_map_index FROM task_instance"
-            " WHERE dag_id = 'opensky_flights' AND task_id IN ('ingest', 'transform')"
-        ).fetchall()
-        xcoms = db.execute(
-            "SELECT value FROM xcom WHERE dag_id = 'opensky_flights' AND task_id = 'transform' AND key = 'return_value'"
-        ).fetchall()
-        extras = [json.loads(e) for (e,) in db.execute("SELECT extra FROM asset_event ORDER BY id").fetchall()]
+    first = run_ids[0]
+    ingest_log = api.task_log("opensky_flights", first, "ingest", map_index=0)
+    transform_log = api.task_log("opensky_flights", first, "transform", map_index=0)
+    assert re.search(r"region=global records=\d+ credits_spent=\d+ credits_left=\d+ attempts=1 -> s3://", ingest_log)
+    assert re.search(r"region=global records=\d+ valid=\d+ quarantined=\d+ quality=\d+\.\d\d% -> s3://", transform_log)
+    labels = {
+        (ti["task_id"], ti["rendered_map_index"])
+        for run_id in run_ids
+        for ti in api.task_instances("opensky_flights", run_id)
+        if ti["task_id"] in ("ingest", "transform")
+    }
     assert sorted(labels) == [("ingest", "global"), ("transform", "global")]
-    assert xcoms
-    assert all(isinstance(json.loads(v), dict) for (v,) in xcoms)
-    assert [e["snapshot_time"] for e in extras] == [m.isoformat() for m in minutes]
+    xcoms = [api.xcom("opensky_flights", run_id, "transform", map_index=0) for run_id in run_ids]
+    assert all(isinstance(x, dict) and x["region"] == "global" for x in xcoms)
+    extras = [e["extra"] for e in api.asset_events("opensky_flights") if e["source_run_id"] in run_ids]
+    assert sorted(e["snapshot_time"] for e in extras) == [m.isoformat() for m in minutes]
+    extras.sort(key=lambda e: e["snapshot_time"])
     assert [e["records"] for e in extras] == [served(m) for m in minutes]
     assert all(e["partition"] == lake.partition_path(hour) for e in extras)
 
@@ -108,12 +124,16 @@ def test_minutes_compaction_and_report_reconcile(stack):
     assert sum(p["Sum"] for p in statistics["Datapoints"]) == sum(served(m) for m in minutes)
 
     # WHEN a minute is run again, THEN nothing is duplicated
-    lake_keys = keys(stack, "")
-    stack.run_dag("opensky_flights", minutes[0])
+    hour_keys = [
+        k for kind in ("raw", "processed", "quarantine", "commits") for k in keys(stack, lake.hour_prefix(kind, hour))
+    ]
+    api.run("opensky_flights", minutes[0])
     assert count(stack, "processed", hour_filter) == sum(valid(m) for m in minutes)
-    rerun = [k for k in keys(stack, "") if not k.startswith("reports/")]
-    assert [without_attempt(k) for k in rerun] == [without_attempt(k) for k in lake_keys]
-    assert rerun != lake_keys  # the minute's objects are the new attempt's
+    rerun = [
+        k for kind in ("raw", "processed", "quarantine", "commits") for k in keys(stack, lake.hour_prefix(kind, hour))
+    ]
+    assert [without_attempt(k) for k in rerun] == [without_attempt(k) for k in hour_keys]
+    assert rerun != hour_keys  # the minute's objects are the new attempt's
 
     # GIVEN an orphan a dead writer left (an attempt that never committed)
     s3 = stack.client("s3")
@@ -131,8 +151,8 @@ def test_minutes_compaction_and_report_reconcile(stack):
 
     # WHEN the hour is compacted twice, THEN the curated hour holds exactly the committed rows once
     conf = {"hour": f"{hour:%Y-%m-%dT%H}", "wait_for_minutely": False}
-    stack.run_dag("opensky_compaction", conf=conf)
-    stack.run_dag("opensky_compaction", conf=conf)
+    api.run("opensky_compaction", conf=conf)
+    api.run("opensky_compaction", conf=conf)
     assert count(stack, "curated_hourly", hour_filter) == valid_rows
     runs = {k.split("/run=")[1].split("/")[0] for k in keys(stack, f"curated/{lake.partition_path(hour)}/")}
     assert len(runs) == 1, f"old compaction files were left behind: {runs}"
@@ -141,7 +161,7 @@ def test_minutes_compaction_and_report_reconcile(stack):
 
     # WHEN the daily report runs, THEN it leaves CSVs, a summary and an HTML page under reports/
     day = f"{hour:%Y-%m-%d}"
-    stack.run_dag("opensky_daily_report", conf={"day": day})
+    api.run("opensky_daily_report", conf={"day": day})
     report = keys(stack, f"reports/date={day}/")
     assert f"reports/date={day}/report.html" in report
     assert f"reports/date={day}/aircraft_by_country.csv" in report
@@ -195,12 +215,12 @@ def seed_readme_queries(table: str, day: datetime) -> list[str]:
     return [q.strip() + ";" for q in text.split(";") if "SELECT" in q]
 
 
-def test_the_seed_readme_queries_run_unchanged_but_for_the_table_and_the_date(stack):
+def test_the_seed_readme_queries_run_unchanged_but_for_the_table_and_the_date(stack, api):
     """The seed's bands compare baro_altitude, which is in metres (as OpenSky sends it), with
     thresholds labelled in feet; the project's own report bands baro_altitude_ft. The
     queries still run as written, and their counts agree with the table."""
     when = datetime.now(UTC).replace(minute=17, second=0, microsecond=0) - timedelta(hours=5)
-    stack.run_dag("opensky_flights", when)
+    api.run("opensky_flights", when)
     day = f"year = '{when:%Y}' AND month = '{when:%m}' AND day = '{when:%d}'"
 
     by_country, altitude = (
@@ -222,54 +242,42 @@ def test_the_seed_readme_queries_run_unchanged_but_for_the_table_and_the_date(st
     assert sum(int(r[1]) for r in altitude) == count(stack, "processed", "baro_altitude IS NOT NULL")
 
 
-def test_a_late_minute_asks_for_its_hour_again_and_the_report_shows_it_until_then(stack):
+def test_a_late_minute_asks_for_its_hour_again_and_the_report_shows_it_until_then(stack, api):
     """A minute committed after its hour's compaction could have run triggers a recompaction
     run; one that reaches an hour already compacted leaves the hour unreconciled in the report."""
     now = datetime.now(UTC)
-    late = now.replace(minute=30, second=0, microsecond=0) - timedelta(hours=2)
-    stack.run_dag("opensky_flights", late)
-    runs_log = stack.airflow("dags", "list-runs", "opensky_compaction", "-o", "json", log_name="compaction-runs")
-    run_ids = [run["run_id"] for run in json.loads(runs_log.read_text()[runs_log.read_text().index("[") :])]
-    assert any(r.startswith(f"recompact__{late:%Y-%m-%dT%H}__") for r in run_ids), run_ids
+    late = now.replace(minute=30, second=0, microsecond=0) - timedelta(hours=4)
+    api.run("opensky_flights", late)
+    recompaction = next(
+        (r for r in api.run_ids("opensky_compaction") if r.startswith(f"recompact__{late:%Y-%m-%dT%H}__")), None
+    )
+    assert recompaction, api.run_ids("opensky_compaction")
+    # AND the run it asked for compacts the late minute's hour
+    api.wait("opensky_compaction", recompaction)
+    late_hour = lake.partition_filter(lake.partition_values(late))
+    assert count(stack, "curated_hourly", late_hour) == count(stack, "processed", late_hour) > 0
 
     # GIVEN an hour compacted WHEN another of its minutes commits THEN the report flags the hour
     minutes = demo_minutes(now, 1)
     hour = minutes[0].replace(minute=0)
     conf = {"hour": f"{hour:%Y-%m-%dT%H}", "wait_for_minutely": False}
-    stack.run_dag("opensky_flights", minutes[0])
-    stack.run_dag("opensky_compaction", conf=conf)
+    api.run("opensky_flights", minutes[0])
+    api.run("opensky_compaction", conf=conf)
     present = {lake.minute_of_key(k) for k in keys(stack, lake.hour_prefix("commits", hour))}
     extra = next(m for m in (hour + timedelta(minutes=n) for n in range(60)) if m not in present)
-    stack.run_dag("opensky_flights", extra)
+    api.run("opensky_flights", extra)
     day = f"{hour:%Y-%m-%d}"
-    stack.run_dag("opensky_daily_report", conf={"day": day})
+    api.run("opensky_daily_report", conf={"day": day})
     summary = stack.client("s3").get_object(Bucket=stack.names.lake_bucket, Key=f"reports/date={day}/summary.json")
     assert f"{hour:%H}" in json.loads(summary["Body"].read())["hours_not_reconciled"]
 
 
-def flights_runs(stack) -> list[str]:
-    listing = stack.airflow("dags", "list-runs", "opensky_flights", "-o", "json", log_name="flights-runs").read_text()
-    return [run["run_id"] for run in json.loads(listing[listing.index("[") :])]
-
-
-def test_airflow_metadata_is_cleaned_by_the_retention_dag_and_db_clean(stack):
-    """The retention DAG runs where the database is. The runs here are manual (dags test), and
-    db clean keeps only the latest non-manual run of a DAG, so none of them stays."""
-    stack.run_dag("airflow_db_retention")  # 30 days: nothing this young goes
-    runs = flights_runs(stack)
-    assert len(runs) >= 3
-
-    retention.clean_locally(datetime.now(UTC) + timedelta(minutes=1), env=stack.env)
-
-    assert flights_runs(stack) == []
-
-
-def test_the_runs_are_measured_in_the_shape_the_cost_estimate_reads(stack):
+def test_the_runs_are_measured_in_the_shape_the_cost_estimate_reads(stack, api):
     from flightdata_cdk import cost
     from localaws import measure
 
     # GIVEN the runs above (every phase of them counts as "minutely" here)
-    runs = len(list((stack.root / "logs").glob("*-opensky_flights.log")))
+    runs = len(api.run_ids("opensky_flights"))
     phases = [measure.Phase("minutely", datetime(2000, 1, 1, tzinfo=UTC))]
 
     workload = measure.workload(stack, runs, phases, {"command": "the end-to-end test"})
@@ -305,3 +313,29 @@ def test_the_runs_are_measured_in_the_shape_the_cost_estimate_reads(stack):
     estimate = cost.estimate(shape, workload, cost.Prices.load())
     lambda_usd = estimate.by_component()["Lambda"]
     assert 0 < lambda_usd < 10
+
+
+def heartbeats(api) -> list[datetime]:
+    health = api.airflow.health() or {}
+    beats = [health.get(c, {}).get(f"latest_{c}_heartbeat") for c in ("scheduler", "triggerer", "dag_processor")]
+    return [datetime.fromisoformat(b) if b else datetime.min.replace(tzinfo=UTC) for b in beats]
+
+
+def test_airflow_metadata_is_cleaned_by_the_retention_dag_and_db_clean(stack, api):
+    """The retention DAG runs where the database is, here through ``airflow dags test`` beside
+    the live scheduler, as a developer would run it. The runs above are manual, and db clean
+    keeps only the latest non-manual run of a DAG, so none of them stays; Airflow carries on."""
+    stack.run_dag("airflow_db_retention")  # 30 days: nothing this young goes
+    assert len(api.run_ids("opensky_flights")) >= 3
+    api.wait_idle()
+    # Everything before now, but not the live components' own jobs: they heartbeat every few
+    # seconds, and a job row cleaned under a running component stops it, as it would on MWAA
+    # (where the retention keeps 30 days).
+    cutoff = datetime.now(UTC)
+    while not all(beat > cutoff for beat in heartbeats(api)):
+        time.sleep(0.5)
+
+    retention.clean_locally(cutoff, env=stack.env)
+
+    assert api.run_ids("opensky_flights") == []
+    assert api.run("opensky_flights", demo_minutes(datetime.now(UTC), 1)[0]).state == "success"

@@ -1,19 +1,16 @@
 """The short soak: the real scheduler over simulated minutes that cross an hour, with a gap,
-OpenSky faults and a SIGKILL of the local AWS endpoint mid-run (``make soak`` runs a day)."""
+OpenSky faults and a SIGKILL of the local AWS endpoint mid-run (``make soak`` runs a day).
+It runs on the session's shared stack, last of all, since it kills that stack's endpoint."""
 
 from __future__ import annotations
 
 import re
 
-import pytest
-
 from localaws import soak
 
-pytestmark = pytest.mark.integration
 
-
-def test_a_short_soak_loses_nothing_and_every_hour_reconciles(tmp_path, capsys):
-    code = soak.run(minutes=20, gap=5, kills=1, root=tmp_path / "soak")
+def test_a_short_soak_loses_nothing_and_every_hour_reconciles(shared_stack, capsys):
+    code = soak.soak(shared_stack.stack, shared_stack.api, minutes=20, gap=5, kills=1)
 
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("soak: "))

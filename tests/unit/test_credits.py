@@ -1,9 +1,8 @@
-"""OpenSky credits: costs, tiers, pacing and tiling as arithmetic, then a simulated day
-against the simulator, which enforces each tier's credits."""
+"""OpenSky credits: costs, tiers, pacing and tiling as arithmetic (the simulated day against
+the simulator is in tests/integration/test_credits_day.py)."""
 
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -11,10 +10,7 @@ import pytest
 
 from flightdata import credits
 from flightdata.cli import main
-from flightdata.opensky.api import Endpoints
-from flightdata.opensky.client import ClientCredentials, OpenSkyClient
 from flightdata.orchestration import compaction, minutely
-from opensky_sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fleet, TrafficShape, running
 
 ALPS = {"name": "alps", "bbox": {"lamin": 44.0, "lomin": 5.0, "lamax": 48.0, "lomax": 11.0}}  # 24 sq deg
 EUROPE = {"name": "europe", "bbox": {"lamin": 35.0, "lomin": -10.0, "lamax": 60.0, "lomax": 30.0}}
@@ -97,35 +93,6 @@ def test_the_dag_skips_planned_minutes_and_completeness_counts_them(monkeypatch,
     assert found["minutes_planned"] == len(planned) < 60
     assert found["completeness"] == 1.0  # the planned skips are not missing
     assert found["missing"] == ""
-
-
-def test_a_simulated_day_with_a_standard_account_stays_within_its_credits():
-    # GIVEN the simulator on a clock we move, enforcing a standard account's 4,000 credits a day
-    now = [datetime(2026, 3, 1, tzinfo=UTC).timestamp()]
-    plan = credits.plan_credits("standard")
-    with running(fleet=Fleet(7, TrafficShape(aircraft=20)), clock=lambda: now[0]) as sim:
-        client = OpenSkyClient(
-            Endpoints.at(sim.url),
-            ClientCredentials(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET),
-            credit_reserve=plan.reserve,
-            sleep=lambda s: None,
-        )
-        fetched, last = [], None
-        # WHEN every minute of the day fetches as the plan says (the client raises on a 429)
-        for minute in range(1440):
-            now[0] += 60 if minute else 0
-            if plan.fetches_at(minute):
-                last = client.fetch_states()
-                fetched.append(minute)
-        spent = 4000 - sim.simulator.stats()["credits"][DEMO_CLIENT_ID]
-
-    # THEN the day spent at most its allowance less the reserve, and no gap is over 3 minutes
-    assert spent == 4 * len(fetched) <= 4000 - plan.reserve
-    assert last is not None
-    assert last.credits_remaining >= plan.reserve
-    gaps = [b - a for a, b in itertools.pairwise(fetched)]
-    assert max(gaps) <= 3
-    assert len(fetched) == plan.as_dict()["fetch_minutes_per_day"]
 
 
 def test_credit_metrics_project_the_balance_at_the_next_refill(monkeypatch, caplog):

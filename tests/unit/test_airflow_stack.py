@@ -1,0 +1,84 @@
+"""The local Airflow's supervision: workers sized to the machine, and a component that dies or
+crash-loops named with its log, instead of a time-out."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from localaws import airflow_stack
+from localaws.airflow_stack import AirflowProcesses, api_workers
+from localaws.services import StackError
+
+
+def test_the_api_server_gets_one_worker_per_two_cores_and_a_setting_changes_it(monkeypatch):
+    monkeypatch.setattr(airflow_stack.os, "cpu_count", lambda: 2)
+    assert api_workers({}) == 1
+    monkeypatch.setattr(airflow_stack.os, "cpu_count", lambda: 8)
+    assert api_workers({}) == 4
+    assert api_workers({"FLIGHTDATA_API_WORKERS": "2"}) == 2
+    with pytest.raises(StackError, match="FLIGHTDATA_API_WORKERS must be 1 or more"):
+        api_workers({"FLIGHTDATA_API_WORKERS": "0"})
+
+
+def test_the_components_environment_runs_only_what_is_triggered_unless_asked(monkeypatch):
+    env = airflow_env_for(schedule=False)
+    assert env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] == "False"
+    assert env["AIRFLOW__API__WORKERS"] == "1"
+    assert airflow_env_for(schedule=True)["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] == "True"
+
+
+def airflow_env_for(schedule: bool) -> dict[str, str]:
+    return airflow_stack.airflow_env({"AIRFLOW_HOME": "/x"}, 8793, schedule=schedule, workers=1)
+
+
+def processes(tmp_path, api_server_log: str, scheduler_exits: bool = False) -> AirflowProcesses:
+    logs = {name: tmp_path / f"airflow-{name}.log" for name in airflow_stack.COMPONENTS}
+    logs["api-server"].write_text(api_server_log)
+    logs["scheduler"].write_text("starting\nsqlite3.OperationalError: unable to open database file\n")
+    found = AirflowProcesses("http://127.0.0.1:9", tmp_path, logs=logs)
+    for name in airflow_stack.COMPONENTS:
+        code = "raise SystemExit(3)" if scheduler_exits and name == "scheduler" else "import time; time.sleep(30)"
+        found.processes[name] = subprocess.Popen([sys.executable, "-c", code])
+    if scheduler_exits:
+        found.processes["scheduler"].wait()
+    return found
+
+
+def stop_all(found: AirflowProcesses) -> None:
+    for process in found.processes.values():
+        process.kill()
+        process.wait()
+
+
+def test_a_component_that_exits_is_named_with_the_last_lines_of_its_log(tmp_path):
+    found = processes(tmp_path, "INFO: Started server process\n", scheduler_exits=True)
+    try:
+        with pytest.raises(StackError) as raised:
+            found.wait_ready(timeout_s=30)
+    finally:
+        stop_all(found)
+
+    message = str(raised.value)
+    assert "the Airflow scheduler exited with 3" in message
+    assert "unable to open database file" in message
+
+
+def test_an_api_server_whose_workers_keep_dying_is_reported_as_crash_looping(tmp_path):
+    # What uvicorn's supervisor logged on a busy two-core machine with four workers
+    died = "".join(
+        f"INFO:     Child process [{pid}] died\nINFO:     Started server process [{pid + 1}]\n" for pid in (7, 9, 11)
+    )
+    found = processes(tmp_path, died)
+    try:
+        with pytest.raises(StackError) as raised:
+            found.wait_ready(timeout_s=30)
+    finally:
+        stop_all(found)
+
+    message = str(raised.value)
+    assert "the Airflow API server is crash-looping: 3 of its workers" in message
+    assert "FLIGHTDATA_API_WORKERS=1" in message
+    assert "Child process [11] died" in message
