@@ -35,11 +35,21 @@ lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/zizmor --offline --min-severity low .github/workflows
 
 unit: $(STAMP)
-	$(BIN)/pytest tests/unit -q
+	$(BIN)/pytest tests/unit -q -p no:cacheprovider
 
 # Coverage of what ships (include/flightdata), subprocesses included; below the floor fails.
-test: $(STAMP) lint
-	$(BIN)/pytest -q -p no:cacheprovider --cov=flightdata --cov-report=term:skip-covered --cov-fail-under=85
+# One pytest-xdist worker per core (PYTEST_WORKERS=N changes it); tests/conftest.py groups them.
+# The checks run beside the tests (build/lint.log, printed at the end): the shared stack's
+# worker spends much of its time waiting on Airflow, so they cost no wall time there.
+PYTEST_WORKERS ?= auto
+test: $(STAMP) $(NPM_STAMP)
+	@mkdir -p build
+	@$(MAKE) --no-print-directory lint > build/lint.log 2>&1 & lint=$$!; \
+	$(BIN)/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
+		--cov=flightdata --cov-report=term:skip-covered --cov-fail-under=85 2>&1 | tee build/pytest.log; \
+	tests=$${PIPESTATUS[0]}; wait $$lint; linted=$$?; echo "--- make lint, run beside the tests:"; \
+	cat build/lint.log; if [ $$linted -ne 0 ]; then echo "make lint failed (exit $$linted)"; fi; \
+	echo "--- the tests:"; tail -n 1 build/pytest.log; exit $$(( tests != 0 ? tests : linted ))
 
 demo: $(STAMP)
 	$(BIN)/flightdata-local demo

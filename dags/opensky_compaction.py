@@ -60,7 +60,11 @@ with DAG(
         hour = compaction.hour_to_compact(logical_date, params["hour"])
         return compaction.plan(aws.names(), hour, run_id, ti.try_number)
 
-    @task.sensor(poke_interval=60, timeout=1800, mode="reschedule")
+    # First pokes soon (a late minute's recompaction starts while that minute's run is still
+    # running), then back off to once a minute.
+    @task.sensor(
+        poke_interval=10, exponential_backoff=True, max_wait=timedelta(seconds=60), timeout=1800, mode="reschedule"
+    )
     def hour_complete(plan: dict, params=None, ti=None) -> PokeReturnValue:
         try:
             hour = compaction.planned_hour(plan)

@@ -3,8 +3,9 @@
 Tiers, each a marker given by where a test lives (``pytest -m unit`` and so on): ``unit``
 (pure logic, milliseconds), ``dags`` (the DagBag, parsed once), ``infra`` (the CDK app, the
 bundle, the preflight), ``integration`` (local servers), ``browser`` (Chromium) and ``soak``.
-They run in that order, so the fast tiers fail first, and the soak, which kills the shared
-stack's endpoint, runs last.
+``make test`` runs them on one pytest-xdist worker per core: the tests on the shared stack
+on one worker, in tier order (the soak, which kills the stack's endpoint, last), and every
+other group on the others.
 """
 
 from __future__ import annotations
@@ -38,10 +39,29 @@ def tier(item: pytest.Item) -> str:
     return folder
 
 
+def work_group(item: pytest.Item) -> str:
+    """Which tests must share a pytest-xdist worker: those on the shared stack (one Airflow
+    per session), those on the synthesised CDK app or the DagBag (built once per worker), and
+    otherwise each module's tests (its module fixtures are built once)."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if "shared_stack" in fixtures:
+        return "stack"
+    if "synthesised" in fixtures:
+        return "cdk"
+    if tier(item) == "dags":
+        return "dags"
+    return item.nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(getattr(pytest.mark, tier(item)))
-    items.sort(key=lambda item: TIERS.index(tier(item)))  # stable: files keep their order within a tier
+        item.add_marker(pytest.mark.xdist_group(work_group(item)))
+    # The shared stack's tests first, as one unit of work: they take longest, so one worker
+    # starts on them while the others take every other group. Then the tiers in order. The
+    # sort is stable: files keep their order within a tier.
+    items.sort(key=lambda item: (work_group(item) != "stack", TIERS.index(tier(item))))
 
 
 def pytest_configure(config: pytest.Config) -> None:

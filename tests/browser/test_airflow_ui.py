@@ -30,7 +30,10 @@ DESCRIPTIONS = {
 @pytest.fixture(scope="module")
 def ui(shared_stack):
     api = shared_stack.api
-    return {"url": api.url, "password": api.password, "api": api, "stack": shared_stack.stack}
+    # Today's report runs while the pages are visited; test_every_extra_link waits for it.
+    day = f"{datetime.now(UTC):%Y-%m-%d}"
+    report = {"day": day, "run_id": api.trigger("opensky_daily_report", conf={"day": day})}
+    return {"url": api.url, "password": api.password, "api": api, "stack": shared_stack.stack, "report": report}
 
 
 def wait_for_run(ui, dag_id: str, run_id: str, timeout_s: float = 240) -> str:
@@ -80,10 +83,9 @@ def triggered(ui, page):
 
 @pytest.fixture(scope="module")
 def report_run(ui):
-    """opensky_daily_report for today, triggered through the REST API."""
-    day = f"{datetime.now(UTC):%Y-%m-%d}"
-    run_id = ui["api"].trigger("opensky_daily_report", conf={"day": day})
-    return {"run_id": run_id, "day": day, "state": wait_for_run(ui, "opensky_daily_report", run_id)}
+    """opensky_daily_report for today, triggered through the REST API when the module began."""
+    report = ui["report"]
+    return {**report, "state": wait_for_run(ui, "opensky_daily_report", report["run_id"], timeout_s=600)}
 
 
 def test_signed_in_the_dags_are_listed_with_their_descriptions(ui, page):

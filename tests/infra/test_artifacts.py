@@ -44,9 +44,10 @@ def recording(self, data, path, *args, **kwargs):
     compiled.append(str(path))
     return source_to_code(self, data, path, *args, **kwargs)
 SourceFileLoader.source_to_code = recording
-for name in sys.argv[1:]:
+task_root, handlers = sys.argv[1], sys.argv[2:]
+for name in handlers:
     importlib.import_module(name)
-print(json.dumps([path for path in compiled if path.startswith(sys.path[0])]))
+print(json.dumps([path for path in compiled if path.startswith(task_root)]))
 """
 
 
@@ -96,7 +97,7 @@ def test_a_cold_start_compiles_nothing_from_the_lambda_zip(lambda_zip, tmp_path)
         archive.extractall(task_root, [n for n in lambda_zip if PurePosixPath(n).parts[0] not in native])
     paths = sysconfig.get_paths()
     run = subprocess.run(
-        [sys.executable, "-S", "-c", COMPILED_AT_IMPORT, *HANDLERS],
+        [sys.executable, "-S", "-c", COMPILED_AT_IMPORT, str(task_root), *HANDLERS],
         check=True,
         capture_output=True,
         text=True,

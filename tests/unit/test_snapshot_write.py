@@ -161,7 +161,9 @@ class PausingStore(DirectoryStore):
         super().put(key, body, content_type)
         self.puts += 1
         if self.puts == self.stop_after:
-            self.marker.write_text(key)
+            # written whole, then renamed: the test reads it as soon as the name exists
+            self.marker.with_suffix(".partial").write_text(key)
+            self.marker.with_suffix(".partial").replace(self.marker)
             time.sleep(600)
 
 root, stop_after, marker, snapshot = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
