@@ -21,11 +21,12 @@ from tests.browser.conftest import SHOTS
 
 REGION = "eu-west-1"
 DAY = datetime(2026, 4, 7, tzinfo=UTC)
+HOURS = 2
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, local_aws):
-    """The report page of a day with three simulated hours of 2,000 aircraft, and one of an
+    """The report page of a day with two simulated hours of 2,000 aircraft, and one of an
     empty day, on the session's endpoint under a prefix of its own."""
     names = Resources("flightdata-report")
     folder = tmp_path_factory.mktemp("report")
@@ -33,9 +34,9 @@ def report(tmp_path_factory, local_aws):
     fleet = Fleet(3, TrafficShape(aircraft=2_000))
     s3, glue = local_aws.client("s3"), local_aws.client("glue")
     # the minutes as the transform Lambda writes them, and the hours as compaction would
-    minutes = [DAY + timedelta(minutes=m) for m in range(3 * 60)]
+    minutes = [DAY + timedelta(minutes=m) for m in range(HOURS * 60)]
     replay.write_minutes(s3, glue, names, fleet, minutes)
-    replay.write_hours(s3, glue, names, fleet, DAY, 3)
+    replay.write_hours(s3, glue, names, fleet, DAY, HOURS)
     segment.segment_day(local_aws.client, names, DAY)
     results = segment.report_results(local_aws.client, names, DAY)
     empty_day = DAY - timedelta(days=3)
@@ -55,7 +56,7 @@ def test_every_section_of_the_report_renders_with_its_chart_and_rows(browser, re
     expect(tab.get_by_role("heading", level=1)).to_contain_text("flightdata daily report")
     expect(tab.locator(".headline")).to_contain_text("flights")
     reconciliation = report["results"][reporting.RECONCILIATION].rows
-    assert [row["reconciled"] for row in reconciliation] == ["true"] * 3
+    assert [row["reconciled"] for row in reconciliation] == ["true"] * HOURS
     for name in reporting.REPORT_NAMES:
         section = tab.locator(f"section#{name}")
         expect(section.get_by_role("heading", level=2)).to_have_text(reporting.TITLES[name])

@@ -145,6 +145,9 @@ class Simulator:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: with Nagle's algorithm on, the body waits for the
+    # client's delayed ACK of the headers, 40 ms on Linux, on every answer.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("opensky-sim %s", format % args)
