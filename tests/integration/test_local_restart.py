@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import stat
+import subprocess
+import time
 import zipfile
 
 from moto.moto_api._internal.models import moto_api_backend
 
+from localaws import credentials
+from localaws.clients import local_client
 from localaws.server import running
+from localaws.services import BIN, free_port, stop, wait_ready
 
 
 def clients(endpoint):
@@ -110,3 +116,43 @@ def test_overwritten_and_deleted_objects_leave_the_journal(tmp_path):
         assert s3.get_object(Bucket="lake", Key="source")["Body"].read() == b"changed"
         keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="lake").get("Contents", []))
         assert keys == ["copy", "minute.parquet", "source"]
+
+
+def test_a_query_running_when_the_endpoint_is_killed_ends_failed_after_the_restart(tmp_path):
+    """SIGKILL the endpoint process while a query runs: after the restart the query is
+    FAILED with a reason, not RUNNING for ever (Airflow's triggerer waits on it)."""
+    state = tmp_path / "state"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "flightdata-local"), "serve", "--port", str(port), "--state-dir", str(state)]
+    log = tmp_path / "endpoint.log"
+
+    def start() -> subprocess.Popen:
+        with log.open("ab") as out:
+            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_ready(url, process, "local AWS endpoint", log)
+        return process
+
+    endpoint = start()
+    try:
+        athena = local_client("athena", url, "eu-west-1", credentials.read(credentials.credentials_file(state)))
+        s3 = local_client("s3", url, "eu-west-1", credentials.read(credentials.credentials_file(state)))
+        s3.create_bucket(Bucket="results", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        query_id = athena.start_query_execution(
+            QueryString="SELECT count(*) FROM UNNEST(sequence(1, 3000000000)) AS t(x)",
+            ResultConfiguration={"OutputLocation": "s3://results/"},
+        )["QueryExecutionId"]
+        deadline = time.monotonic() + 60
+        while athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]["State"] != "RUNNING":
+            assert time.monotonic() < deadline, "the query never started"
+            time.sleep(0.1)
+
+        os.killpg(endpoint.pid, signal.SIGKILL)
+        endpoint.wait()
+        endpoint = start()
+
+        status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+        assert status["State"] == "FAILED"
+        assert "the local endpoint stopped while the query ran" in status["StateChangeReason"]
+    finally:
+        stop(endpoint)

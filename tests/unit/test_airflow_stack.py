@@ -82,3 +82,21 @@ def test_an_api_server_whose_workers_keep_dying_is_reported_as_crash_looping(tmp
     assert "the Airflow API server is crash-looping: 3 of its workers" in message
     assert "FLIGHTDATA_API_WORKERS=1" in message
     assert "Child process [11] died" in message
+
+
+def test_the_local_executor_hands_work_over_only_at_its_heartbeat(monkeypatch):
+    """The scheduler queues a task inside its transaction and commits before the executor's
+    heartbeat: a workload handed to a worker before then could find its task still scheduled."""
+    from airflow.executors.local_executor import LocalExecutor
+
+    from localaws.airflow_executor import CommittedLocalExecutor
+
+    handed: list[str] = []
+    monkeypatch.setattr(LocalExecutor, "queue_workload", lambda self, workload, session=None: handed.append(workload))
+    monkeypatch.setattr(LocalExecutor, "sync", lambda self: None)
+    executor = CommittedLocalExecutor(parallelism=2)
+
+    executor.queue_workload("compact")  # in the scheduler's critical section
+    assert handed == []
+    executor.sync()  # the heartbeat, after the commit
+    assert handed == ["compact"]

@@ -96,7 +96,7 @@ class LocalServices:
         log_path = self.root / "logs" / f"local-aws-restart-{time.time_ns()}.log"
         new = _start(self.endpoint_command, log_path, self.endpoint_env)
         self.processes[1] = new
-        _wait_ready(self.endpoint_url, new, "local AWS endpoint", log_path)
+        wait_ready(self.endpoint_url, new, "local AWS endpoint", log_path)
 
     def client(self, service: str) -> Any:
         key = credentials.read(Path(self.env["AWS_SHARED_CREDENTIALS_FILE"]))
@@ -161,7 +161,7 @@ def log_tail(path: Path, lines: int = 20) -> str:
     return f"; last lines of {path}:\n" + "\n".join(f"    {line}" for line in text)
 
 
-def _wait_ready(url: str, process: subprocess.Popen, what: str, log_path: Path, timeout_s: float = 120) -> None:
+def wait_ready(url: str, process: subprocess.Popen, what: str, log_path: Path, timeout_s: float = 120) -> None:
     """Until ``url`` answers; raise at once, with the log's last lines, if the process exits."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -229,8 +229,8 @@ def local_services(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Lo
         ]
         processes.append(_start(endpoint_command, aws_log, base_env))
         sim_url, endpoint_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{aws_port}"
-        _wait_ready(f"{sim_url}/healthz", processes[0], "OpenSky simulator", sim_log)
-        _wait_ready(endpoint_url, processes[1], "local AWS endpoint", aws_log)
+        wait_ready(f"{sim_url}/healthz", processes[0], "OpenSky simulator", sim_log)
+        wait_ready(endpoint_url, processes[1], "local AWS endpoint", aws_log)
 
         names = Resources(PREFIX)
         credentials_file = credentials.credentials_file(root / "aws-state")  # the endpoint wrote it

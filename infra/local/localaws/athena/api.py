@@ -43,6 +43,19 @@ class AthenaExecutor:
         self._lock = threading.Lock()
         # Queries in flight: their process, so they can be stopped.
         self._running: dict[str, Any] = {}
+        self._fail_orphans()
+
+    def _fail_orphans(self) -> None:
+        """Queries a killed endpoint left queued or running have no process any more: they
+        end FAILED, so whoever waits on them (Airflow's triggerer) sees a final state."""
+        for path in (self.dir / "executions").glob("*.json"):
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if record.get("Status", {}).get("State") in ("QUEUED", "RUNNING"):
+                reason = "GENERIC_INTERNAL_ERROR: the local endpoint stopped while the query ran"
+                self._finish(record, "FAILED", reason)
 
     def handle(self, operation: str, request: dict[str, Any], region: str) -> dict[str, Any]:
         handler = getattr(self, f"_op_{operation}", None)
