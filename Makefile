@@ -35,7 +35,7 @@ lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/zizmor --offline --min-severity low .github/workflows
 
 unit: $(STAMP)
-	$(BIN)/pytest tests/unit -q -p no:cacheprovider
+	$(BIN)/pytest tests/unit -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
 
 # Coverage of what ships (include/flightdata), subprocesses included; below the floor fails.
 # One pytest-xdist worker per core (PYTEST_WORKERS=N changes it); tests/conftest.py groups them.

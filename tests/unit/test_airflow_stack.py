@@ -47,21 +47,21 @@ def processes(tmp_path, api_server_log: str, scheduler_exits: bool = False) -> A
     return found
 
 
-def stop_all(found: AirflowProcesses) -> None:
-    for process in found.processes.values():
-        process.kill()
-        process.wait()
-
-
-def test_a_component_that_exits_is_named_with_the_last_lines_of_its_log(tmp_path):
-    found = processes(tmp_path, "INFO: Started server process\n", scheduler_exits=True)
+def readiness_error(found: AirflowProcesses) -> str:
+    """What waiting for readiness raised; every process stopped afterwards."""
     try:
         with pytest.raises(StackError) as raised:
             found.wait_ready(timeout_s=30)
     finally:
-        stop_all(found)
+        for process in found.processes.values():
+            process.kill()
+            process.wait()
+    return str(raised.value)
 
-    message = str(raised.value)
+
+def test_a_component_that_exits_is_named_with_the_last_lines_of_its_log(tmp_path):
+    message = readiness_error(processes(tmp_path, "INFO: Started server process\n", scheduler_exits=True))
+
     assert "the Airflow scheduler exited with 3" in message
     assert "unable to open database file" in message
 
@@ -71,14 +71,8 @@ def test_an_api_server_whose_workers_keep_dying_is_reported_as_crash_looping(tmp
     died = "".join(
         f"INFO:     Child process [{pid}] died\nINFO:     Started server process [{pid + 1}]\n" for pid in (7, 9, 11)
     )
-    found = processes(tmp_path, died)
-    try:
-        with pytest.raises(StackError) as raised:
-            found.wait_ready(timeout_s=30)
-    finally:
-        stop_all(found)
+    message = readiness_error(processes(tmp_path, died))
 
-    message = str(raised.value)
     assert "the Airflow API server is crash-looping: 3 of its workers" in message
     assert "FLIGHTDATA_API_WORKERS=1" in message
     assert "Child process [11] died" in message
