@@ -149,13 +149,10 @@ def test_minutes_compaction_and_report_reconcile(stack, api):
     valid_rows = sum(valid(m) for m in minutes)
     assert count(stack, "processed", hour_filter) > valid_rows  # a reader ignoring commits would count it
 
-    # WHEN the hour is compacted twice, THEN the curated hour holds exactly the committed rows once
-    conf = {"hour": f"{hour:%Y-%m-%dT%H}", "wait_for_minutely": False}
-    api.run("opensky_compaction", conf=conf)
-    api.run("opensky_compaction", conf=conf)
+    # WHEN the hour is compacted, THEN the curated hour holds exactly the committed rows once
+    # (the soak compacts each of its hours twice, and checks that one compaction's files stay)
+    api.run("opensky_compaction", conf={"hour": f"{hour:%Y-%m-%dT%H}", "wait_for_minutely": False})
     assert count(stack, "curated_hourly", hour_filter) == valid_rows
-    runs = {k.split("/run=")[1].split("/")[0] for k in keys(stack, f"curated/{lake.partition_path(hour)}/")}
-    assert len(runs) == 1, f"old compaction files were left behind: {runs}"
     staging = [t["Name"] for t in glue.get_tables(DatabaseName=stack.names.glue_database)["TableList"]]
     assert not [t for t in staging if t.startswith("curated_staging_")]
 

@@ -20,6 +20,7 @@ def test_a_short_soak_loses_nothing_and_every_hour_reconciles(shared_stack, caps
     assert figures["lost_rows"] == "0"
     assert figures["half_snapshots"] == "0"
     assert figures["reconciled"] == figures["hours"] == "2"
+    assert int(figures["compactions"]) >= 2 * 2  # so "one compaction's files stay" is tested
     assert int(figures["committed"]) + int(figures["skipped"]) + int(figures["failed"]) >= 10
     assert "endpoint_kills=1" in out
     assert "report" not in out.split("problems:")[1]

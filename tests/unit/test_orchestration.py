@@ -437,3 +437,16 @@ def test_report_sql_reads_the_day_from_macros_not_from_another_tasks_xcom():
     assert [f.name for f in Path(SQL_DIR).glob("report_*.sql") if "xcom_pull" in f.read_text()] == []
     with pytest.raises(KeyError, match="no such table"):
         TemplateFacts(NAMES).table("departures")
+
+
+@pytest.mark.parametrize("value", ["0", "61", "1.5", "soon"])
+def test_the_athena_poll_interval_must_be_whole_seconds_from_1_to_60(monkeypatch, value):
+    from flightdata.orchestration import queries
+
+    monkeypatch.setenv(queries.ATHENA_POLL_ENV_VAR, value)
+    with pytest.raises(ValueError, match="ATHENA_POLL_SECONDS must be a whole number of seconds"):
+        queries.athena_poll_seconds()
+    monkeypatch.setenv(queries.ATHENA_POLL_ENV_VAR, "2")
+    assert queries.athena_poll_seconds() == 2
+    monkeypatch.delenv(queries.ATHENA_POLL_ENV_VAR)
+    assert queries.athena_poll_seconds() == 5

@@ -3,6 +3,7 @@ reading finished queries through its AthenaHook."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,19 @@ from flightdata.orchestration.aws import AWS_CONN_ID
 from flightdata.orchestration.links import AthenaQueryLink
 from flightdata.reporting import result_set_rows
 
+# How often the triggerer asks Athena whether a query finished: an Airflow configuration
+# option, ``flightdata.athena_poll_seconds`` (5 s by default, a fair wait for Athena on AWS;
+# the local stack's queries finish in about a second, so it asks every second).
+ATHENA_POLL_ENV_VAR = "AIRFLOW__FLIGHTDATA__ATHENA_POLL_SECONDS"
+
+
+def athena_poll_seconds() -> int:
+    value = os.environ.get(ATHENA_POLL_ENV_VAR) or "5"
+    if not value.isdigit() or not 1 <= int(value) <= 60:
+        raise ValueError(f"{ATHENA_POLL_ENV_VAR} must be a whole number of seconds from 1 to 60, not {value!r}")
+    return int(value)
+
+
 # Every query runs in the project's database and work group, deferred (the triggerer waits,
 # not a worker slot). Templates resolve the names at run time, never at DAG parse time.
 ATHENA_ARGUMENTS: dict[str, Any] = {
@@ -20,7 +34,7 @@ ATHENA_ARGUMENTS: dict[str, Any] = {
     "output_location": "{{ fd.athena_output_location }}",
     "aws_conn_id": AWS_CONN_ID,
     "deferrable": True,
-    "sleep_time": 5,
+    "sleep_time": athena_poll_seconds(),
 }
 
 

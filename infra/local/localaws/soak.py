@@ -12,7 +12,8 @@ reported by backfills of their DAGs. The lake is then checked, snapshot by snaps
   commit says were fetched but that are neither valid nor quarantined;
 - ``half_snapshots``: processed or quarantine objects no commit names, or commits whose
   objects are missing or differ from their checksums;
-- ``reconciled``: hours whose curated rows equal the valid rows their commits recorded.
+- ``reconciled``: hours whose curated rows equal the valid rows their commits recorded, in
+  the files of one compaction only (each hour is compacted at least twice).
 
 It ends with one ``soak: ...`` line and exits non-zero unless nothing was lost or half
 written and every hour reconciles.
@@ -74,7 +75,7 @@ def run(minutes: int, gap: int, kills: int, root: Path, seed: int = 7) -> int:
 def soak(stack: LocalServices, api: AirflowApi, minutes: int, gap: int, kills: int, seed: int = 7) -> int:
     """Soak a running stack whose Airflow has every DAG parsed and unpaused; 0 when nothing
     was lost or half written and every hour reconciles."""
-    started = time.monotonic()
+    started, since = time.monotonic(), datetime.now(UTC)
     endpoint_rss_start = psutil.Process(stack.endpoint_process.pid).memory_info().rss
     window = _window(minutes, gap)
     faults = Faults()
@@ -116,7 +117,8 @@ def soak(stack: LocalServices, api: AirflowApi, minutes: int, gap: int, kills: i
     failed = sum(1 for s in states.values() if s == "failed")
     line = (
         f"soak: minutes={len(window)} committed={check['committed']} skipped={len(skipped)} failed={failed} "
-        f"hours={len(hours)} reconciled={check['reconciled']} lost_rows={check['lost_rows']} "
+        f"hours={len(hours)} compactions={_successes(stack, 'opensky_compaction', since)} "
+        f"reconciled={check['reconciled']} lost_rows={check['lost_rows']} "
         f"half_snapshots={check['half_snapshots']} wall_s={time.monotonic() - started:.0f} "
         f"endpoint_rss_mb_start={endpoint_rss_start / MB:.0f} endpoint_rss_mb_end={rss_end / MB:.0f} "
         f"state_mb={state_mb:.0f}"
@@ -253,6 +255,14 @@ def _wait_for_runs(
     raise StackError(f"{dag_id} runs did not finish in {timeout_s:.0f} s")
 
 
+def _successes(stack: LocalServices, dag_id: str, since: datetime) -> int:
+    """Runs of ``dag_id`` that started at ``since`` or later and succeeded."""
+    with _database(stack) as db:
+        rows = db.execute("SELECT start_date FROM dag_run WHERE dag_id = ? AND state = 'success'", (dag_id,)).fetchall()
+    started = [datetime.fromisoformat(str(r[0])).replace(tzinfo=UTC) for r in rows if r[0]]
+    return sum(1 for when in started if when >= since.replace(tzinfo=UTC))
+
+
 def _skipped_minutes(stack: LocalServices, window: list[datetime]) -> list[datetime]:
     """Minutes whose ingestion was skipped on purpose (the credit reserve), not failed."""
     wanted = {m.strftime("%Y-%m-%d %H:%M:%S") for m in window}
@@ -349,11 +359,18 @@ def _check_lake(stack: LocalServices, window: list[datetime], hours: list[dateti
                 problems.append(f"{key}: landed with {rows} rows, never committed")
     reconciled = 0
     for hour in hours:
+        # each hour was compacted more than once (a late minute's recompaction, then the
+        # backfill's): only the last compaction's files may stay
+        runs = {
+            key.split("/run=")[1].split("/")[0] for key in keys(f"{resources.CURATED}/{lake.partition_path(hour)}/")
+        }
         curated = _curated_rows(stack, hour)
-        if curated == committed_rows[hour]:
-            reconciled += 1
-        else:
+        if len(runs) > 1:
+            problems.append(f"hour {hour:%H}: the files of {len(runs)} compactions stay: {sorted(runs)}")
+        elif curated != committed_rows[hour]:
             problems.append(f"hour {hour:%H}: curated {curated} != committed {committed_rows[hour]}")
+        else:
+            reconciled += 1
     return {
         "committed": committed,
         "lost_rows": lost,
