@@ -16,7 +16,7 @@ cost a scan of every digit and point (an eighth more time), and no JSON writer e
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +27,7 @@ import pyarrow.csv as pacsv
 
 from flightdata.etl import background
 from flightdata.etl.arrow import API_SCHEMA, type_of
+from flightdata.etl.stages import READ, TYPES, stage
 from flightdata.schema import API_COLUMNS_MAX, API_COLUMNS_MIN, STATE_VECTOR
 
 _DOCUMENT_START = re.compile(rb'\{"time":(0|[1-9]\d*),"states":\[\[')
@@ -41,7 +42,6 @@ _STRING_COLUMNS = tuple(c.name for c in STATE_VECTOR if pa.types.is_string(type_
 _STRING_FIELD = np.array([pa.types.is_string(type_of(c)) for c in STATE_VECTOR])  # by API index
 _FLOAT_COLUMNS = tuple(c.name for c in STATE_VECTOR if pa.types.is_floating(type_of(c)))
 _QUOTE, _OPEN, _CLOSE, _COMMA = (ord(c) for c in '"[],')
-_MIN_BLOCK = 1 << 16  # far longer than a row, which must fit in one block
 
 
 class CompactStates:
@@ -57,56 +57,138 @@ class CompactStates:
     def row_json(self, rows: Sequence[int]) -> list[str]:
         """The rows at ``rows`` exactly as OpenSky sent them.
 
-        ``read`` made sure brackets only delimit rows, so the k-th '[' after the one that
-        opens the states array starts row k, and the k-th ']' ends it."""
+        ``read`` made sure brackets only delimit rows, so the k-th ']' ends row k, and row
+        k > 0 starts two bytes after row k-1 ends (after '],')."""
         if not rows:
             return []
-        raw = np.frombuffer(self._body, np.uint8)
-        brackets = np.flatnonzero((raw == _OPEN) | (raw == _CLOSE))[1:-1].reshape(-1, 2)
-        return [self._body[brackets[i, 0] : brackets[i, 1] + 1].decode() for i in rows]
+        ends = np.flatnonzero(np.frombuffer(self._body, np.uint8) == _CLOSE)
+        first = self._body.index(b"[[") + 1
+        return [self._body[(ends[i - 1] + 2 if i else first) : ends[i] + 1].decode() for i in rows]
 
 
-def read(body: bytes) -> CompactStates | None:
+def read(body: bytes, readings: Sequence[Reading] | None = None) -> CompactStates | None:
     """Typed columns of a compact ``/states/all`` body, or ``None`` when the body is not in
-    the compact form (the caller then parses it strictly)."""
-    start = _DOCUMENT_START.match(body)
-    if start is None or not body.endswith(_DOCUMENT_END) or any(b in body for b in _REFUSED):
-        return None
-    width = _first_row_width(body, start.end() - 1)
-    if width is None:
-        return None
-    marks = background.submit(_count_marks, body, start.end())  # beside the CSV reader
-    # '[["a",...],["b",...]]}' → ',,"a",...\n,,"b",...\n': every line has the same two
-    # empty leading fields, so line i is row i.
-    lines = body[start.end() - 2 : -2].translate(_ROWS_TO_LINES)
+    the compact form (the caller then parses it strictly). ``readings`` are tried in turn
+    (tests name one alone)."""
+    with stage(TYPES):
+        start = _DOCUMENT_START.match(body)
+        if start is None or not body.endswith(_DOCUMENT_END) or any(b in body for b in _REFUSED):
+            return None
+        width = _first_row_width(body, start.end() - 1)
+        if width is None:
+            return None
+    with stage(READ):
+        # '[["a",...],["b",...]]}' → ',,"a",...\n,,"b",...\n': every line has the same two
+        # empty leading fields, so line i is row i.
+        lines = body[start.end() - 2 : -2].translate(_ROWS_TO_LINES)
+    for reading in readings or READINGS:
+        table = reading(body, start.end(), width, lines)
+        if table is not None:
+            with stage(TYPES):
+                return CompactStates(int(start.group(1)), _to_api_schema(table), width, body)
+    return None
+
+
+def quotes_kept(body: bytes, rows_start: int, width: int, lines: bytes) -> pa.Table | None:
+    """The lines read with quoting off: a quoted number fails its column's type, and each
+    string column value must be a whole quoted string, which one look at the column's
+    buffers proves (:func:`_unquote`). A comma inside a string (``"Korea, Republic of"``)
+    breaks the fields apart, and the next reading takes over."""
+    brackets = background.submit(_count_brackets, body)  # beside the CSV reader
+    table = _read_lines(lines, width, quoted=False)
+    with stage(TYPES):
+        if table is None or not brackets.result().delimit(table.num_rows):
+            return None
+        return _unquote(table)
+
+
+def quotes_parsed(body: bytes, rows_start: int, width: int, lines: bytes) -> pa.Table | None:
+    """The lines read with quotes parsed as CSV does, checked against a scan of where the
+    body's quotes sit (:class:`_Marks`): slower, but strings may hold commas."""
+    marks = background.submit(_count_marks, body, rows_start)  # beside the CSV reader
+    table = _read_lines(lines, width, quoted=True)
+    with stage(TYPES):
+        return table if table is not None and marks.result().agree_with(table) else None
+
+
+Reading = Callable[[bytes, int, int, bytes], "pa.Table | None"]
+READINGS: tuple[Reading, ...] = (quotes_kept, quotes_parsed)
+
+
+def _read_lines(lines: bytes, width: int, quoted: bool) -> pa.Table | None:
+    """The CSV reading of the rows' lines, on one thread and in one block, so each column
+    is one array (two threads took half as much CPU again for a tenth less time, and every
+    later step paid for the second chunk); ``None`` when it fails."""
     columns = STATE_VECTOR[:width]
     names = [c.name for c in columns]
     try:
-        table = pacsv.read_csv(
-            pa.py_buffer(lines),
-            read_options=pacsv.ReadOptions(column_names=[*_LEAD, *names], block_size=_block_size(len(lines))),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=names,
-                # sensors can only be null here: a list would have brought more brackets.
-                column_types={c.name: pa.null() if c.name == "sensors" else type_of(c) for c in columns},
-                null_values=["null"],
-                true_values=["true"],
-                false_values=["false"],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        with stage(READ):
+            return pacsv.read_csv(
+                pa.py_buffer(lines),
+                read_options=pacsv.ReadOptions(
+                    column_names=[*_LEAD, *names], use_threads=False, block_size=len(lines) + 1
+                ),
+                parse_options=pacsv.ParseOptions(
+                    quote_char='"' if quoted else False, newlines_in_values=False, ignore_empty_lines=False
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=names,
+                    # sensors can only be null here: a list would have brought more brackets.
+                    column_types={c.name: pa.null() if c.name == "sensors" else type_of(c) for c in columns},
+                    null_values=["null"],
+                    true_values=["true"],
+                    false_values=["false"],
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    if not marks.result().agree_with(table):
+
+
+def _unquote(table: pa.Table) -> pa.Table | None:
+    """The table with its string values' quotes taken off, when a JSON parser would have
+    read the same; else ``None``.
+
+    Read with quoting off, each string column value must be a whole quoted string with no
+    quote inside (:func:`_unquoted`). A quote anywhere else fails the reading already: a
+    quoted number, boolean or null fails its column's type, and the bracket checks leave
+    nothing between rows. Floats are finite (JSON has no NaN)."""
+    names = [name for name in _STRING_COLUMNS if name in table.column_names]
+    # the string columns end to end, so that the checks run once over all of them
+    unquoted = _unquoted(pa.concat_arrays([chunk for name in names for chunk in table[name].chunks]))
+    if unquoted is None or not _finite(table):
         return None
-    return CompactStates(int(start.group(1)), _to_api_schema(table), width, body)
+    at = 0
+    for name in names:
+        table = table.set_column(table.schema.get_field_index(name), name, unquoted.slice(at, table.num_rows))
+        at += table.num_rows
+    return table
 
 
-def _block_size(size: int) -> int:
-    """Two blocks of equal size, one for each of the reader's threads; small bodies in one."""
-    return max(_MIN_BLOCK, size // 2 + 1)
+def _unquoted(values: pa.StringArray) -> pa.StringArray | None:
+    """``values`` without their quotes, or ``None`` unless each value is a whole quoted
+    string: two bytes at least, a quote first and last, and no quote between (the data
+    buffer loses exactly two quotes per value). Works on the array's buffers, where the
+    values lie end to end."""
+    validity, offsets_buffer, data_buffer = values.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int32, len(values) + 1, values.offset * 4)
+    base, end = int(offsets[0]), int(offsets[-1])
+    data = np.frombuffer(data_buffer, np.uint8)[base:end] if data_buffer is not None else np.zeros(0, np.uint8)
+    offsets = offsets - base
+    present = offsets[1:] > offsets[:-1]  # a null takes no bytes; a value of none was not quoted
+    if np.any(present != (values.is_valid().to_numpy(zero_copy_only=False) if values.null_count else True)):
+        return None
+    first, last = offsets[:-1][present], offsets[1:][present] - 1
+    if np.any(last == first) or np.any(data[first] != _QUOTE) or np.any(data[last] != _QUOTE):
+        return None
+    kept = data.tobytes().translate(None, b'"')  # bytes.replace is five times slower at this
+    if len(kept) != len(data) - 2 * len(first):  # a quote inside a value
+        return None
+    removed = np.zeros(len(offsets), np.int32)
+    np.cumsum(present, out=removed[1:])
+    bitmap = values.is_valid().buffers()[1] if validity is not None else None
+    return pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets - 2 * removed), pa.py_buffer(kept), bitmap)
 
 
 def _first_row_width(body: bytes, row_start: int) -> int | None:
@@ -119,12 +201,39 @@ def _first_row_width(body: bytes, row_start: int) -> int | None:
 
 
 @dataclass(frozen=True)
-class _Marks:
-    """What a scan of the body's bytes found, for checking the CSV reading against."""
+class _Brackets:
+    opening: int
+    closing: int
+    joined: bool  # every row's '[' but the first follows the previous row's ']' and a comma
 
-    opening_brackets: int
-    closing_brackets: int
-    row_joins: int  # '],['
+    def delimit(self, rows: int) -> bool:
+        """Whether brackets only delimit the ``rows`` rows read: one pair per row plus the
+        states array's (a bracket inside a string would add one; nested arrays break rows
+        apart), and nothing but a comma stands between one row's ']' and the next one's '['
+        (anything else would land in the two leading fields, which are not kept)."""
+        return self.opening == self.closing == rows + 1 and self.joined
+
+
+def _count_brackets(body: bytes) -> _Brackets:
+    """One scratch array for both comparisons: a fresh megabyte per pass costs more in
+    page faults than the pass itself."""
+    raw = np.frombuffer(body, np.uint8)
+    scratch = np.empty(len(raw), bool)
+    closing = int(np.count_nonzero(np.equal(raw, _CLOSE, out=scratch)))
+    opens = np.flatnonzero(np.equal(raw, _OPEN, out=scratch))[2:]  # after the array's and the first row's
+    joined = bool(np.all(raw[opens - 1] == _COMMA) and np.all(raw[opens - 2] == _CLOSE)) if len(opens) else True
+    return _Brackets(opening=len(opens) + 2, closing=closing, joined=joined)
+
+
+def _finite(table: pa.Table) -> bool:
+    return all(pc.all(pc.is_finite(table[name])).as_py() is not False for name in _FLOAT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """What a scan of the body's bytes found, for checking a quote-parsing CSV reading against."""
+
+    brackets: _Brackets
     quotes_in_rows: int
     quotes_beside_delimiters: bool
     quotes_in_string_columns: bool  # every quoted value sits at a string column's position
@@ -132,43 +241,34 @@ class _Marks:
     def agree_with(self, table: pa.Table) -> bool:
         """Whether the CSV reading is what a JSON parser would have read.
 
-        Brackets only delimit rows: one pair per row read plus the states array's (a
-        bracket inside a string would add one; nested arrays break rows apart and fail the
-        read), and nothing but a comma stands between one row's ']' and the next one's '['
-        (anything else would land in the two leading fields, which are not kept). Every
-        string column value was a quoted JSON string and no other value was quoted: as
-        escapes were refused, quotes pair up, each pair is one value, and each pair sits
-        right between delimiters (whitespace beside a quote would otherwise end up in the
-        value), and only at a string column's position (the CSV reader would take a quoted
-        number as a number, and that pair could balance an unquoted string elsewhere).
-        Floats are finite (JSON has no NaN).
+        Brackets only delimit rows (:meth:`_Brackets.delimit`). Every string column value
+        was a quoted JSON string and no other value was quoted: as escapes were refused,
+        quotes pair up, each pair is one value, and each pair sits right between delimiters
+        (whitespace beside a quote would otherwise end up in the value), and only at a
+        string column's position (the CSV reader would take a quoted number as a number,
+        and that pair could balance an unquoted string elsewhere). Floats are finite.
         """
-        rows = table.num_rows
-        brackets_ok = self.opening_brackets == self.closing_brackets == rows + 1 and self.row_joins == rows - 1
-        if not (brackets_ok and self.quotes_beside_delimiters and self.quotes_in_string_columns):
+        if not (
+            self.brackets.delimit(table.num_rows) and self.quotes_beside_delimiters and self.quotes_in_string_columns
+        ):
             return False
         strings = sum(len(table[name]) - table[name].null_count for name in _STRING_COLUMNS)
-        if self.quotes_in_rows != 2 * strings:
-            return False
-        return all(pc.all(pc.is_finite(table[name])).as_py() is not False for name in _FLOAT_COLUMNS)
+        return self.quotes_in_rows == 2 * strings and _finite(table)
 
 
 def _count_marks(body: bytes, rows_start: int) -> _Marks:
     """A few whole-body numpy passes: each releases the GIL while the CSV reader runs."""
     raw = np.frombuffer(body, np.uint8)
-    opens, closes = raw == _OPEN, raw == _CLOSE
     quotes = np.flatnonzero(raw[rows_start:] == _QUOTE) + rows_start
     before, after = raw[quotes[0::2] - 1], raw[quotes[1::2] + 1]
     paired = len(quotes) % 2 == 0
     return _Marks(
-        opening_brackets=int(np.count_nonzero(opens)),
-        closing_brackets=int(np.count_nonzero(closes)),
-        row_joins=int(np.count_nonzero(closes[:-2] & (raw[1:-1] == _COMMA) & opens[2:])),
+        brackets=_count_brackets(body),
         quotes_in_rows=len(quotes),
         quotes_beside_delimiters=bool(
             paired and np.all((before == _COMMA) | (before == _OPEN)) and np.all((after == _COMMA) | (after == _CLOSE))
         ),
-        quotes_in_string_columns=paired and _quoted_fields_are_strings(raw, opens, quotes),
+        quotes_in_string_columns=paired and _quoted_fields_are_strings(raw, raw == _OPEN, quotes),
     )
 
 

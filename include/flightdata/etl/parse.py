@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from flightdata.etl import compact
 from flightdata.etl.arrow import API_SCHEMA, type_of
+from flightdata.etl.stages import READ, TYPES, stage
 from flightdata.opensky.api import check_states_document
 from flightdata.opensky.errors import BadPayloadError
 from flightdata.schema import API_COLUMNS_MAX, API_COLUMNS_MIN, STATE_VECTOR
@@ -58,14 +59,16 @@ def parse_snapshot(body: bytes) -> ParsedSnapshot:
 def parse_strict(body: bytes) -> ParsedSnapshot:
     """``parse_snapshot`` through orjson alone: any valid JSON, at the cost of a Python object per value."""
     try:
-        document = orjson.loads(body)
+        with stage(READ):
+            document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise MalformedSnapshotError(f"snapshot is not JSON: {exc.msg} at byte {exc.pos}") from None
-    try:
-        api_time, states = check_states_document(document)
-    except BadPayloadError as exc:
-        raise MalformedSnapshotError(str(exc)) from None
-    return parse_states(api_time, states)
+    with stage(TYPES):
+        try:
+            api_time, states = check_states_document(document)
+        except BadPayloadError as exc:
+            raise MalformedSnapshotError(str(exc)) from None
+        return parse_states(api_time, states)
 
 
 def parse_states(api_time: int, states: list[Any]) -> ParsedSnapshot:

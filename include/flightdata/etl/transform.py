@@ -19,6 +19,7 @@ from flightdata import lake
 from flightdata.etl import background
 from flightdata.etl.arrow import PROCESSED_SCHEMA, QUARANTINE_SCHEMA
 from flightdata.etl.parse import MALFORMED_ROW, ParsedSnapshot, parse_snapshot
+from flightdata.etl.stages import BUILD, ENCODE, RULES, stage
 from flightdata.etl.validate import reasons_by_row, rule_masks
 from flightdata.lake import SnapshotContext
 from flightdata.schema import METADATA_NAMES, METRES_TO_FEET
@@ -75,27 +76,30 @@ def transform(body: bytes, context: SnapshotContext) -> SnapshotResult:
 def transform_parsed(parsed: ParsedSnapshot, context: SnapshotContext) -> SnapshotResult:
     """Validate typed rows (raises InvalidSnapshotTime when the document's own time is absurd)."""
     lake.check_snapshot_time(datetime.fromtimestamp(parsed.api_time, UTC), context.ingested_at, "the document's time")
-    table = _normalise(parsed.table)
-    masks = rule_masks(table, parsed.api_time)
-    if parsed.type_reasons:
-        masks.update(_type_masks(parsed, table.num_rows))
-    if MALFORMED_ROW in masks:  # a row that is not a state vector gets that reason alone
-        fine = pc.invert(masks[MALFORMED_ROW])
-        masks = {code: mask if code == MALFORMED_ROW else pc.and_(mask, fine) for code, mask in masks.items()}
-    valid_mask = pc.invert(functools.reduce(pc.or_, masks.values()))
-    metadata = _metadata(context, parsed.api_time)
-    processed = _processed(table.filter(valid_mask), metadata)
+    with stage(RULES):
+        table = _normalise(parsed.table)
+        masks = rule_masks(table, parsed.api_time)
+        if parsed.type_reasons:
+            masks.update(_type_masks(parsed, table.num_rows))
+        if MALFORMED_ROW in masks:  # a row that is not a state vector gets that reason alone
+            fine = pc.invert(masks[MALFORMED_ROW])
+            masks = {code: mask if code == MALFORMED_ROW else pc.and_(mask, fine) for code, mask in masks.items()}
+        valid_mask = pc.invert(functools.reduce(pc.or_, masks.values()))
+    with stage(BUILD):
+        metadata = _metadata(context, parsed.api_time)
+        processed = _processed(table.filter(valid_mask), metadata)
     processed_parquet = background.submit(to_parquet, processed)  # while the quarantine is built
 
-    bad_rows, reasons = reasons_by_row(masks)
-    quarantine = _quarantine(parsed, table, bad_rows, reasons, metadata)
-
-    if processed.num_rows + quarantine.num_rows != parsed.record_count:
-        raise InvariantError(
-            f"snapshot {context.snapshot_time.isoformat()} {context.region}: fetched {parsed.record_count} "
-            f"!= valid {processed.num_rows} + quarantined {quarantine.num_rows}"
-        )
-    summary = _summary(parsed, table, processed, masks, context)
+    with stage(RULES):
+        bad_rows, reasons = reasons_by_row(masks)
+    with stage(BUILD):
+        quarantine = _quarantine(parsed, table, bad_rows, reasons, metadata)
+        if processed.num_rows + quarantine.num_rows != parsed.record_count:
+            raise InvariantError(
+                f"snapshot {context.snapshot_time.isoformat()} {context.region}: fetched {parsed.record_count} "
+                f"!= valid {processed.num_rows} + quarantined {quarantine.num_rows}"
+            )
+        summary = _summary(parsed, table, processed, masks, context)
     return SnapshotResult(processed, quarantine, summary, processed_parquet)
 
 
@@ -189,17 +193,18 @@ def to_parquet(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     encodings = {f.name: _encoding(f) for f in table.schema}
     compressed = {f.name for f in table.schema if f.name not in METADATA_NAMES and not pa.types.is_boolean(f.type)}
-    pq.write_table(
-        table,
-        sink,
-        # One value per file, or one bit per row: a few bytes that zstd would only spend time on.
-        compression={name: PARQUET_COMPRESSION if name in compressed else "none" for name in table.column_names},
-        compression_level=dict.fromkeys(compressed, PARQUET_COMPRESSION_LEVEL),
-        use_dictionary=[name for name, encoding in encodings.items() if encoding is None],
-        column_encoding={name: encoding for name, encoding in encodings.items() if encoding},
-        write_statistics=list(STATISTICS_COLUMNS & set(table.column_names)),
-    )
-    return sink.getvalue().to_pybytes()
+    with stage(ENCODE):
+        pq.write_table(
+            table,
+            sink,
+            # One value per file, or one bit per row: a few bytes that zstd would only spend time on.
+            compression={name: PARQUET_COMPRESSION if name in compressed else "none" for name in table.column_names},
+            compression_level=dict.fromkeys(compressed, PARQUET_COMPRESSION_LEVEL),
+            use_dictionary=[name for name, encoding in encodings.items() if encoding is None],
+            column_encoding={name: encoding for name, encoding in encodings.items() if encoding},
+            write_statistics=list(STATISTICS_COLUMNS & set(table.column_names)),
+        )
+        return sink.getvalue().to_pybytes()
 
 
 def _encoding(field: pa.Field) -> str | None:
