@@ -2,11 +2,14 @@
 
 Every call has a time budget. Retries (5xx, timeouts, connection errors, and 429s whose
 ``X-Rate-Limit-Retry-After-Seconds`` fits) happen only inside it, so a call always ends.
+The answer is read as a stream, under a cap on its size and the budget's deadline for the
+whole body: a per-read timeout alone lets an answer that drips a byte at a time run on.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +24,7 @@ from tenacity import (
     stop_after_attempt,
     wait_random_exponential,
 )
+from urllib3.exceptions import HTTPError as TransportError
 
 from flightdata.opensky.api import (
     HISTORY_LIMIT_S,
@@ -37,6 +41,7 @@ from flightdata.opensky.errors import (
     OpenSkyForbidden,
     OpenSkyUnreachable,
     RateLimitedError,
+    ResponseTooLargeError,
     SourceUnavailableError,
 )
 
@@ -45,6 +50,19 @@ log = logging.getLogger(__name__)
 
 TOKEN_REFRESH_MARGIN_S = 30.0
 MIN_ATTEMPT_S = 0.5  # never start an attempt with less of the budget left
+READ_CHUNK = 1 << 16
+ERROR_BODY_LIMIT = 1 << 16  # what an error answer may say, read for its message
+# A whole /states/all is a few MB; parsing it takes about ten times its size in objects.
+# So a function may hold an answer of a sixteenth of its memory (32 MB at 512 MB).
+MEMORY_TO_BODY = 16
+
+
+def body_limit(environ: dict[str, str] | os._Environ[str] | None = None) -> int:
+    """Bytes of an answer the client reads before it refuses the rest: a sixteenth of the
+    Lambda function's memory (``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``), 32 MB elsewhere."""
+    env = os.environ if environ is None else environ
+    memory_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or 512)
+    return memory_mb * (1 << 20) // MEMORY_TO_BODY
 
 
 @dataclass(frozen=True)
@@ -159,8 +177,10 @@ class OpenSkyClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         https_proxy: str | None = None,
+        max_body_bytes: int | None = None,
     ) -> None:
         self.endpoints = endpoints or Endpoints()
+        self.max_body_bytes = body_limit() if max_body_bytes is None else max_body_bytes
         self.credit_reserve = credit_reserve
         self.credits_remaining = credits_remaining
         self.time_budget_s = time_budget_s
@@ -260,8 +280,8 @@ class OpenSkyClient:
         if self._tokens is not None:
             headers["Authorization"] = f"Bearer {self._tokens.get(timeout)}"
         try:
-            return self._session.get(
-                f"{self.endpoints.api_url}/states/all", params=params, headers=headers, timeout=timeout
+            response = self._session.get(
+                f"{self.endpoints.api_url}/states/all", params=params, headers=headers, timeout=timeout, stream=True
             )
         except requests.Timeout:
             raise _Retryable(SourceUnavailableError(f"OpenSky did not answer within {timeout:.1f} s")) from None
@@ -269,6 +289,43 @@ class OpenSkyClient:
             raise _Retryable(OpenSkyUnreachable(self.endpoints.api_url, _connection_reason(exc))) from None
         except requests.RequestException as exc:
             raise _Retryable(SourceUnavailableError(f"OpenSky request failed: {type(exc).__name__}")) from None
+        limit = self.max_body_bytes if response.status_code == 200 else ERROR_BODY_LIMIT
+        try:
+            # what .content and .text then return, as if requests had read it
+            response._content = self._read_body(response, deadline, limit)
+        finally:
+            response.close()
+        return response
+
+    def _read_body(self, response: requests.Response, deadline: float, limit: int) -> bytes:
+        """The body, read as it arrives: at most ``limit`` bytes (an error answer's message is
+        cut there; a states answer past it is refused), and all of it by ``deadline``."""
+        declared = response.headers.get("Content-Length", "")
+        states = response.status_code == 200
+        if states and declared.isdigit() and int(declared) > limit:
+            raise ResponseTooLargeError(_too_large(limit, f"it announced {int(declared):,} bytes"))
+        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+        body = bytearray()
+        while True:
+            left = deadline - self._clock()
+            if left <= 0:
+                raise _Retryable(_late(body))
+            if sock is not None:
+                sock.settimeout(min(self.request_timeout_s, left))  # no read outlasts the deadline
+            try:
+                chunk = response.raw.read1(READ_CHUNK)
+            except (TransportError, OSError) as exc:  # a read timeout, a reset, a broken chunk
+                if deadline - self._clock() <= 0.01:
+                    raise _Retryable(_late(body)) from None
+                reason = f"OpenSky's answer broke off after {len(body):,} bytes ({type(exc).__name__})"
+                raise _Retryable(SourceUnavailableError(reason)) from None
+            if not chunk:
+                return bytes(body)
+            if len(body) + len(chunk) > limit:
+                if states:
+                    raise ResponseTooLargeError(_too_large(limit, "it went on past that"))
+                return bytes(body + chunk[: limit - len(body)])
+            body += chunk
 
     def _check_response(self, response: requests.Response, deadline: float) -> requests.Response:
         self._note_credits(response)
@@ -343,6 +400,19 @@ class OpenSkyClient:
             attempts=attempts,
             elapsed_s=elapsed,
         )
+
+
+def _late(body: bytearray) -> SourceUnavailableError:
+    return SourceUnavailableError(
+        f"OpenSky's answer did not arrive whole within the time budget ({len(body):,} bytes came)"
+    )
+
+
+def _too_large(limit: int, what: str) -> str:
+    return (
+        f"OpenSky's answer is larger than the {limit:,} bytes this function reads ({what}); "
+        "nothing was kept. Raise the function's memory if real answers are this large"
+    )
 
 
 def _connection_reason(exc: requests.ConnectionError) -> str:

@@ -57,6 +57,10 @@ class BadPayloadError(OpenSkyError):
     """The response is not a states document: not JSON, truncated, or of the wrong shape."""
 
 
+class ResponseTooLargeError(BadPayloadError):
+    """OpenSky's answer is larger than the function can hold; it was not read to the end."""
+
+
 class CreditBudgetExceeded(OpenSkyError):
     """The call would take the remaining API credits below the configured reserve.
 

@@ -33,7 +33,21 @@ log = logging.getLogger(__name__)
 
 # "403" is OpenSky refusing the caller (it may block cloud providers' addresses); "reset"
 # drops the connection without an answer, as a blocking firewall does.
-FAULT_KINDS = ("429", "401", "403", "500", "503", "slow", "truncated", "not_json", "reset")
+FAULT_KINDS = (
+    "429",
+    "401",
+    "403",
+    "500",
+    "503",
+    "slow",
+    "truncated",
+    "not_json",
+    "reset",
+    "huge",
+    "huge_declared",
+    "drip",
+)
+HUGE_BYTES = 2 << 30  # what "huge" streams, without end for any client that reads it
 DEMO_CLIENT_ID = "flightdata-demo"
 DEMO_CLIENT_SECRET = "synthetic-demo-secret"  # noqa: S105 - a credential of the local simulator only
 
@@ -253,7 +267,17 @@ class _Handler(BaseHTTPRequestHandler):
         states = self.sim.fleet.states_at(at_time, bounds, extended)
         body = orjson.dumps({"time": at_time, "states": states or None})
         headers = {"X-Rate-Limit-Remaining": remaining}
-        if fault and fault.kind == "truncated":
+        if fault and fault.kind == "huge":  # chunked, no length said: 2 GiB of rows
+            self._send_endless(body, headers)
+        elif fault and fault.kind == "huge_declared":  # a length announced, never sent
+            self._send_head(200, HUGE_BYTES, headers)
+        elif fault and fault.kind == "drip":  # one byte every delay_s
+            self._send_head(200, len(body), headers)
+            for byte in body:
+                time.sleep(fault.delay_s)
+                if not self._write(bytes((byte,))):
+                    break
+        elif fault and fault.kind == "truncated":
             self._send_bytes(200, body[: len(body) // 2], headers)
         elif fault and fault.kind == "not_json":
             self._send_bytes(200, b"<html><body>Service temporarily overloaded</body></html>", headers)
@@ -271,14 +295,40 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_bytes(status, orjson.dumps(document), headers)
 
     def _send_bytes(self, status: int, body: bytes, headers: dict[str, Any] | None = None) -> None:
+        self._send_head(status, len(body), headers)
+        self._write(body)
+
+    def _send_head(self, status: int, length: int | None, headers: dict[str, Any] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+        if length is None:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(length))
         for name, value in (headers or {}).items():
             self.send_header(name, str(value))
         self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(body)
+
+    def _write(self, data: bytes) -> bool:
+        """False once the client has gone."""
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+            return False
+        return True
+
+    def _send_endless(self, body: bytes, headers: dict[str, Any]) -> None:
+        """A states document whose rows go on for ``HUGE_BYTES``, as HTTP chunks."""
+        start, _, rest = body.partition(b"[[")
+        row = b"[" + rest.split(b"]", 1)[0] + b"],"
+        block = row * max(1, (1 << 20) // len(row))
+        self._send_head(200, None, headers)
+        for piece in (start + b"[", *(block for _ in range(HUGE_BYTES // len(block)))):
+            if not self._write(b"%x\r\n%s\r\n" % (len(piece), piece)):
+                return
+        self._write(b"0\r\n\r\n")
 
 
 def _box(query: dict[str, list[str]]) -> BoundingBox | None:
