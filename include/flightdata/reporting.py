@@ -10,6 +10,7 @@ import csv
 import html
 import io
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,12 +68,27 @@ def result_set_rows(pages: Iterable[Mapping[str, Any]]) -> list[dict[str, str | 
     return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 
+# A cell a spreadsheet would read as a formula (OWASP's CSV injection list); a number such
+# as -12.5 is still a number.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def spreadsheet_safe(value: str | None) -> str | None:
+    """``value`` with a leading ``'`` when a spreadsheet would run it as a formula."""
+    if value and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[dict[str, str | None]]) -> str:
+    """The rows as CSV for analysts' spreadsheets (RFC 4180: CRLF line ends, so a carriage
+    return inside a value is quoted too); formula-like text is neutralised."""
     out = io.StringIO()
     if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({name: spreadsheet_safe(value) for name, value in row.items()} for row in rows)
     return out.getvalue()
 
 

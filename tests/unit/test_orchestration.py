@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -108,7 +110,7 @@ def test_the_html_report_is_self_contained_and_escapes_text():
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     assert "<script" not in page
     assert "src=" not in page
-    assert to_csv(results["aircraft_by_country"].rows) == "origin_country,aircraft\n<Nowhere>,3\n"
+    assert to_csv(results["aircraft_by_country"].rows) == "origin_country,aircraft\r\n<Nowhere>,3\r\n"
 
 
 def test_the_ingest_operator_skips_when_the_function_reports_the_reserve(monkeypatch):
@@ -450,3 +452,21 @@ def test_the_athena_poll_interval_must_be_whole_seconds_from_1_to_60(monkeypatch
     assert queries.athena_poll_seconds() == 2
     monkeypatch.delenv(queries.ATHENA_POLL_ENV_VAR)
     assert queries.athena_poll_seconds() == 5
+
+
+def test_report_csv_cells_a_spreadsheet_would_run_are_neutralised():
+    # GIVEN a country name that is a spreadsheet formula (it passes validation: any text does)
+    rows = [
+        {"origin_country": "=cmd|' /C calc'!A0", "aircraft": "3", "mean_vertical_rate": "-1.25"},
+        {"origin_country": "@SUM(A1:A9)", "aircraft": "+2", "mean_vertical_rate": "-3e2"},
+        {"origin_country": "-1+cmd", "aircraft": "1", "mean_vertical_rate": None},
+        {"origin_country": "\tTab", "aircraft": "1", "mean_vertical_rate": "\r=1"},
+    ]
+
+    text = to_csv(rows)
+
+    # THEN formula-like text starts with a quote, and numbers (negative ones too) stay numbers
+    cells = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    assert [c[0] for c in cells] == ["'=cmd|' /C calc'!A0", "'@SUM(A1:A9)", "'-1+cmd", "'\tTab"]
+    assert [c[1] for c in cells] == ["3", "+2", "1", "1"]
+    assert [c[2] for c in cells] == ["-1.25", "-3e2", "", "'\r=1"]
