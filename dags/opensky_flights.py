@@ -25,7 +25,7 @@ from flightdata import resources
 from flightdata.orchestration import aws, links, minutely
 from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, lake_asset
 from flightdata.orchestration.links import DashboardLink
-from flightdata.orchestration.operators import REGION_LABEL, OpenSkyIngestOperator, TransformOperator
+from flightdata.orchestration.operators import REGION_LABEL, SKIPPED_KEY, OpenSkyIngestOperator, TransformOperator
 
 PROCESSED = lake_asset("opensky_processed", resources.PROCESSED)
 
@@ -60,7 +60,8 @@ with DAG(
     def plan(params=None, logical_date=None, dag_run=None) -> list[str]:
         minute = minutely.snapshot_minute(logical_date, dag_run.run_after)
         minutely.check_pacing(minute, params["regions"], params["credit_reserve"])
-        return minutely.ingestion_payloads(minute, params["regions"], params["credit_reserve"])
+        known = minutely.remembered_credits(minute)
+        return minutely.ingestion_payloads(minute, params["regions"], params["credit_reserve"], known)
 
     ingest = OpenSkyIngestOperator.partial(
         task_id="ingest", function_name="{{ fd.ingestion_function }}", map_index_template=REGION_LABEL
@@ -81,10 +82,12 @@ with DAG(
         outlet_events[PROCESSED].extra = minutely.committed_extra(minute, transformed)
         return added
 
-    @task
-    def publish_quality_metrics(ingested, transformed) -> int:
-        summaries = minutely.quality_summaries(ingested, transformed)
-        return aws.put_metrics(minutely.quality_metric_data(summaries) + minutely.credit_metric_data(ingested))
+    @task(trigger_rule="all_done")  # a skipped or failed region keeps the others' metrics and the credits
+    def publish_quality_metrics(ingested, transformed, ti=None) -> int:
+        answers = [*ingested, *filter(None, ti.xcom_pull(task_ids=["ingest"], key=SKIPPED_KEY))]
+        minutely.remember_credits(answers)
+        summaries = minutely.quality_summaries(answers, transformed)
+        return aws.put_metrics(minutely.quality_metric_data(summaries) + minutely.credit_metric_data(answers))
 
     @task.short_circuit
     def committed_after_its_hour(logical_date=None, dag_run=None) -> dict | None:

@@ -266,6 +266,34 @@ def test_a_late_minute_asks_for_its_hour_again(stack, api):
     assert count(stack, "curated_hourly", late_hour) == count(stack, "processed", late_hour) > 0
 
 
+def test_a_minute_skipped_for_the_credit_reserve_still_publishes_its_credits(stack, api):
+    """When credits run low the ingestion is skipped, and CreditsLeft is exactly the metric
+    that must not go missing then. Every local Lambda starts cold, knowing no credits: the
+    run hands it those the previous minute found left."""
+    # GIVEN a minute that fetched, and found some credits left
+    first = datetime.now(UTC).replace(minute=40, second=0, microsecond=0) - timedelta(hours=5)
+    landed = api.xcom("opensky_flights", api.run("opensky_flights", first).run_id, "ingest", map_index=0)
+    left = landed["credits_remaining"]
+
+    # WHEN the next minute's reserve is all of them
+    when = first + timedelta(minutes=1)
+    run = api.run("opensky_flights", when, conf={"credit_reserve": left})
+
+    # THEN its ingestion is skipped, and its metrics task still publishes what is left
+    states = {ti["task_id"]: ti["state"] for ti in api.task_instances("opensky_flights", run.run_id)}
+    assert states["ingest"] == "skipped", states
+    assert states["publish_quality_metrics"] == "success", states
+    points = stack.client("cloudwatch").get_metric_statistics(
+        Namespace=stack.names.metrics_namespace,
+        MetricName="CreditsLeft",
+        StartTime=when,
+        EndTime=when + timedelta(seconds=59),
+        Period=60,
+        Statistics=["Minimum"],
+    )["Datapoints"]
+    assert [p["Minimum"] for p in points] == [left]
+
+
 def test_the_runs_are_measured_in_the_shape_the_cost_estimate_reads(stack, api):
     from flightdata_cdk import cost
     from localaws import measure

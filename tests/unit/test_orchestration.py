@@ -117,18 +117,52 @@ def test_the_ingest_operator_skips_when_the_function_reports_the_reserve(monkeyp
     from airflow.exceptions import AirflowSkipException
     from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 
-    from flightdata.orchestration.operators import OpenSkyIngestOperator
+    from flightdata.orchestration.operators import SKIPPED_KEY, OpenSkyIngestOperator
+
+    class TaskInstance:
+        pushed: dict = {}  # noqa: RUF012
+
+        def xcom_push(self, key, value):
+            self.pushed[key] = value
 
     answer = {"status": "skipped", "reason": "skipping the OpenSky call: it costs 4 credits, 5 remain"}
     monkeypatch.setattr(LambdaInvokeFunctionOperator, "execute", lambda self, context: json.dumps(answer))
     operator = OpenSkyIngestOperator(task_id="ingest", function_name="fn", payload="{}")
+    ti = TaskInstance()
 
     with pytest.raises(AirflowSkipException, match="4 credits, 5 remain"):
-        operator.execute({})
+        operator.execute({"ti": ti})
+    assert ti.pushed == {SKIPPED_KEY: answer}  # for publish_quality_metrics: the credits left
 
     landed = {"status": "ok", "raw_key": "raw/x"}
     monkeypatch.setattr(LambdaInvokeFunctionOperator, "execute", lambda self, context: json.dumps(landed))
-    assert operator.execute({}) == landed
+    assert operator.execute({"ti": ti}) == landed
+
+
+def test_credits_remembered_are_handed_on_only_while_fresh(monkeypatch):
+    from airflow.sdk import Variable
+
+    stored: dict[str, str] = {}
+    monkeypatch.setattr(Variable, "set", staticmethod(lambda key, value: stored.__setitem__(key, value)))
+    monkeypatch.setattr(Variable, "get", staticmethod(lambda key, default=None: stored.get(key, default)))
+    assert minutely.remembered_credits(MINUTE) is None  # nothing stored yet
+    answers = [
+        {"status": "ok", "region": "a", "snapshot_time": MINUTE.isoformat(), "credits_remaining": 120},
+        {"status": "skipped", "region": "b", "snapshot_time": MINUTE.isoformat(), "credits_remaining": 116},
+        {"status": "ok", "region": "c", "snapshot_time": MINUTE.isoformat(), "credits_remaining": None},
+    ]
+
+    assert minutely.remember_credits(answers) == {"snapshot_time": MINUTE.isoformat(), "credits_remaining": 116}
+    assert minutely.remembered_credits(MINUTE + timedelta(minutes=1)) == 116
+    assert (
+        minutely.remembered_credits(MINUTE + minutely.CREDITS_FRESH + timedelta(minutes=1)) is None
+    )  # a refill may have come
+    assert minutely.remembered_credits(MINUTE - timedelta(minutes=1)) is None  # a rerun of an older minute
+    payload = json.loads(minutely.ingestion_payloads(MINUTE, [{"name": "a"}], 100, 116)[0])
+    assert payload["credits_remaining"] == 116
+    metrics = {m["MetricName"]: m["Value"] for m in minutely.credit_metric_data(answers)}
+    assert metrics["CreditsLeft"] == 116
+    assert metrics["CreditsSpent"] == 0  # the answers above say nothing was spent
 
 
 def test_minutely_tasks_push_dicts_log_one_summary_line_and_are_labelled_by_region(monkeypatch, caplog):

@@ -91,8 +91,47 @@ def planned_minutes(hour: datetime) -> list[datetime]:
     return minutes if plan is None else [m for m in minutes if plan.fetches_during(m)]
 
 
-def ingestion_payloads(snapshot_time: datetime, regions: list[dict[str, Any]], credit_reserve: int) -> list[str]:
-    """One ingestion event per region, as the JSON the Lambda operator sends."""
+# The OpenSky credits the latest minute found left, kept between runs: a cold Lambda knows
+# none until OpenSky answers, so without them its first call of the day could cross the reserve.
+CREDITS_VARIABLE = "flightdata_opensky_credits"
+CREDITS_FRESH = timedelta(minutes=10)  # older than this, a count may predate a refill
+
+
+def remember_credits(answers: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Store the credits the ingestion answers (landed or skipped) report left, for the next
+    minute's :func:`remembered_credits`; returns what was stored."""
+    known = [a for a in answers if a.get("credits_remaining") is not None and a.get("snapshot_time")]
+    if not known:
+        return None
+    latest = max(known, key=lambda a: a["snapshot_time"])
+    record = {
+        "snapshot_time": latest["snapshot_time"],
+        "credits_remaining": min(int(a["credits_remaining"]) for a in known),
+    }
+    from airflow.sdk import Variable
+
+    Variable.set(CREDITS_VARIABLE, json.dumps(record))
+    return record
+
+
+def remembered_credits(minute: datetime) -> int | None:
+    """The credits left at a recent earlier minute, if :func:`remember_credits` stored them."""
+    from airflow.sdk import Variable
+
+    try:
+        record = json.loads(Variable.get(CREDITS_VARIABLE, default="null")) or {}
+        at = lake.parse_snapshot_time(record["snapshot_time"])
+        left = int(record["credits_remaining"])
+    except (ValueError, KeyError, TypeError):  # never stored, or not ours
+        return None
+    return left if timedelta(0) <= lake.as_utc(minute) - at <= CREDITS_FRESH else None
+
+
+def ingestion_payloads(
+    snapshot_time: datetime, regions: list[dict[str, Any]], credit_reserve: int, credits_remaining: int | None = None
+) -> list[str]:
+    """One ingestion event per region, as the JSON the Lambda operator sends (with the
+    credits last known left, when known)."""
     if credit_reserve < 0:
         raise ValueError(f"credit_reserve must be 0 or more, got {credit_reserve}")
     names = [r["name"] for r in regions]
@@ -106,6 +145,7 @@ def ingestion_payloads(snapshot_time: datetime, regions: list[dict[str, Any]], c
                 "region": region["name"],
                 "bbox": region.get("bbox"),
                 "credit_reserve": credit_reserve,
+                **({} if credits_remaining is None else {"credits_remaining": credits_remaining}),
             }
         )
         for region in regions
@@ -191,13 +231,13 @@ def credit_metric_data(ingested: list[str] | list[dict[str, Any]]) -> list[dict[
     stack alarms when that falls below the reserve). At the first planned fetch of a refill
     period the remaining credits are checked against the tier's allowance, and a mismatch
     (a wrong tier setting, or credits spent elsewhere) is logged."""
-    landed = [_answer(result) for result in ingested]
-    landed = [r for r in landed if r.get("status") == "ok" and r.get("credits_remaining") is not None]
+    answers = [_answer(result) for result in ingested]  # skipped ones say what is left too
+    landed = [r for r in answers if r.get("status") in ("ok", "skipped") and r.get("credits_remaining") is not None]
     if not landed:
         return []
     when = lake.parse_snapshot_time(landed[0]["snapshot_time"])
     remaining = min(int(r["credits_remaining"]) for r in landed)
-    spent = sum(int(r.get("credits_spent") or 0) for r in landed)
+    spent = sum(int(r.get("credits_spent") or 0) for r in landed if r.get("status") == "ok")
     data = [
         {"MetricName": "CreditsSpent", "Timestamp": when, "Value": spent, "Unit": "Count"},
         {"MetricName": "CreditsLeft", "Timestamp": when, "Value": remaining, "Unit": "Count"},

@@ -18,15 +18,19 @@ from flightdata.orchestration.links import RawSnapshotLink, WrittenObjectsLink
 REGION_LABEL = "{{ region }}"
 
 
+# The XCom key under which a skipped ingestion keeps its answer (the credits left, the reason).
+SKIPPED_KEY = "skipped"
+
+
 class _MinutelyLambdaOperator(LambdaInvokeFunctionOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         context["region"] = minutely.payload_region(self.payload)
         answer = json.loads(super().execute(context))
         if not isinstance(answer, dict):
             raise ValueError(f"{self.function_name} answered {answer!r}, not a JSON object")
-        return self.summarize(answer)
+        return self.summarize(answer, context)
 
-    def summarize(self, answer: dict[str, Any]) -> dict[str, Any]:
+    def summarize(self, answer: dict[str, Any], context: Any) -> dict[str, Any]:
         raise NotImplementedError
 
 
@@ -39,8 +43,10 @@ class OpenSkyIngestOperator(_MinutelyLambdaOperator):
 
     operator_extra_links = (RawSnapshotLink(),)
 
-    def summarize(self, answer: dict[str, Any]) -> dict[str, Any]:
+    def summarize(self, answer: dict[str, Any], context: Any) -> dict[str, Any]:
         if answer.get("status") == "skipped":
+            # kept for publish_quality_metrics: the credits left matter most when they run low
+            context["ti"].xcom_push(key=SKIPPED_KEY, value=answer)
             raise AirflowSkipException(answer.get("reason", "the ingestion function skipped this minute"))
         self.log.info("%s", minutely.ingest_summary(answer))
         return answer
@@ -51,6 +57,6 @@ class TransformOperator(_MinutelyLambdaOperator):
 
     operator_extra_links = (WrittenObjectsLink(),)
 
-    def summarize(self, answer: dict[str, Any]) -> dict[str, Any]:
+    def summarize(self, answer: dict[str, Any], context: Any) -> dict[str, Any]:
         self.log.info("%s", minutely.transform_summary(answer))
         return answer
