@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import zipfile
+from pathlib import Path
 
 import boto3
 import pytest
@@ -199,3 +200,104 @@ def test_code_download_urls_need_their_token(aws, local_aws):
     assert requests.get(location, timeout=10).content == package()
     assert requests.get(location.split("?")[0], timeout=10).status_code == 403
     assert requests.get(location.split("?")[0] + "?token=" + "0" * 64, timeout=10).status_code == 403
+
+
+def create_function(aws, name: str):
+    lam = aws("lambda")
+    document = json.loads(create_function_body(name))
+    lam.create_function(**{**document, "Code": {"ZipFile": package()}})
+    return lam
+
+
+def _signed(local_aws, url: str, body: bytes, service: str, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """The headers of a POST of ``body`` to ``url`` signed with the endpoint's key for
+    ``service``'s scope."""
+    from botocore.auth import S3SigV4Auth, SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    key = local_aws.app.key
+    request = AWSRequest(method="POST", url=url, data=body, headers=headers or {})
+    signer = S3SigV4Auth if service == "s3" else SigV4Auth
+    signer(Credentials(key.access_key, key.secret_key), service, REGION).add_auth(request)
+    return dict(request.headers.items())
+
+
+@pytest.mark.parametrize("scope", ["sts", "glue", "execute-api", "s3"])
+def test_a_signature_scoped_to_another_service_does_not_call_lambda(aws, local_aws, tmp_path, scope):
+    # GIVEN a function, and an invoke signed with the right key but for another service
+    create_function(aws, f"scoped-{scope.replace('-', '')}")
+    proof = tmp_path / "proof"
+    url = f"{local_aws.url}/2015-03-31/functions/scoped-{scope.replace('-', '')}/invocations"
+    headers = {"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"} if scope == "s3" else {}
+    body = json.dumps({"proof": str(proof)}).encode()
+    # (with s3's UNSIGNED-PAYLOAD, the body could even be swapped after signing)
+    signed = _signed(local_aws, url, b"{}" if scope == "s3" else body, scope, headers)
+
+    answer = requests.post(url, data=body, headers=signed, timeout=30)
+
+    # THEN AWS's refusal, and nothing ran
+    assert answer.status_code == 403, answer.text
+    assert answer.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+    assert "Credential should be scoped to correct service: 'lambda'" in answer.json()["message"]
+    assert not proof.exists()
+
+
+def test_a_body_past_the_services_limit_is_refused_before_it_is_read(aws, local_aws):
+    lam = create_function(aws, "too-large")
+
+    with pytest.raises(ClientError) as error:
+        lam.invoke(FunctionName="too-large", Payload=b'{"x":"' + b"a" * (6 * 1024 * 1024) + b'"}')
+
+    assert error.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert "smaller than 6291456 bytes" in error.value.response["Error"]["Message"]
+
+
+def test_unsigned_huge_posts_are_refused_without_reading_them(tmp_path):
+    """Four unsigned 256 MiB POSTs against an endpoint process: it answers each from the
+    headers, and its peak memory (VmHWM) stays where it was (it grew by each body before)."""
+    import subprocess
+    import time
+
+    from localaws.services import BIN, free_port, wait_ready
+
+    port = free_port()
+    log = tmp_path / "endpoint.log"
+    with log.open("wb") as out:
+        endpoint = subprocess.Popen(
+            [str(BIN / "flightdata-local"), "serve", "--port", str(port), "--state-dir", str(tmp_path / "state")],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", endpoint, "local AWS endpoint", log)
+        requests.get(f"http://127.0.0.1:{port}/", timeout=10)  # warm: the first answer imports more
+        time.sleep(0.5)
+
+        def peak_mb() -> float:
+            status = Path(f"/proc/{endpoint.pid}/status").read_text()
+            return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+        before = peak_mb()
+        size = 256 * 1024 * 1024
+        chunk = b"\0" * (1 << 20)
+        answers = []
+        for _ in range(4):
+            try:
+                answer = requests.post(
+                    f"http://127.0.0.1:{port}/2015-03-31/functions",
+                    data=(chunk for _ in range(size // len(chunk))),
+                    headers={"Content-Length": str(size), "Content-Type": "application/json"},
+                    timeout=60,
+                )
+                answers.append(answer.status_code)
+            except requests.ConnectionError:  # the endpoint answered and closed before the body was sent
+                answers.append("closed")
+        after = peak_mb()
+    finally:
+        endpoint.terminate()
+        endpoint.wait(timeout=10)
+
+    assert all(a in (403, "closed") for a in answers), answers
+    assert after - before < 64, (before, after)

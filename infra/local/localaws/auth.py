@@ -49,7 +49,15 @@ class Caller:
     service: str
 
 
-def verify(environ: dict[str, Any], body: bytes, key: KeyPair, now: datetime | None = None) -> Caller:
+def scope(environ: dict[str, Any], key: KeyPair, now: datetime | None = None) -> Caller:
+    """Who signed the request and for which service and region, from its headers alone, so
+    a request without the endpoint's key is refused before its body is read. The signature
+    itself needs the body (:func:`verify`)."""
+    match, _ = _check_header(environ, key, now)
+    return Caller(match["key"], match["region"], match["service"])
+
+
+def _check_header(environ: dict[str, Any], key: KeyPair, now: datetime | None) -> tuple[re.Match[str], str]:
     header = environ.get("HTTP_AUTHORIZATION", "")
     if not header:
         raise AuthError("MissingAuthenticationToken", "Request is missing Authentication Token")
@@ -67,7 +75,20 @@ def verify(environ: dict[str, Any], body: bytes, key: KeyPair, now: datetime | N
         raise AuthError(
             "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
         )
-    service, region = match["service"], match["region"]
+    return match, timestamp
+
+
+def verify(
+    environ: dict[str, Any], body: bytes, key: KeyPair, now: datetime | None = None, service: str | None = None
+) -> Caller:
+    """The caller, once the signature over the request and its body checks out; ``service``,
+    when the endpoint knows which service the request calls, must be the one signed for
+    (AWS refuses a signature scoped to another service)."""
+    match, timestamp = _check_header(environ, key, now)
+    region = match["region"]
+    if service is not None and match["service"] != service:
+        raise AuthError("SignatureDoesNotMatch", f"Credential should be scoped to correct service: '{service}'.")
+    service = match["service"]
     signed = match["headers"].split(";")
     headers = _signed_headers(environ, signed)
     if service == "s3":

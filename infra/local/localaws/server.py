@@ -33,7 +33,7 @@ from werkzeug.wrappers import Request, Response
 from localaws import credentials, objects
 from localaws.athena import AthenaApiError, AthenaExecutor
 from localaws.athena.worker import Endpoint
-from localaws.auth import AuthError, Caller, verify
+from localaws.auth import AuthError, Caller, scope, verify
 from localaws.clients import local_client
 from localaws.journal import Journal
 from localaws.lambda_executor import API_PREFIX, LambdaApiError, LambdaExecutor, function_name, report_log
@@ -43,6 +43,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_REGION = "eu-west-1"
 CODE_PREFIX = "/_localaws/lambda-code/"
+MB = 1 << 20
+# The largest request body each service takes, as AWS sets it: a synchronous Lambda invoke
+# 6 MB; a function's zip sent inline 50 MB, which base64 in JSON makes about 67 MB; one S3
+# PUT 5 GB; CloudWatch's PutMetricData 1 MB. The other JSON and query APIs take far less
+# than the 10 MB allowed here. The body is read only after these and the signer's key and
+# clock are checked.
+REQUEST_LIMITS = {"lambda_invoke": 6 * MB, "lambda": 70 * MB, "s3": 5 * 1024 * MB, "monitoring": 1 * MB}
+DEFAULT_REQUEST_LIMIT = 10 * MB
 _FUNCTION_PATH = re.compile(rf"^{API_PREFIX}/(?P<name>[^/]+)(?P<rest>/.*)?$")
 
 
@@ -101,12 +109,18 @@ class LocalAws:
         path = environ.get("PATH_INFO", "")
         if path.startswith(CODE_PREFIX):  # GetFunction's Code.Location, a URL with its own token
             return self._code_download(path.removeprefix(CODE_PREFIX), environ)(environ, start_response)
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            signer = scope(environ, self.key)  # before a byte of the body is read
+            called = "lambda" if path.startswith(API_PREFIX) else _json_service(environ)
+            length = _content_length(environ, called or signer.service, path)
+        except AuthError as exc:
+            log.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"), path, exc.code)
+            return _auth_error(environ, exc)(environ, start_response)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         self.memory.note(length)
         try:
-            caller = verify(environ, body, self.key)
+            caller = verify(environ, body, self.key, service=called)
         except AuthError as exc:
             log.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"), path, exc.code)
             return _auth_error(environ, exc)(environ, start_response)
@@ -230,6 +244,27 @@ class LocalAws:
                 "FunctionName": {"DataType": "String", "StringValue": function},
             },
         )
+
+
+def _json_service(environ: dict[str, Any]) -> str | None:
+    """The service an ``X-Amz-Target`` names, where this endpoint answers it itself."""
+    return "athena" if environ.get("HTTP_X_AMZ_TARGET", "").startswith("AmazonAthena.") else None
+
+
+def _content_length(environ: dict[str, Any], service: str, path: str) -> int:
+    """The body's declared length, refused past the service's limit before it is read."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise AuthError("InvalidRequest", "Content-Length is not a number", 400) from None
+    kind = "lambda_invoke" if service == "lambda" and path.endswith("/invocations") else service
+    limit = REQUEST_LIMITS.get(kind, DEFAULT_REQUEST_LIMIT)
+    if length > limit:
+        message = f"Request must be smaller than {limit} bytes; this one declares {length}"
+        if service == "s3":
+            raise AuthError("EntityTooLarge", message, 400)
+        raise AuthError("RequestEntityTooLargeException", message, 413)
+    return length
 
 
 def _without_cors(start_response: Any) -> Any:
