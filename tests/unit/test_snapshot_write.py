@@ -327,3 +327,35 @@ def test_a_full_disk_fails_the_rerun_and_keeps_the_previous_output(tiny_disk, ca
     assert "No space left on device" in capsys.readouterr().err
     assert committed(DirectoryStore(out)) == before
     assert files(out) == listing
+
+
+def test_the_runtime_cli_starts_no_deploy_toolchain(tmp_path):
+    """``flightdata transform`` on a 12,000-record snapshot, as a user runs it: nothing on
+    stderr (the CDK's Node printed an 11-line banner), no aws_cdk imported, and well under
+    a second of the process's own CPU (it took 4.5 s with Node)."""
+    from opensky_sim import Fleet, TrafficShape
+
+    when = 1_767_225_600
+    snapshot = tmp_path / "states.json"
+    snapshot.write_bytes(
+        orjson.dumps({"time": when, "states": Fleet(seed=3, shape=TrafficShape(aircraft=12_000)).states_at(when)})
+    )
+    probe = (
+        "import resource, sys; from flightdata.cli import main; code = main(sys.argv[1:]); "
+        "usage = resource.getrusage(resource.RUSAGE_SELF); "
+        "print('cdk' if 'aws_cdk' in sys.modules else 'no-cdk', usage.ru_utime + usage.ru_stime, file=sys.stdout); "
+        "sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "transform", str(snapshot), "--out", str(tmp_path / "lake")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    verdict, cpu_s = done.stdout.strip().splitlines()[-1].split()
+    assert verdict == "no-cdk"
+    assert float(cpu_s) < 1.0

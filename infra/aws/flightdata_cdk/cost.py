@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from flightdata import credits, resources
-from flightdata_cdk.lake import (
+from flightdata_cdk.lifecycle import (
     ATHENA_RESULTS_EXPIRY_DAYS,
     QUARANTINE_EXPIRY_DAYS,
     RAW_TO_GLACIER_DAYS,

@@ -13,12 +13,12 @@ from constructs import Construct
 from flightdata import resources
 from flightdata.resources import Resources
 from flightdata_cdk import reference
-
-# The lake's lifecycle, in days (the cost estimate ages storage by the same numbers).
-RAW_TO_IA_DAYS = 30
-RAW_TO_GLACIER_DAYS = 90
-QUARANTINE_EXPIRY_DAYS = 180
-ATHENA_RESULTS_EXPIRY_DAYS = 7
+from flightdata_cdk.lifecycle import (
+    ATHENA_RESULTS_EXPIRY_DAYS,
+    QUARANTINE_EXPIRY_DAYS,
+    RAW_TO_GLACIER_DAYS,
+    RAW_TO_IA_DAYS,
+)
 
 
 class Storage(Construct):
