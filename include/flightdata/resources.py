@@ -96,7 +96,9 @@ class Resources:
 
     @property
     def metrics_namespace(self) -> str:
-        return "FlightData"
+        """One CloudWatch namespace per deployment, so two stacks in one account never mix
+        their metrics or trip each other's alarms."""
+        return f"FlightData/{self.prefix}"
 
     @property
     def dashboard(self) -> str:

@@ -169,6 +169,12 @@ def test_alarms_notify_the_topic(synthesised):
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}], logical_id
     quality = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "QualityScore")
     assert quality["Properties"]["Threshold"] == 95
+    # whatever regions the DAG runs, the data alarms read the series over all of them, in
+    # this deployment's own namespace
+    for name in ("QualityScore", "Records", "ProjectedCreditsAtRefill", "HoursNotReconciled"):
+        alarm = next(a for a in alarms.values() if a["Properties"].get("MetricName") == name)["Properties"]
+        assert "Dimensions" not in alarm, name
+        assert alarm["Namespace"] == f"FlightData/{NAMES.prefix}", name
     reconciled = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "HoursNotReconciled")
     assert reconciled["Properties"]["Threshold"] == 0
     assert reconciled["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"

@@ -65,7 +65,39 @@ def test_quality_metrics_have_units_the_region_dimension_and_skip_unknowns():
     assert by_name["QualityScore"]["Unit"] == "Percent"
     assert by_name["EndToEndLatency"]["Value"] == 90.0
     assert "CreditsRemaining" not in by_name
-    assert all(d["Dimensions"] == [{"Name": "Region", "Value": "global"}] for d in data)
+    regional = [d for d in data if "Dimensions" in d]
+    assert regional
+    assert all(d["Dimensions"] == [{"Name": "Region", "Value": "global"}] for d in regional)
+
+
+def test_the_alarmed_metrics_have_a_series_over_every_region_whatever_they_are_called():
+    """The stack cannot know the regions a DAG run is given: it alarms on series without a
+    Region dimension, which a run with custom regions must still feed."""
+    summaries = [
+        {
+            "snapshot_time": "2026-03-01T14:07:00Z",
+            "region": name,
+            "records": n,
+            "valid": v,
+            "quarantined": n - v,
+            "quality_score": v / n,
+            "completeness": 1.0,
+        }
+        for name, n, v in (("alps", 300, 297), ("iberia", 100, 90))
+    ]
+
+    data = minutely.quality_metric_data(summaries, now=datetime(2026, 3, 1, 14, 8, tzinfo=UTC))
+
+    overall = {d["MetricName"]: d["Value"] for d in data if "Dimensions" not in d}
+    assert overall["Records"] == 400
+    assert overall["ValidRecords"] == 387
+    assert overall["QuarantinedRecords"] == 13
+    assert overall["QualityScore"] == pytest.approx(100 * 387 / 400)
+
+
+def test_each_deployment_publishes_to_a_namespace_of_its_own():
+    assert Resources("flightdata-prod").metrics_namespace == "FlightData/flightdata-prod"
+    assert Resources("flightdata-dev").metrics_namespace != Resources("flightdata-prod").metrics_namespace
 
 
 def test_compaction_takes_the_previous_hour_unless_told():

@@ -330,4 +330,26 @@ def quality_metric_data(summaries: list[dict[str, Any]], now: datetime | None = 
         for (name, unit), value in values.items():
             if value is not None:
                 data.append({"MetricName": name, "Dimensions": dims, "Timestamp": when, "Value": value, "Unit": unit})
-    return data
+    return data + all_regions_metric_data(summaries)
+
+
+def all_regions_metric_data(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The minute's counts over every region it fetched, without a ``Region`` dimension: what
+    the stack's alarms and dashboard read, whatever regions a deployment runs (CloudWatch
+    does not add series up across dimensions for an alarm)."""
+    if not summaries:
+        return []
+    when = lake.parse_snapshot_time(summaries[0]["snapshot_time"])
+    records = sum(int(s["records"]) for s in summaries)
+    valid = sum(int(s["valid"]) for s in summaries)
+    values = {
+        ("Records", "Count"): records,
+        ("ValidRecords", "Count"): valid,
+        ("QuarantinedRecords", "Count"): sum(int(s["quarantined"]) for s in summaries),
+        ("QualityScore", "Percent"): 100 * valid / records if records else None,
+    }
+    return [
+        {"MetricName": name, "Timestamp": when, "Value": value, "Unit": unit}
+        for (name, unit), value in values.items()
+        if value is not None
+    ]

@@ -26,23 +26,16 @@ def _hour(when: datetime) -> str:
 
 
 def _hourly(cloudwatch: Any, names: Resources, metric: str, since: datetime, until: datetime) -> dict[str, float]:
-    """The metric's hourly sum over every region it was published for."""
-    totals: dict[str, float] = {}
-    listed = cloudwatch.list_metrics(Namespace=names.metrics_namespace, MetricName=metric)["Metrics"]
-    for series in listed:
-        points = cloudwatch.get_metric_statistics(
-            Namespace=names.metrics_namespace,
-            MetricName=metric,
-            Dimensions=series.get("Dimensions", []),
-            StartTime=since,
-            EndTime=until,
-            Period=3600,
-            Statistics=["Sum"],
-        )["Datapoints"]
-        for point in points:
-            key = _hour(point["Timestamp"].astimezone(UTC))
-            totals[key] = totals.get(key, 0.0) + point["Sum"]
-    return totals
+    """The metric's hourly sum over every region: its series without a ``Region`` dimension."""
+    points = cloudwatch.get_metric_statistics(
+        Namespace=names.metrics_namespace,
+        MetricName=metric,
+        StartTime=since,
+        EndTime=until,
+        Period=3600,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    return {_hour(point["Timestamp"].astimezone(UTC)): point["Sum"] for point in points}
 
 
 def _credits_left(cloudwatch: Any, names: Resources, since: datetime, until: datetime) -> float | None:

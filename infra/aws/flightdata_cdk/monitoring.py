@@ -43,13 +43,12 @@ class Monitoring(Construct):
         if alarm_email:
             topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self.alarm_topic = topic
-        region = {"Region": "global"}
 
         def metric(name: str, statistic: str, period: int = 1) -> cloudwatch.Metric:
+            """A metric over every region the DAG fetches (its series without a Region dimension)."""
             return cloudwatch.Metric(
                 namespace=names.metrics_namespace,
                 metric_name=name,
-                dimensions_map=region,
                 statistic=statistic,
                 period=cdk.Duration.minutes(period),
             )
@@ -162,7 +161,7 @@ class Monitoring(Construct):
         dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Records per minute", left=[metric("Records", "Sum")], width=8),
             cloudwatch.GraphWidget(title="Quality score (%)", left=[metric("QualityScore", "Average")], width=8),
-            cloudwatch.GraphWidget(title="OpenSky credits left", left=[metric("CreditsRemaining", "Minimum")], width=8),
+            cloudwatch.GraphWidget(title="OpenSky credits left", left=[metric("CreditsLeft", "Minimum")], width=8),
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
