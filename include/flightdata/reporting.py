@@ -31,7 +31,7 @@ REPORTS: tuple[tuple[str, str, str, str], ...] = (
     ("quality_by_hour", "Data quality by hour (% valid)", "hour", "quality_score_pct"),
     (
         "completeness_by_hour",
-        "Reconciliation: completeness by hour (% of minutes committed)",
+        "Reconciliation: completeness by hour (% of the planned minutes committed)",
         "hour",
         "completeness_pct",
     ),

@@ -131,3 +131,37 @@ def test_without_a_tier_only_spent_and_left_are_published(monkeypatch):
 
     assert [d["MetricName"] for d in minutely.credit_metric_data([result])] == ["CreditsSpent", "CreditsLeft"]
     assert minutely.credit_metric_data([json.dumps({"status": "skipped"})]) == []
+
+
+def test_the_report_and_the_compaction_share_one_completeness(monkeypatch):
+    """On the standard tier a complete hour is 100% in HourCompleteness; the report divided
+    by 60 and read about 68%. Its SQL, run on DuckDB as local Athena runs it, now divides by
+    the same planned minutes."""
+    import duckdb
+    import sqlglot
+
+    from flightdata.orchestration.templating import TemplateFacts, sql_templates
+    from flightdata.resources import Resources
+
+    monkeypatch.setenv("AIRFLOW__FLIGHTDATA__OPENSKY_TIER", "standard")
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    hour = day + timedelta(hours=7)
+    planned = minutely.planned_minutes(hour)
+    facts = TemplateFacts(Resources("flightdata-test"), report_filter="TRUE")
+    sql = sql_templates().get_template("report_completeness_by_hour.sql").render(fd=facts)
+    db = duckdb.connect()
+    db.execute("CREATE SCHEMA flightdata_test")
+    db.execute("CREATE TABLE flightdata_test.snapshot_commits (hour VARCHAR, snapshot_time TIMESTAMP, valid BIGINT)")
+    db.execute("CREATE TABLE flightdata_test.curated_hourly (hour VARCHAR)")
+    db.executemany(
+        "INSERT INTO flightdata_test.snapshot_commits VALUES ('07', ?, 1)", [(m.replace(tzinfo=None),) for m in planned]
+    )
+    db.executemany("INSERT INTO flightdata_test.curated_hourly VALUES ('07')", [()] * len(planned))
+
+    (row,) = db.execute(sqlglot.transpile(sql, read="trino", write="duckdb")[0]).fetchall()
+    columns = [d[0] for d in db.description]
+    found = dict(zip(columns, row, strict=True))
+
+    assert found["minutes_planned"] == len(planned) < 60
+    assert float(found["completeness_pct"]) == 100.0 == 100 * compaction.describe_hour(hour, planned)["completeness"]
+    assert found["reconciled"] is True

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -144,3 +147,14 @@ def test_a_malformed_raw_snapshot_fails_the_etl_and_writes_nothing(lake):
     with pytest.raises(MalformedSnapshotError, match="not JSON"):
         transform.handler({"raw_key": key, "snapshot_time": "2026-01-01T00:00:00Z"}, LambdaContext())
     assert [o["Key"] for o in lake.list_objects_v2(Bucket=BUCKET)["Contents"]] == [key]  # the raw stays for replay
+
+
+@pytest.mark.parametrize("module", ["ingestion", "transform"])
+def test_the_handlers_log_under_the_service_name_their_environment_gives(module):
+    """The stack sets POWERTOOLS_SERVICE_NAME to each function's name; a name written in the
+    code would override it, and the logs of two deployments would look alike."""
+    probe = f"from flightdata.lambdas import {module}; print({module}.logger.service)"
+    env = {**os.environ, "POWERTOOLS_SERVICE_NAME": "flightdata-prod-" + module}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+
+    assert done.stdout.strip() == "flightdata-prod-" + module

@@ -24,7 +24,8 @@ from flightdata.opensky.errors import CreditBudgetExceeded, OpenSkyForbidden, Op
 from flightdata.resources import BLOCKED_METRIC, Resources
 from flightdata.storage import S3Store, default_s3_client
 
-logger = Logger(service="flightdata-ingestion")
+# The function's name, which the stack sets in POWERTOOLS_SERVICE_NAME; this one only elsewhere.
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "flightdata-ingestion")
 
 # Warm invocations reuse the client (its token and its last known credits).
 _clients: dict[str, OpenSkyClient] = {}

@@ -18,7 +18,8 @@ from flightdata.lake import SnapshotContext
 from flightdata.lambdas.events import TransformEvent
 from flightdata.storage import S3Store
 
-logger = Logger(service="flightdata-transform")
+# The function's name, which the stack sets in POWERTOOLS_SERVICE_NAME; this one only elsewhere.
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "flightdata-transform")
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -64,6 +64,21 @@ class TemplateFacts:
             f" * power(sin(radians({longitude_2} - {longitude_1}) / 2), 2)))"
         )
 
+    @property
+    def planned_minutes_by_hour(self) -> str:
+        """``(VALUES ('00', 60), ...) AS planned (hour, minutes_planned)``: the minutes of each
+        hour of the day the credit plan fetches (60 without a tier), the same count the
+        hourly compaction divides by, so the report's completeness is the one definition."""
+        from datetime import UTC, datetime, timedelta
+
+        from flightdata.orchestration.minutely import planned_minutes
+
+        day = datetime(2000, 1, 1, tzinfo=UTC)  # the plan repeats every day
+        rows = ", ".join(
+            f"('{hour:02d}', {len(planned_minutes(day + timedelta(hours=hour)))})" for hour in range(24)
+        )
+        return f"(VALUES {rows}) AS planned (hour, minutes_planned)"
+
     @pass_context
     def report_day_filter(self, context: Any) -> str:
         """The daily report's day as a partition filter: param ``day``, else the day before the

@@ -1,6 +1,7 @@
--- Per hour: how many minutes were committed (of 60), and whether the curated hour holds
--- exactly the valid rows its commits recorded. A late minute that was not yet recompacted,
--- or an hour never compacted, shows as not reconciled.
+-- Per hour: how many minutes were committed, of the minutes the credit plan fetches (60
+-- without an OpenSky tier; the hourly compaction's HourCompleteness divides by the same),
+-- and whether the curated hour holds exactly the valid rows its commits recorded. A late
+-- minute that was not yet recompacted, or an hour never compacted, shows as not reconciled.
 WITH committed AS (
     SELECT hour, count(DISTINCT snapshot_time) AS minutes_present, sum(valid) AS committed_rows
     FROM {{ fd.table('commits') }}
@@ -16,10 +17,13 @@ curated AS (
 SELECT
     committed.hour,
     committed.minutes_present,
-    round(100.0 * committed.minutes_present / 60, 2) AS completeness_pct,
+    planned.minutes_planned,
+    coalesce(round(least(100.0, 100.0 * committed.minutes_present / nullif(planned.minutes_planned, 0)), 2), 100.0)
+        AS completeness_pct,
     committed.committed_rows,
     coalesce(curated.curated_rows, 0) AS curated_rows,
     committed.committed_rows = coalesce(curated.curated_rows, 0) AS reconciled
 FROM committed
+JOIN {{ fd.planned_minutes_by_hour }} ON committed.hour = planned.hour
 LEFT JOIN curated ON committed.hour = curated.hour
 ORDER BY committed.hour
