@@ -4,17 +4,25 @@ path from an unchecked name, and answers no web page (no CORS)."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import io
 import json
 import os
 import stat
+import subprocess
+import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
+
+from localaws import credentials
+from localaws.clients import local_client
 
 REGION = "eu-west-1"
 # A handler that would prove it ran by leaving a file behind.
@@ -254,25 +262,32 @@ def test_a_body_past_the_services_limit_is_refused_before_it_is_read(aws, local_
     assert "smaller than 6291456 bytes" in error.value.response["Error"]["Message"]
 
 
-def test_unsigned_huge_posts_are_refused_without_reading_them(tmp_path):
-    """Four unsigned 256 MiB POSTs against an endpoint process: it answers each from the
-    headers, and its peak memory (VmHWM) stays where it was (it grew by each body before)."""
-    import subprocess
-    import time
-
+@contextlib.contextmanager
+def endpoint_process(state_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``flightdata-local serve`` as a process of its own, as ``make up`` runs it."""
     from localaws.services import BIN, free_port, wait_ready
 
     port = free_port()
-    log = tmp_path / "endpoint.log"
+    log = state_dir.parent / f"{state_dir.name}.log"
     with log.open("wb") as out:
         endpoint = subprocess.Popen(
-            [str(BIN / "flightdata-local"), "serve", "--port", str(port), "--state-dir", str(tmp_path / "state")],
+            [str(BIN / "flightdata-local"), "serve", "--port", str(port), "--state-dir", str(state_dir)],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:
         wait_ready(f"http://127.0.0.1:{port}", endpoint, "local AWS endpoint", log)
-        requests.get(f"http://127.0.0.1:{port}/", timeout=10)  # warm: the first answer imports more
+        yield f"http://127.0.0.1:{port}", endpoint
+    finally:
+        endpoint.terminate()
+        endpoint.wait(timeout=10)
+
+
+def test_unsigned_huge_posts_are_refused_without_reading_them(tmp_path):
+    """Four unsigned 256 MiB POSTs against an endpoint process: it answers each from the
+    headers, and its peak memory (VmHWM) stays where it was (it grew by each body before)."""
+    with endpoint_process(tmp_path / "state") as (url, endpoint):
+        requests.get(f"{url}/", timeout=10)  # warm: the first answer imports more
         time.sleep(0.5)
 
         def peak_mb() -> float:
@@ -286,7 +301,7 @@ def test_unsigned_huge_posts_are_refused_without_reading_them(tmp_path):
         for _ in range(4):
             try:
                 answer = requests.post(
-                    f"http://127.0.0.1:{port}/2015-03-31/functions",
+                    f"{url}/2015-03-31/functions",
                     data=(chunk for _ in range(size // len(chunk))),
                     headers={"Content-Length": str(size), "Content-Type": "application/json"},
                     timeout=60,
@@ -295,9 +310,83 @@ def test_unsigned_huge_posts_are_refused_without_reading_them(tmp_path):
             except requests.ConnectionError:  # the endpoint answered and closed before the body was sent
                 answers.append("closed")
         after = peak_mb()
-    finally:
-        endpoint.terminate()
-        endpoint.wait(timeout=10)
 
     assert all(a in (403, "closed") for a in answers), answers
     assert after - before < 64, (before, after)
+
+
+def test_the_state_the_endpoint_writes_is_private(tmp_path):
+    """The key pair, the journal, functions' code and query results: 0700 folders, 0600 files,
+    also for a state dir an older endpoint left readable."""
+    state = tmp_path / "state"
+    (state / "lambda").mkdir(parents=True, mode=0o755)
+    (state / "lambda" / "old-file").write_text("from before")
+    os.chmod(state / "lambda" / "old-file", 0o644)
+    with endpoint_process(state) as (url, _):
+        key = credentials.read(credentials.credentials_file(state))
+        aws = functools.partial(local_client, endpoint_url=url, region=REGION, key=key)
+        aws("s3").create_bucket(Bucket="private", CreateBucketConfiguration={"LocationConstraint": REGION})
+        aws("s3").put_object(Bucket="private", Key="a", Body=b"lake")
+        aws("lambda").create_function(**{**json.loads(create_function_body("private")), "Code": {"ZipFile": package()}})
+        athena = aws("athena")
+        query = athena.start_query_execution(
+            QueryString="SELECT 1", ResultConfiguration={"OutputLocation": "s3://private/results/"}
+        )["QueryExecutionId"]
+        while athena.get_query_execution(QueryExecutionId=query)["QueryExecution"]["Status"]["State"] in (
+            "QUEUED",
+            "RUNNING",
+        ):
+            time.sleep(0.2)
+
+    paths = [state, *state.rglob("*")]
+    assert {"lambda", "athena", "journal", "objects"} <= {p.name for p in paths}
+    loose = [
+        (str(p.relative_to(tmp_path)), oct(stat.S_IMODE(p.lstat().st_mode))) for p in paths if p.lstat().st_mode & 0o077
+    ]
+    assert loose == []
+
+
+def zipped(entries: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_code_past_lambdas_unzipped_limit_is_refused_and_nothing_is_unpacked(aws, local_aws):
+    # GIVEN a zip of under a megabyte that unpacks to 300 MB of zeros
+    bomb = zipped([("evil.py", EVIL.encode()), ("zeros.bin", bytes(300 * 1024 * 1024))])
+    assert len(bomb) < 1024 * 1024
+    lam = aws("lambda")
+    document = json.loads(create_function_body("bomb"))
+
+    with pytest.raises(ClientError) as error:
+        lam.create_function(**{**document, "Code": {"ZipFile": bomb}})
+
+    assert error.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "Unzipped size must be smaller than 262144000 bytes" in error.value.response["Error"]["Message"]
+    assert not list((local_aws.app.state_dir / "lambda" / REGION).glob("bomb*"))
+
+
+def test_a_zip_that_cannot_be_unpacked_is_refused_and_leaves_nothing_behind(aws, local_aws):
+    # GIVEN a zip with a file 'lnk' and then a file 'lnk/x' under it
+    broken = zipped([("evil.py", EVIL.encode()), ("lnk", b"a file"), ("lnk/x", b"under a file")])
+    lam = aws("lambda")
+    document = json.loads(create_function_body("unpackable"))
+
+    with pytest.raises(ClientError) as error:
+        lam.create_function(**{**document, "Code": {"ZipFile": broken}})
+
+    assert error.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert not list((local_aws.app.state_dir / "lambda" / REGION).glob("unpackable*"))
+
+
+def test_code_past_lambdas_zipped_limit_is_refused(aws, local_aws):
+    big = zipped([("evil.py", EVIL.encode())]) + os.urandom(51 * 1024 * 1024)  # a zip with trailing bytes
+    create = json.loads(create_function_body("too-big"))
+    with pytest.raises(ClientError) as error:
+        aws("lambda").create_function(**{**create, "Code": {"ZipFile": big}})
+
+    assert error.value.response["Error"]["Code"] == "RequestEntityTooLargeException"

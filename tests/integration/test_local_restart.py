@@ -86,6 +86,31 @@ def test_a_torn_journal_entry_is_skipped_with_a_warning_and_secrets_stay_private
     assert f"skipping journal entry {entries[-1].name}" in caplog.text
 
 
+def test_journal_entries_of_the_wrong_shape_are_skipped_not_fatal(tmp_path, caplog):
+    """Valid JSON that is not an entry (null, a list, text, headers that are not a map)
+    stopped start-up with an AttributeError; each is now skipped like a torn file."""
+    with running(state_dir=tmp_path) as first:
+        clients(first)("glue").create_database(DatabaseInput={"Name": "shaped"})
+    journal = tmp_path / "journal"
+    last = int(sorted(journal.glob("*.json"))[-1].stem)
+    shapes = [
+        "null",
+        "[1, 2]",
+        '"x"',
+        '{"headers": "x"}',
+        '{"method": "PUT", "path": "/", "query": "", "headers": {"a": 1}}',
+    ]
+    for offset, text in enumerate(shapes, start=1):
+        (journal / f"{last + offset:09d}.json").write_text(text)
+
+    forget_in_memory_state()
+    with caplog.at_level("WARNING"), running(state_dir=tmp_path) as second:
+        names = {d["Name"] for d in clients(second)("glue").get_databases()["DatabaseList"]}
+    forget_in_memory_state()  # moto's backends live in this process: leave them empty
+    assert names == {"shaped"}
+    assert caplog.text.count("skipping journal entry") == len(shapes)
+
+
 def test_overwritten_and_deleted_objects_leave_the_journal(tmp_path):
     """The journal keeps what the lake holds now: superseded writes go at compaction, and a
     restart still restores the live objects, copies included."""

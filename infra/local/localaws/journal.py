@@ -126,7 +126,7 @@ class Journal:
         entries = []
         for path in sorted(self.root.glob("*.json")):
             try:
-                entries.append((path, json.loads(path.read_text())))
+                entries.append((path, read_entry(path)))
             except (OSError, ValueError):
                 continue  # replay skips it, with a warning
         dropped = superseded(entries, self._delete_keys)
@@ -153,7 +153,7 @@ class Journal:
         with objects.using(self.store):
             for path in sorted(self.root.glob("*.json")):
                 try:
-                    entry = json.loads(path.read_text())
+                    entry = read_entry(path)
                     headers = entry["headers"]
                     if "object" in entry:
                         body = self.store.read(entry["object"])
@@ -172,6 +172,23 @@ class Journal:
                 )
                 replayed += 1
         return replayed
+
+
+def read_entry(path: Path) -> dict[str, Any]:
+    """A journal entry, in the shape ``_write`` gives it; ValueError for anything else (a torn
+    file, or valid JSON of another shape), which start-up then skips with a warning."""
+    entry = json.loads(path.read_text())
+    if not isinstance(entry, dict):
+        raise ValueError(f"an entry is a JSON object, not {type(entry).__name__}")
+    for field in ("method", "path", "query"):
+        if not isinstance(entry.get(field), str):
+            raise ValueError(f"the entry's {field!r} is not text")
+    headers = entry.get("headers")
+    if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise ValueError("the entry's 'headers' are not a map of text to text")
+    if "object" in entry and not isinstance(entry["object"], str):
+        raise ValueError("the entry's 'object' is not text")
+    return entry
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

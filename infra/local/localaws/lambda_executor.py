@@ -99,6 +99,11 @@ def function_name(reference: Any, region: str) -> str:
     return match["name"]
 
 
+# What Lambda takes as a function's code: a zip of at most 50 MB, of at most 250 MB unzipped.
+MAX_ZIPPED = 50 * 1024 * 1024
+MAX_UNZIPPED = 250 * 1024 * 1024
+
+
 class LambdaExecutor:
     """Functions kept under ``state_dir/lambda/<region>/<name>/`` (config.json, code.zip, code/).
 
@@ -170,17 +175,34 @@ class LambdaExecutor:
         shutil.rmtree(self._dir(region, name))
 
     def _store(self, region: str, config: FunctionConfig, code: bytes) -> None:
+        """Unpack ``code`` beside the function's folder, then swap it in; refused as Lambda
+        refuses it past 50 MB zipped or 250 MB unzipped (sizes the zip's directory states,
+        which extraction holds each file to), and nothing of a failed unpack stays."""
+        if len(code) > MAX_ZIPPED:
+            raise LambdaApiError(
+                413, "RequestEntityTooLargeException", f"Zipped file size must be at most {MAX_ZIPPED} bytes"
+            )
         try:
             archive = zipfile.ZipFile(io.BytesIO(code))
         except zipfile.BadZipFile:
             raise LambdaApiError(400, "InvalidParameterValueException", "Could not unzip uploaded file") from None
+        if sum(entry.file_size for entry in archive.infolist()) > MAX_UNZIPPED:
+            raise LambdaApiError(
+                400, "InvalidParameterValueException", f"Unzipped size must be smaller than {MAX_UNZIPPED} bytes"
+            )
         directory = self._dir(region, config.FunctionName)
-        directory.parent.mkdir(parents=True, exist_ok=True)
+        directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._lock:
             staging = directory.with_name(directory.name + ".new")
             shutil.rmtree(staging, ignore_errors=True)
-            (staging / "code").mkdir(parents=True)
-            archive.extractall(staging / "code")
+            try:
+                (staging / "code").mkdir(parents=True, mode=0o700)
+                archive.extractall(staging / "code")
+            except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:  # e.g. a file 'a', then 'a/b'
+                shutil.rmtree(staging, ignore_errors=True)
+                raise LambdaApiError(
+                    400, "InvalidParameterValueException", f"Could not unzip uploaded file ({type(exc).__name__})"
+                ) from None
             (staging / "code.zip").write_bytes(code)
             config.CodeSha256 = base64.b64encode(hashlib.sha256(code).digest()).decode()
             config.CodeSize = len(code)

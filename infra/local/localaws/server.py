@@ -16,7 +16,9 @@ import hmac
 import io
 import json
 import logging
+import os
 import re
+import stat
 import tempfile
 import threading
 import uuid
@@ -357,9 +359,22 @@ def running(state_dir: Path | None = None, port: int = 0, region: str = DEFAULT_
             app.athena.close()
 
 
+def _make_private(state_dir: Path) -> None:
+    """A state dir written before the endpoint set its umask: folders 0700, files 0600."""
+    for path in (state_dir, *state_dir.rglob("*")):
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode) or not mode & 0o077:
+            continue
+        path.chmod(0o700 if stat.S_ISDIR(mode) else 0o600)
+
+
 def serve(port: int, state_dir: Path, region: str = DEFAULT_REGION, host: str = "127.0.0.1") -> None:
-    """Serve in the foreground until interrupted. Lambda code reaches the endpoint on loopback."""
+    """Serve in the foreground until interrupted. Lambda code reaches the endpoint on loopback.
+    Everything the endpoint and its Lambda and Athena processes write is the user's alone
+    (0700 folders, 0600 files): the state holds the key pair, secrets and the lake."""
+    os.umask(0o077)
     state_dir.mkdir(parents=True, exist_ok=True)
+    _make_private(state_dir)
     report_log.setLevel(logging.INFO)
     app, server = _start(state_dir, region, port, host)
     log.info("local AWS endpoint on %s (state in %s)", app.endpoint_url, state_dir)
