@@ -175,6 +175,34 @@ def test_bad_sql_fails_with_a_reason(lake, sql, reason):
     assert reason in execution["Status"]["StateChangeReason"]
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT count(*) FROM UNNEST(sequence(1, 200000000)) AS t(x)",
+        "SELECT cardinality(sequence(timestamp '2026-01-01 00:00', timestamp '2026-03-01 00:00', interval '1' minute))",
+    ],
+)
+def test_a_sequence_past_athenas_10000_entries_fails_as_it_does_on_athena(lake, sql):
+    """It ran for over 4 minutes at 18 GB; Athena refuses it at once."""
+    started = time.monotonic()
+    execution = run_query(lake["athena"], sql, lake["database"])
+
+    assert execution["Status"]["State"] == "FAILED"
+    assert "sequence function must not have more than 10000 entries" in execution["Status"]["StateChangeReason"]
+    assert time.monotonic() - started < 30
+
+
+def test_a_sequence_within_the_limit_runs(lake):
+    execution = run_query(
+        lake["athena"],
+        "SELECT cardinality(sequence(1, 10000)), "
+        "cardinality(sequence(timestamp '2026-01-01 00:00', timestamp '2026-01-02 00:00', interval '1' minute))",
+        lake["database"],
+    )
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    assert rows(lake["athena"], execution["QueryExecutionId"])[1] == ["10000", "1441"]
+
+
 def test_output_location_comes_from_the_workgroup(lake):
     athena = lake["athena"]
     group = f"wg-{uuid.uuid4().hex[:6]}"
@@ -228,9 +256,9 @@ def test_the_providers_athena_operator_and_glue_sensor(lake, local_aws, monkeypa
 
 def test_stop_query_execution_cancels_a_running_query(lake):
     athena = lake["athena"]
-    slow = (
-        "SELECT count(*) FROM UNNEST(sequence(1, 200000)) AS a(x) "
-        "CROSS JOIN UNNEST(sequence(1, 200000)) AS b(y) WHERE x * y % 7 = 3"
+    slow = (  # 4e10 rows, from sequences within Athena's 10,000 entries
+        "SELECT count(*) FROM UNNEST(sequence(1, 10000)) AS a(x) CROSS JOIN UNNEST(sequence(1, 10000)) AS b(y) "
+        "CROSS JOIN UNNEST(sequence(1, 400)) AS c(z) WHERE x * y * z % 7 = 3"
     )
     query_id = athena.start_query_execution(QueryString=slow, ResultConfiguration={"OutputLocation": OUTPUT})[
         "QueryExecutionId"
@@ -263,9 +291,9 @@ def query_processes() -> list:
 def test_a_query_runs_in_a_process_of_its_own_that_ends_with_it(lake):
     """DuckDB's and Arrow's memory goes with the query's process, not into the endpoint's."""
     athena = lake["athena"]
-    slow = (
-        "SELECT count(*) FROM UNNEST(sequence(1, 300000)) AS a(x) "
-        "CROSS JOIN UNNEST(sequence(1, 300000)) AS b(y) WHERE x * y % 11 = 3"
+    slow = (  # 9e10 rows, from sequences within Athena's 10,000 entries
+        "SELECT count(*) FROM UNNEST(sequence(1, 10000)) AS a(x) CROSS JOIN UNNEST(sequence(1, 10000)) AS b(y) "
+        "CROSS JOIN UNNEST(sequence(1, 900)) AS c(z) WHERE x * y * z % 11 = 3"
     )
     query_id = athena.start_query_execution(QueryString=slow, ResultConfiguration={"OutputLocation": OUTPUT})[
         "QueryExecutionId"

@@ -78,6 +78,31 @@ def parse(sql: str) -> exp.Expression:
     return statement
 
 
+# Athena's cap on what sequence() returns; DuckDB has none, and would build any list asked for.
+MAX_SEQUENCE = 10_000
+
+
+def guard_sequences(query: exp.Expression) -> exp.Expression:
+    """Every ``sequence(start, stop[, step])`` fails as Athena's does past ``MAX_SEQUENCE``
+    entries, before DuckDB builds the list: the length is computed first, in SQL (from
+    epoch seconds when the step is an interval, else from the values themselves)."""
+    for node in list(query.find_all(exp.GenerateSeries)):
+        start, end = node.args["start"], node.args["end"]
+        step = node.args.get("step")
+        if isinstance(step, exp.Interval):
+            span = f"(epoch({end.sql('duckdb')}) - epoch({start.sql('duckdb')})) / epoch({step.sql('duckdb')})"
+        else:
+            divisor = step.sql("duckdb") if step is not None else "1"
+            span = f"({end.sql('duckdb')} - {start.sql('duckdb')}) / ({divisor})"
+        guard = sqlglot.parse_one(
+            f"CASE WHEN abs({span}) + 1 > {MAX_SEQUENCE} THEN error('INVALID_FUNCTION_ARGUMENT: result of sequence "
+            f"function must not have more than {MAX_SEQUENCE} entries') ELSE {node.sql('duckdb')} END",
+            read="duckdb",
+        )
+        node.replace(guard)
+    return query
+
+
 class Engine:
     """Runs SELECTs for one query; ``client(service)`` gives boto3 clients of the query's region."""
 
@@ -107,7 +132,7 @@ class Engine:
         )
 
     def select(self, query: exp.Expression, database: str, con: duckdb.DuckDBPyConnection, scan: Scan) -> Rows:
-        query = query.copy()
+        query = guard_sequences(query.copy())
         ctes = {cte.alias_or_name for cte in query.find_all(exp.CTE)}
         for n, table_node in enumerate(list(query.find_all(exp.Table))):
             if not table_node.db and table_node.name in ctes:

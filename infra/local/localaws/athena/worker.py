@@ -11,6 +11,7 @@ with the endpoint's key, like Lambda functions do; a query is stopped by ending 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -32,7 +33,13 @@ from localaws.credentials import KeyPair
 
 # DuckDB's allocator keeps up to 128 MiB of freed memory after each query by default; a
 # query's process ends anyway, but a long one is smaller for flushing past 16 MiB.
-DUCKDB_CONFIG = {"allocator_flush_threshold": "16MB"}
+# A query may take a quarter of the machine's memory (DuckDB then spills or fails the query
+# with "Out of Memory"), so one runaway query cannot take the laptop down.
+QUERY_MEMORY_SHARE = 4
+DUCKDB_CONFIG = {
+    "allocator_flush_threshold": "16MB",
+    "memory_limit": f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // QUERY_MEMORY_SHARE // 2**20}MB",
+}
 # The AWS APIs a query calls: their models are loaded once, in the server process, so that a
 # worker's first client costs a fork's copy, not a parse of the model files.
 SERVICES = ("s3", "glue")
