@@ -210,6 +210,25 @@ def test_code_download_urls_need_their_token(aws, local_aws):
     assert requests.get(location.split("?")[0] + "?token=" + "0" * 64, timeout=10).status_code == 403
 
 
+def test_a_code_download_url_expires_and_dies_with_the_code_it_named(aws, local_aws, monkeypatch):
+    lam = create_function(aws, "rotated")
+    location = lam.get_function(FunctionName="rotated")["Code"]["Location"]
+    assert requests.get(location, timeout=10).status_code == 200
+
+    # WHEN the function's code changes, THEN the old URL no longer gives any code
+    lam.update_function_code(FunctionName="rotated", ZipFile=package("def handler(event, context):\n    return 1\n"))
+    assert requests.get(location, timeout=10).status_code == 403
+    fresh = lam.get_function(FunctionName="rotated")["Code"]["Location"]
+    assert requests.get(fresh, timeout=10).status_code == 200
+
+    # AND ten minutes later the fresh one has expired too (the endpoint's clock, moved on)
+    import localaws.server
+
+    real_time = localaws.server.time.time
+    monkeypatch.setattr(localaws.server.time, "time", lambda: real_time() + 601)
+    assert requests.get(fresh, timeout=10).status_code == 403
+
+
 def create_function(aws, name: str):
     lam = aws("lambda")
     document = json.loads(create_function_body(name))

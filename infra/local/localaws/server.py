@@ -21,6 +21,7 @@ import re
 import stat
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 DEFAULT_REGION = "eu-west-1"
 CODE_PREFIX = "/_localaws/lambda-code/"
 MB = 1 << 20
+CODE_URL_SECONDS = 600  # GetFunction's Code.Location is valid for 10 minutes on AWS
 # The largest request body each service takes, as AWS sets it: a synchronous Lambda invoke
 # 6 MB; a function's zip sent inline 50 MB, which base64 in JSON makes about 67 MB; one S3
 # PUT 5 GB; CloudWatch's PutMetricData 1 MB. The other JSON and query APIs take far less
@@ -170,8 +172,9 @@ class LocalAws:
             return self._invoke(region, name, request)
         if rest == "" and method == "GET":
             config = lambdas.get(region, name)
-            token = self._code_token(region, config.FunctionName)
-            location = f"{self.endpoint_url}{CODE_PREFIX}{region}/{config.FunctionName}?token={token}"
+            expires = int(time.time()) + CODE_URL_SECONDS
+            token = self._code_token(region, config.FunctionName, expires, config.CodeSha256)
+            location = f"{self.endpoint_url}{CODE_PREFIX}{region}/{config.FunctionName}?expires={expires}&token={token}"
             return _json(200, {"Configuration": config.describe(region), "Code": {"Location": location}})
         if rest == "" and method == "DELETE":
             lambdas.delete(region, name)
@@ -186,21 +189,28 @@ class LocalAws:
             return _json(200, lambdas.update_code(region, name, self._code(body, region)).describe(region))
         raise LambdaApiError(400, "InvalidRequestContentException", f"{method} {path} is not supported locally")
 
-    def _code_token(self, region: str, name: str) -> str:
-        """What makes a code download URL work without a signature, as a presigned URL does."""
-        message = f"{region}/{name}".encode()
+    def _code_token(self, region: str, name: str, expires: int, code_sha256: str) -> str:
+        """What makes a code download URL work without a signature, as a presigned URL does:
+        for this function's code as it is now, until ``expires``."""
+        message = f"{region}/{name}/{expires}/{code_sha256}".encode()
         return hmac.new(self.key.secret_key.encode(), message, hashlib.sha256).hexdigest()
 
     def _code_download(self, where: str, environ: dict[str, Any]) -> Response:
         assert self.lambdas is not None
+        denied = _xml_error(403, "AccessDenied", "Request has expired or its token is not valid")
         region, _, name = where.partition("/")
-        token = (parse_qs(environ.get("QUERY_STRING", "")).get("token") or [""])[0]
-        if not hmac.compare_digest(token, self._code_token(region, name)):
-            return _xml_error(403, "AccessDenied", "Request has expired or its token is not valid")
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        token, expires = (query.get("token") or [""])[0], (query.get("expires") or [""])[0]
+        if not expires.isdigit() or int(expires) < time.time():
+            return denied
         try:
             config = self.lambdas.get(region, name)
-        except LambdaApiError as exc:
-            return _json(exc.status, {"Message": str(exc)}, exc.error_type)
+        except LambdaApiError:
+            return denied  # whether a function exists is not for a URL without a valid token to learn
+        if not hmac.compare_digest(
+            token, self._code_token(region, config.FunctionName, int(expires), config.CodeSha256)
+        ):
+            return denied
         return Response(self.lambdas.code_zip(region, config.FunctionName), content_type="application/zip")
 
     def _code(self, code: dict[str, Any], region: str) -> bytes:
