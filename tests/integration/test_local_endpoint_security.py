@@ -192,7 +192,15 @@ def test_a_function_name_never_becomes_a_path(aws, local_aws, tmp_path, name):
         if isinstance(error.value, ClientError):
             assert error.value.response["Error"]["Code"] in ("ValidationException", "ResourceNotFoundException")
     assert (victim / "keep").read_text() == "precious"
-    assert sorted(p.name for p in (local_aws.app.state_dir / "lambda").iterdir()) in ([], [REGION])
+    # (other tests of the session may have made functions in other regions: region folders only)
+    from localaws.auth import known_regions
+
+    assert {p.name for p in (local_aws.app.state_dir / "lambda").iterdir()} <= known_regions()
+    assert (
+        not list((local_aws.app.state_dir / "lambda").glob(f"*/{name}*"))
+        if "/" not in name and "\x00" not in name
+        else True
+    )
 
 
 def test_code_download_urls_need_their_token(aws, local_aws):
@@ -409,3 +417,42 @@ def test_code_past_lambdas_zipped_limit_is_refused(aws, local_aws):
         aws("lambda").create_function(**{**create, "Code": {"ZipFile": big}})
 
     assert error.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+
+
+def test_a_work_group_that_does_not_exist_is_athenas_invalid_request(aws):
+    athena = aws("athena")
+    for call in (
+        lambda: athena.start_query_execution(
+            QueryString="SELECT 1", WorkGroup="nope", ResultConfiguration={"OutputLocation": "s3://x/y/"}
+        ),
+        lambda: athena.list_query_executions(WorkGroup="nope"),
+    ):
+        with pytest.raises(ClientError) as error:
+            call()
+        assert error.value.response["Error"]["Code"] == "InvalidRequestException"
+        assert error.value.response["Error"]["Message"] == "WorkGroup nope is not found."
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "code"),
+    [
+        ("glue", lambda c: c.get_databases(), "InvalidSignatureException"),
+        ("athena", lambda c: c.list_work_groups(), "InvalidSignatureException"),
+        ("lambda", lambda c: c.list_functions(), "InvalidSignatureException"),
+        ("s3", lambda c: c.list_buckets(), "SignatureDoesNotMatch"),
+        ("sts", lambda c: c.get_caller_identity(), "SignatureDoesNotMatch"),
+    ],
+)
+def test_a_region_that_does_not_exist_gets_an_error_in_the_protocols_shape(local_aws, service, call, code):
+    key = local_aws.app.key
+    client = boto3.client(
+        service,
+        endpoint_url=local_aws.url,
+        region_name="xx-fake-9",
+        aws_access_key_id=key.access_key,
+        aws_secret_access_key=key.secret_key,
+    )
+    with pytest.raises(ClientError) as error:
+        call(client)
+    assert error.value.response["Error"]["Code"] == code
+    assert "valid region" in error.value.response["Error"]["Message"]

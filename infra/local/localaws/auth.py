@@ -10,6 +10,7 @@ block is still verified, but the body's chunk signatures are not.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import botocore.session
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -49,6 +51,17 @@ class Caller:
     service: str
 
 
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every region of AWS's partitions, as botocore's endpoint data lists them."""
+    session = botocore.session.get_session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("s3", partition_name=partition)
+    )
+
+
 def scope(environ: dict[str, Any], key: KeyPair, now: datetime | None = None) -> Caller:
     """Who signed the request and for which service and region, from its headers alone, so
     a request without the endpoint's key is refused before its body is read. The signature
@@ -75,6 +88,8 @@ def _check_header(environ: dict[str, Any], key: KeyPair, now: datetime | None) -
         raise AuthError(
             "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
         )
+    if match["region"] not in known_regions():
+        raise AuthError("SignatureDoesNotMatch", "Credential should be scoped to a valid region.")
     return match, timestamp
 
 

@@ -76,7 +76,10 @@ class AthenaExecutor:
         if not query.strip():
             raise AthenaApiError("InvalidRequestException", "QueryString must not be empty")
         workgroup = request.get("WorkGroup") or "primary"
-        output = (request.get("ResultConfiguration") or {}).get("OutputLocation") or self._workgroup_output(workgroup)
+        group = self._workgroup(workgroup)
+        output = (request.get("ResultConfiguration") or {}).get("OutputLocation") or (
+            (group.get("Configuration") or {}).get("ResultConfiguration", {}).get("OutputLocation")
+        )
         if not output:
             raise AthenaApiError(
                 "InvalidRequestException",
@@ -115,8 +118,9 @@ class AthenaExecutor:
 
     def _op_ListQueryExecutions(self, request: dict[str, Any]) -> dict[str, Any]:
         workgroup = request.get("WorkGroup") or "primary"
+        self._workgroup(workgroup)
         records = [json.loads(p.read_text()) for p in (self.dir / "executions").glob("*.json")]
-        records = [r for r in records if r["WorkGroup"] == workgroup and r.get("_Region") == self._scope.region]
+        records = [r for r in records if r.get("WorkGroup") == workgroup and r.get("_Region") == self._scope.region]
         ids = [r["QueryExecutionId"] for r in sorted(records, key=lambda r: -r["Status"]["SubmissionDateTime"])]
         return _page(ids, request, "QueryExecutionIds", limit=50)
 
@@ -146,12 +150,15 @@ class AthenaExecutor:
         page["UpdateCount"] = result.get("update_count", 0)
         return page
 
-    def _workgroup_output(self, workgroup: str) -> str | None:
+    def _workgroup(self, name: str) -> dict[str, Any]:
+        """The work group of this name in the request's region, or Athena's refusal."""
         try:
-            group = self.client("athena").get_work_group(WorkGroup=workgroup)["WorkGroup"]
+            group = self.client("athena").get_work_group(WorkGroup=name).get("WorkGroup")
         except ClientError:
-            return None
-        return (group.get("Configuration") or {}).get("ResultConfiguration", {}).get("OutputLocation")
+            group = None
+        if not group:
+            raise AthenaApiError("InvalidRequestException", f"WorkGroup {name} is not found.")
+        return group
 
     # --- stopping ------------------------------------------------------------------------
     def _interrupt(self, query_id: str, timeout_s: float = 30.0) -> None:
