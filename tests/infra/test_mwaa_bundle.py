@@ -40,6 +40,7 @@ def test_bundle_holds_what_mwaa_reads(built):
     assert "flightdata_plugin.py" in names
     assert "flightdata/orchestration/webapp.py" in names
     assert "flightdata/orchestration/pages.html" in names
+    assert "flightdata/orchestration/pages.js" in names
     assert not any(name.startswith(("flightdata/etl/", "flightdata/lambdas/")) for name in names)
     again = bundle.build(built.parent / "again")  # the same bytes: an unchanged zip is not re-deployed
     assert (built / "plugins.zip").read_bytes() == (again / "plugins.zip").read_bytes()

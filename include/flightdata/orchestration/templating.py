@@ -74,9 +74,7 @@ class TemplateFacts:
         from flightdata.orchestration.minutely import planned_minutes
 
         day = datetime(2000, 1, 1, tzinfo=UTC)  # the plan repeats every day
-        rows = ", ".join(
-            f"('{hour:02d}', {len(planned_minutes(day + timedelta(hours=hour)))})" for hour in range(24)
-        )
+        rows = ", ".join(f"('{hour:02d}', {len(planned_minutes(day + timedelta(hours=hour)))})" for hour in range(24))
         return f"(VALUES {rows}) AS planned (hour, minutes_planned)"
 
     @pass_context

@@ -3,8 +3,11 @@
 
 Each page is a small HTML shell with no data in it; its script asks ``/flightdata/api/...``
 for the data with the Airflow UI's own token (the one the UI keeps after you sign in), and
-those endpoints check it with Airflow's auth manager, as the REST API does. Signed out, a
-page shows only a link to sign in. Data is read through the ``aws_default`` connection
+those endpoints check it with Airflow's auth manager, as the REST API does: signed in, and
+allowed by Airflow's own permissions to read the DAGs whose data the view shows. Signed
+out, a page shows only a link to sign in; without the permission, nothing. Every answer
+carries a Content-Security-Policy (scripts from this app only: the pages' one script is a
+static file) and ``X-Frame-Options: SAMEORIGIN``. Data is read through the ``aws_default`` connection
 (``flightdata.orchestration.overview``), so the pages work on MWAA and on the local stack.
 The lake and query views serve the local stack only; on AWS the links open the console.
 """
@@ -17,13 +20,26 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from flightdata.orchestration import aws, overview
 from flightdata.orchestration.links import PLUGIN_PREFIX, Target
 
 # One HTML shell for every page; its script fetches and renders the page's data.
 _SHELL = (Path(__file__).with_name("pages.html")).read_text()
+_SCRIPT = (Path(__file__).with_name("pages.js")).read_text()
+# The report arrives as an HTML page shown in a sandboxed srcdoc frame: inline styles and SVG.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    ),
+    "X-Frame-Options": "SAMEORIGIN",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+# The DAGs whose data each view shows: a user must be allowed to read them all.
+FLIGHTS, COMPACTION, REPORT = "opensky_flights", "opensky_compaction", "opensky_daily_report"
 PAGES = {
     "overview": "Overview: the last 24 hours",
     "map": "Map: the latest snapshot",
@@ -45,6 +61,24 @@ async def _user(request: Request) -> Any:
 
 User = Annotated[Any, Depends(_user)]
 app = FastAPI(title="flightdata", docs_url=None, redoc_url=None, openapi_url=None)
+
+
+@app.middleware("http")
+async def _security_headers(request: Request, call_next: Any) -> Any:
+    response = await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def authorize(user: Any, *dag_ids: str) -> None:
+    """403 unless Airflow's auth manager lets ``user`` read every one of ``dag_ids``."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+
+    manager = get_auth_manager()
+    for dag_id in dag_ids:
+        if not manager.is_authorized_dag(method="GET", user=user, details=DagDetails(id=dag_id)):
+            raise HTTPException(403, f"you may not read the DAG {dag_id}, whose data this view shows")
 
 
 def _page(kind: str, argument: str = "") -> HTMLResponse:
@@ -84,18 +118,26 @@ def query_page(query_id: str) -> HTMLResponse:
 
 
 # --- data, for signed-in users only --------------------------------------------------------
+@app.get("/static/pages.js")
+def pages_script() -> Response:
+    return Response(_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-store"})
+
+
 @app.get("/api/overview")
 def overview_data(user: User) -> dict[str, Any]:
+    authorize(user, FLIGHTS, COMPACTION, REPORT)
     return overview.last_day(aws.s3(), aws.glue(), aws.cloudwatch(), aws.names())
 
 
 @app.get("/api/map")
 def map_data(user: User) -> dict[str, Any]:
+    authorize(user, FLIGHTS)
     return overview.latest_positions(aws.s3(), aws.names())
 
 
 @app.get("/api/report/{day}")
 def report_data(day: str, user: User) -> dict[str, str]:
+    authorize(user, REPORT)
     try:
         return {"day": day, "html": overview.report_html(aws.s3(), aws.names(), day)}
     except ValueError:
@@ -113,6 +155,7 @@ def _local_only() -> None:
 def lake_data(
     user: User, key: Annotated[list[str] | None, Query()] = None, prefix: str | None = None
 ) -> dict[str, Any]:
+    authorize(user, FLIGHTS)
     _local_only()
     if not key and prefix is None:
         raise HTTPException(400, "give key=... (one or more) or prefix=...")
@@ -121,6 +164,7 @@ def lake_data(
 
 @app.get("/api/query/{query_id}")
 def query_data(query_id: str, user: User) -> dict[str, Any]:
+    authorize(user, COMPACTION, REPORT)  # the DAGs that run Athena queries
     _local_only()
     client = aws.athena().get_conn()
     try:
