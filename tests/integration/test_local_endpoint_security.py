@@ -285,7 +285,7 @@ def test_a_body_past_the_services_limit_is_refused_before_it_is_read(aws, local_
 
 
 @contextlib.contextmanager
-def endpoint_process(state_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+def endpoint_process(state_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """``flightdata-local serve`` as a process of its own, as ``make up`` runs it."""
     from localaws.services import BIN, free_port, wait_ready
 
@@ -296,6 +296,7 @@ def endpoint_process(state_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
             [str(BIN / "flightdata-local"), "serve", "--port", str(port), "--state-dir", str(state_dir)],
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
         )
     try:
         wait_ready(f"http://127.0.0.1:{port}", endpoint, "local AWS endpoint", log)
@@ -451,3 +452,82 @@ def test_a_region_that_does_not_exist_gets_an_error_in_the_protocols_shape(local
         call(client)
     assert error.value.response["Error"]["Code"] == code
     assert "valid region" in error.value.response["Error"]["Message"]
+
+
+def test_half_sent_connections_hold_a_bounded_number_of_threads_for_a_bounded_time(tmp_path):
+    """1,000 connections that send half a request line and stop: they held 1,003 threads for
+    over a minute. Now at most LOCALAWS_MAX_CONNECTIONS threads, each for one read timeout
+    (2 s here), and the endpoint answers again once they are gone."""
+    import socket
+
+    import psutil
+
+    with endpoint_process(tmp_path / "state", LOCALAWS_READ_TIMEOUT_S="2", LOCALAWS_MAX_CONNECTIONS="64") as (
+        url,
+        endpoint,
+    ):
+        process = psutil.Process(endpoint.pid)
+        port = int(url.rsplit(":", 1)[1])
+        baseline = process.num_threads()
+        sockets = []
+        for _ in range(1000):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+            conn.sendall(b"POST /2015-03-31/functions HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+            sockets.append(conn)
+        peak = 0
+        for _ in range(20):  # the threads while the connections stay open
+            peak = max(peak, process.num_threads())
+            time.sleep(0.05)
+        time.sleep(2 + 2)  # one read timeout, and some
+        after = process.num_threads()
+        answer = requests.get(f"{url}/", timeout=10)
+        for conn in sockets:
+            conn.close()
+
+    assert peak <= baseline + 64, (baseline, peak)
+    assert after <= baseline + 2, (baseline, after)
+    assert answer.status_code == 403  # unsigned, but answered
+
+
+def test_a_body_that_drips_is_refused_at_its_deadline(tmp_path):
+    """A signed request whose body arrives a byte at a time: each read is quick, the whole is
+    refused after LOCALAWS_BODY_SECONDS (2 s here) plus a second per MiB."""
+    import socket
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    with endpoint_process(tmp_path / "state", LOCALAWS_BODY_SECONDS="2") as (url, _):
+        key = credentials.read(credentials.credentials_file(tmp_path / "state"))
+        body = json.dumps({"DatabaseInput": {"Name": "dripped" + "x" * 100}}).encode()
+        request = AWSRequest(
+            method="POST",
+            url=f"{url}/",
+            data=body,
+            headers={"X-Amz-Target": "AWSGlue.CreateDatabase", "Content-Type": "application/x-amz-json-1.1"},
+        )
+        SigV4Auth(Credentials(key.access_key, key.secret_key), "glue", REGION).add_auth(request)
+        head = "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
+        conn = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=30)
+        conn.sendall(f"POST / HTTP/1.1\r\nHost: {url[7:]}\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode())
+        started = time.monotonic()
+        answer = b""
+        for byte in body:
+            try:
+                conn.sendall(bytes((byte,)))
+            except OSError:
+                break
+            time.sleep(0.1)
+            conn.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                answer += conn.recv(65536)
+            conn.setblocking(True)
+            if answer:
+                break
+        elapsed = time.monotonic() - started
+        conn.close()
+
+    assert b" 400 " in answer.split(b"\r\n", 1)[0], answer[:200]
+    assert b"RequestTimeout" in answer
+    assert elapsed < 2 + 2

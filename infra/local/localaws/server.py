@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from localaws import credentials, objects
@@ -58,15 +58,48 @@ DEFAULT_REQUEST_LIMIT = 10 * MB
 _FUNCTION_PATH = re.compile(rf"^{API_PREFIX}/(?P<name>[^/]+)(?P<rest>/.*)?$")
 
 
+# A connection has this long for each read (the request line, a header, a piece of the
+# body, the next request on a kept-alive connection), and its body as a whole has
+# BODY_SECONDS plus a second per MiB; at most MAX_CONNECTIONS are served at once (each is a
+# thread), and one past that is closed at once. A client that opens connections and sends
+# nothing, or sends a byte now and then, holds a bounded number of threads for a bounded time.
+READ_TIMEOUT_S = float(os.environ.get("LOCALAWS_READ_TIMEOUT_S", "20"))
+BODY_SECONDS = float(os.environ.get("LOCALAWS_BODY_SECONDS", "30"))
+MAX_CONNECTIONS = int(os.environ.get("LOCALAWS_MAX_CONNECTIONS", "256"))
+
+
 class _QuietHandler(WSGIRequestHandler):
+    timeout = READ_TIMEOUT_S  # socketserver sets it on the connection before the first read
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         log.debug("%s %s -> %s", self.command, self.path, code)
+
+
+class _BoundedServer(ThreadedWSGIServer):
+    """A thread per connection, as werkzeug's threaded server runs, up to ``MAX_CONNECTIONS``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.warning("refused a connection from %s: %d are open", client_address[0], MAX_CONNECTIONS)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 def _start(state_dir: Path, region: str, port: int, host: str = "127.0.0.1") -> tuple[LocalAws, Any]:
     """Bind the socket, then restore state; Lambda code reaches the endpoint on loopback."""
     app = LocalAws(state_dir, region)
-    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    server = _BoundedServer(host, port, app, handler=_QuietHandler)
     app.bind(f"http://127.0.0.1:{server.server_port}")
     return app, server
 
@@ -120,7 +153,10 @@ class LocalAws:
         except AuthError as exc:
             log.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"), path, exc.code)
             return _auth_error(environ, exc)(environ, start_response)
-        body = environ["wsgi.input"].read(length) if length else b""
+        try:
+            body = _read_body(environ["wsgi.input"], length)
+        except AuthError as exc:
+            return _auth_error(environ, exc)(environ, start_response)
         environ["wsgi.input"] = io.BytesIO(body)
         self.memory.note(length)
         try:
@@ -256,6 +292,28 @@ class LocalAws:
                 "FunctionName": {"DataType": "String", "StringValue": function},
             },
         )
+
+
+def _read_body(stream: Any, length: int) -> bytes:
+    """``length`` bytes, read as they come, within ``BODY_SECONDS`` and a second per MiB."""
+    deadline = time.monotonic() + BODY_SECONDS + length / MB
+    read = getattr(stream, "read1", stream.read)  # one socket read at a time, to check the time
+    body = bytearray()
+    while len(body) < length:
+        if time.monotonic() > deadline:
+            raise AuthError(
+                "RequestTimeout",
+                "Your socket connection to the server was not read from or written to within the timeout period.",
+                400,
+            )
+        try:
+            chunk = read(min(1 << 16, length - len(body)))
+        except OSError:  # the connection's read timeout
+            chunk = b""
+        if not chunk:
+            raise AuthError("IncompleteBody", "The request body ended before its Content-Length.", 400)
+        body += chunk
+    return bytes(body)
 
 
 def _json_service(environ: dict[str, Any]) -> str | None:
