@@ -89,7 +89,7 @@ def test_an_answer_that_drips_ends_at_the_budget_not_at_the_last_byte(opensky_si
 
     # THEN the fetch ends with its 2 s budget (a read takes at most 0.2 s here), not after
     # the body's hundreds of thousands of bytes
-    assert time.monotonic() - started < 2 + 1
+    assert time.monotonic() - started < 2 + 3  # with room for a busy machine
 
 
 def test_the_ingestion_function_lands_nothing_from_an_answer_too_large(aws_env, monkeypatch, opensky_sim):
