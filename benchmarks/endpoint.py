@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psutil
 
+from flightdata import lake, resources
 from flightdata.orchestration import minutely
 from localaws.services import local_services
 
@@ -36,6 +37,19 @@ def lake_bytes(stack) -> int:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             total += sum(o["Size"] for o in page.get("Contents", []))
     return total
+
+
+def prefix_bytes(stack, prefix: str) -> int:
+    s3 = stack.client("s3")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack.names.lake_bucket, Prefix=prefix)
+    return sum(o["Size"] for page in pages for o in page.get("Contents", []))
+
+
+def curated_over_minute_files(stack, hours: list[datetime]) -> float:
+    """Bytes of the compacted hours over the bytes of their minutes' processed files."""
+    curated = sum(prefix_bytes(stack, f"{resources.CURATED}/{lake.partition_path(h)}/") for h in hours)
+    minutes = sum(prefix_bytes(stack, lake.hour_prefix(resources.PROCESSED, h)) for h in hours)
+    return curated / minutes
 
 
 def anonymous_rss(process: psutil.Process) -> int:
@@ -103,8 +117,11 @@ def main() -> None:
         rss_mb = (endpoint.memory_info().rss - rss_start) / MB / HOURS
         anon_mb = (anonymous_rss(endpoint) - anon_start) / MB / HOURS
         tree_mb = (tree_rss(endpoint) - tree_start) / MB / HOURS
+        counted = [first_hour + timedelta(hours=h) for h in range(1, HOURS + 1)]
         figures = {
             "endpoint_simulated_hours": HOURS,
+            # what compaction makes of an hour, against the minute files it reads (lower is better)
+            "curated_over_minute_files_ratio": round(curated_over_minute_files(stack, counted), 3),
             "endpoint_bench_wall_seconds": round(time.perf_counter() - started, 1),
             "lake_mb_per_simulated_hour": round(lake_mb, 2),
             "endpoint_state_mb_per_simulated_hour": round(state_mb, 2),

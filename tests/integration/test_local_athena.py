@@ -138,6 +138,31 @@ def test_ctas_writes_partitioned_parquet_and_registers_it(lake):
     assert again["Status"]["StateChangeReason"].startswith("HIVE_PATH_ALREADY_EXISTS")
 
 
+@pytest.mark.parametrize(
+    ("properties", "reason"),
+    [
+        ("write_compression = 'ZSTD', compression_level = 9", None),
+        ("write_compression = 'GZIP', compression_level = 9", "supported for ZSTD compression only"),
+        ("write_compression = 'ZSTD', compression_level = 23", "between 1 and 22"),
+    ],
+)
+def test_ctas_takes_athenas_zstd_compression_level(lake, properties, reason):
+    athena, database = lake["athena"], lake["database"]
+    name = f"levelled_{uuid.uuid4().hex[:6]}"
+    sql = (
+        f"CREATE TABLE {name} WITH (format = 'PARQUET', external_location = 's3://{BUCKET}/{database}/{name}/', "
+        f"{properties}) AS SELECT icao24 FROM flights"
+    )
+
+    execution = run_query(athena, sql, database)
+
+    if reason is None:
+        assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    else:
+        assert execution["Status"]["State"] == "FAILED"
+        assert reason in execution["Status"]["StateChangeReason"]
+
+
 def test_insert_into_adds_partitions(lake):
     athena, database = lake["athena"], lake["database"]
 

@@ -57,8 +57,9 @@ class CatalogWriter:
         keys = list(props.get("partitioned_by") or [])
         rows = self.engine.select(create.expression, database, con, scan)
         compression = str(props.get("write_compression", "GZIP")).lower()
+        level = _compression_level(props.get("compression_level"), compression)
         _check_partition_columns(rows.table, keys)
-        written = self._write(rows.table, location, keys, compression)
+        written = self._write(rows.table, location, keys, compression, level)
         columns = [{"Name": n, "Type": rows.glue_type(n)} for n in rows.table.column_names if n not in keys]
         glue.create_table(
             DatabaseName=db,
@@ -157,7 +158,9 @@ class CatalogWriter:
         if missing.code and not drop.args.get("exists"):
             raise QueryFailed(f"Table {target.db or database}.{target.name} does not exist")
 
-    def _write(self, data: pa.Table, location: str, keys: list[str], compression: str) -> list[list[str]]:
+    def _write(
+        self, data: pa.Table, location: str, keys: list[str], compression: str, level: int | None = None
+    ) -> list[list[str]]:
         """Parquet files under ``location``, one directory per partition; returns the partitions."""
         bucket, prefix = s3_split(location)
         s3 = self.client("s3")
@@ -177,7 +180,7 @@ class CatalogWriter:
             directory = prefix + "".join(f"{k}={v}/" for k, v in zip(keys, values, strict=True))
             for n, start in enumerate(range(0, max(part.num_rows, 1), ROWS_PER_FILE)):
                 sink = io.BytesIO()
-                pq.write_table(part.slice(start, ROWS_PER_FILE), sink, compression=codec)
+                pq.write_table(part.slice(start, ROWS_PER_FILE), sink, compression=codec, compression_level=level)
                 s3.put_object(Bucket=bucket, Key=f"{directory}{self.query_id}_{n:05d}.parquet", Body=sink.getvalue())
         return [values for values, _ in groups if values]
 
@@ -193,6 +196,21 @@ class CatalogWriter:
                     TableName=name,
                     PartitionInput={"Values": values, "StorageDescriptor": storage_descriptor(columns, where)},
                 )
+
+
+def _compression_level(value: Any, compression: str) -> int | None:
+    """Athena's ``compression_level`` table property: ZSTD only, 1 to 22."""
+    if value is None:
+        return None
+    if compression != "zstd":
+        raise QueryFailed(f"compression_level is supported for ZSTD compression only, not {compression.upper()}")
+    try:
+        level = int(value)
+    except (TypeError, ValueError):
+        level = 0
+    if not 1 <= level <= 22:
+        raise QueryFailed(f"compression_level must be between 1 and 22 for ZSTD, not {value!r}")
+    return level
 
 
 def _check_partition_columns(data: pa.Table, keys: list[str]) -> None:
