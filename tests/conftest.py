@@ -134,4 +134,5 @@ def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedSta
     with local_services(root) as stack, airflow_stack.running(stack, free_port()) as airflow:
         api = airflow_stack.AirflowApi(airflow)
         api.wait_for_dags()
+        stack.note_dags_registered()
         yield SharedStack(stack, airflow, api)

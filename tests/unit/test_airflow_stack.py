@@ -94,3 +94,36 @@ def test_the_local_executor_hands_work_over_only_at_its_heartbeat(monkeypatch):
     assert handed == []
     executor.sync()  # the heartbeat, after the commit
     assert handed == ["compact"]
+
+
+def test_a_deferred_tasks_first_result_does_not_end_its_resumed_run(monkeypatch):
+    """The CI run that failed: segment_flights deferred, its trigger fired within a second and
+    the task resumed (same key); then its first process's "success" arrived, took the key out
+    of the running set, and the scheduler failed the running task as killed externally."""
+    from types import SimpleNamespace
+
+    from airflow.executors.local_executor import LocalExecutor
+    from airflow.models.taskinstancekey import TaskInstanceKey
+    from airflow.utils.state import TaskInstanceState
+
+    from localaws.airflow_executor import CommittedLocalExecutor
+
+    monkeypatch.setattr(LocalExecutor, "queue_workload", lambda self, workload, session=None: None)
+    monkeypatch.setattr(LocalExecutor, "sync", lambda self: None)
+    executor = CommittedLocalExecutor(parallelism=2)
+    key = TaskInstanceKey("opensky_daily_report", "segment_flights", "run", 1, -1)
+    workload = SimpleNamespace(ti=SimpleNamespace(key=key))
+
+    executor.running.add(key)
+    executor.queue_workload(workload)
+    executor.sync()  # the first run, which defers
+    executor.queue_workload(workload)
+    executor.sync()  # the resumption, same key, before the first run's result is read
+    executor.change_state(key, TaskInstanceState.SUCCESS)  # the first run's process ended
+
+    assert key in executor.running  # the resumed run is still the executor's
+    assert key not in executor.event_buffer
+
+    executor.change_state(key, TaskInstanceState.SUCCESS)  # the resumed run's own result
+    assert key not in executor.running
+    assert executor.event_buffer[key][0] == TaskInstanceState.SUCCESS

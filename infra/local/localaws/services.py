@@ -115,6 +115,11 @@ class LocalServices:
             raise StackError(f"airflow {' '.join(args[:2])} failed (exit {done.returncode}){log_tail(log_path)}")
         return log_path
 
+    def note_dags_registered(self) -> None:
+        """A DAG processor running on this stack has registered the DAGs and their assets:
+        ``run_dag`` need not."""
+        self._dags_registered = True
+
     def run_dag(self, dag_id: str, logical_date: datetime | None = None, conf: dict | None = None) -> Path:
         """``airflow dags test``; raises StackError unless the run succeeds. Without a DAG
         processor, the DAGs and their assets are registered first (``airflow dags
