@@ -177,7 +177,8 @@ def _unquoted(values: pa.StringArray) -> pa.StringArray | None:
     data = np.frombuffer(data_buffer, np.uint8)[base:end] if data_buffer is not None else np.zeros(0, np.uint8)
     offsets = offsets - base
     present = offsets[1:] > offsets[:-1]  # a null takes no bytes; a value of none was not quoted
-    if np.any(present != (values.is_valid().to_numpy(zero_copy_only=False) if values.null_count else True)):
+    valid = values.is_valid() if validity is not None else None
+    if np.any(present != (valid.to_numpy(zero_copy_only=False) if valid is not None else True)):
         return None
     first, last = offsets[:-1][present], offsets[1:][present] - 1
     if np.any(last == first) or np.any(data[first] != _QUOTE) or np.any(data[last] != _QUOTE):
@@ -187,7 +188,7 @@ def _unquoted(values: pa.StringArray) -> pa.StringArray | None:
         return None
     removed = np.zeros(len(offsets), np.int32)
     np.cumsum(present, out=removed[1:])
-    bitmap = values.is_valid().buffers()[1] if validity is not None else None
+    bitmap = valid.buffers()[1] if valid is not None else None
     return pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets - 2 * removed), pa.py_buffer(kept), bitmap)
 
 

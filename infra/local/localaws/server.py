@@ -146,20 +146,13 @@ class LocalAws:
         path = environ.get("PATH_INFO", "")
         if path.startswith(CODE_PREFIX):  # GetFunction's Code.Location, a URL with its own token
             return self._code_download(path.removeprefix(CODE_PREFIX), environ)(environ, start_response)
+        called = "lambda" if path.startswith(API_PREFIX) else _json_service(environ)
         try:
             signer = scope(environ, self.key)  # before a byte of the body is read
-            called = "lambda" if path.startswith(API_PREFIX) else _json_service(environ)
             length = _content_length(environ, called or signer.service, path)
-        except AuthError as exc:
-            log.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"), path, exc.code)
-            return _auth_error(environ, exc)(environ, start_response)
-        try:
             body = _read_body(environ["wsgi.input"], length)
-        except AuthError as exc:
-            return _auth_error(environ, exc)(environ, start_response)
-        environ["wsgi.input"] = io.BytesIO(body)
-        self.memory.note(length)
-        try:
+            environ["wsgi.input"] = io.BytesIO(body)
+            self.memory.note(length)
             caller = verify(environ, body, self.key, service=called)
         except AuthError as exc:
             log.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"), path, exc.code)

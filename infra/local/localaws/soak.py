@@ -260,7 +260,7 @@ def _successes(stack: LocalServices, dag_id: str, since: datetime) -> int:
     with _database(stack) as db:
         rows = db.execute("SELECT start_date FROM dag_run WHERE dag_id = ? AND state = 'success'", (dag_id,)).fetchall()
     started = [datetime.fromisoformat(str(r[0])).replace(tzinfo=UTC) for r in rows if r[0]]
-    return sum(1 for when in started if when >= since.replace(tzinfo=UTC))
+    return sum(1 for when in started if when >= since)
 
 
 def _skipped_minutes(stack: LocalServices, window: list[datetime]) -> list[datetime]:
