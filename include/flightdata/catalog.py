@@ -52,6 +52,10 @@ def table_input(names: resources.Resources, kind: str) -> dict[str, Any]:
         return _reference_table_input(
             names, kind, schema.AIRPORTS, "Airports (ICAO, IATA, position), from airportsdata"
         )
+    if kind == resources.RUNWAYS:
+        return _reference_table_input(
+            names, kind, schema.RUNWAYS, "Runway directions (thresholds, heading, length), from OurAirports"
+        )
     if kind == resources.FLIGHTS:
         return {
             **_reference_table_input(

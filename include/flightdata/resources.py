@@ -24,7 +24,9 @@ CURATED = "curated"
 COMMITS = "commits"  # one small Parquet object per snapshot: the step that makes it visible
 REPORTS = "reports"
 FLIGHTS = "flights"  # one row per flight, partitioned by the UTC day it took off
-AIRPORTS = "reference/airports"  # the airports reference table, written by both deployments
+REFERENCE = "reference"  # the reference tables, written by both deployments
+AIRPORTS = f"{REFERENCE}/airports"
+RUNWAYS = f"{REFERENCE}/runways"
 
 
 # The ingestion function's count of minutes OpenSky refused or could not be reached (its
@@ -118,6 +120,7 @@ class Resources:
             RAW: "raw_snapshots",
             COMMITS: "snapshot_commits",
             AIRPORTS: "airports",
+            RUNWAYS: "runways",
             FLIGHTS: "flights",
         }
 

@@ -105,6 +105,20 @@ AIRPORTS: tuple[Column, ...] = (
     Column("elevation_ft", "int", "ft", "Elevation above mean sea level"),
 )
 
+# The runways reference table: one row per runway direction, the way an aircraft uses it
+# (09L and 27R are two rows of one strip). Flights find their airports by it.
+RUNWAYS: tuple[Column, ...] = (
+    Column("airport", "string", None, "ICAO code of the airport (the airports table's icao)"),
+    Column("runway", "string", None, "Designator of this direction, for example 27R"),
+    Column("latitude", "double", "deg", "WGS-84 latitude of this direction's threshold, where it starts"),
+    Column("longitude", "double", "deg", "WGS-84 longitude of this direction's threshold"),
+    Column("end_latitude", "double", "deg", "WGS-84 latitude of the far end"),
+    Column("end_longitude", "double", "deg", "WGS-84 longitude of the far end"),
+    Column("heading_deg", "double", "deg", "True heading of travel along this direction"),
+    Column("length_m", "double", "m", "Length between the two ends"),
+    Column("elevation_m", "double", "m", "Elevation of the threshold above mean sea level"),
+)
+
 # One row per flight, segmented from the curated state vectors by the daily DAG
 # (sql/flights_day.sql); OpenSky's own flights table is the model.
 FLIGHTS: tuple[Column, ...] = (

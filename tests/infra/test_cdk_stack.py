@@ -154,9 +154,9 @@ def test_mwaa_role_reaches_only_this_projects_resources(synthesised):
     # raw/ may be read (the plugin's map), never written
     raw_reads = [s for s in statements if f"/{resources.RAW}/*" in json.dumps(s["Resource"])]
     assert [as_list(s["Action"]) for s in raw_reads] == [["s3:GetObject"]]
-    # the airports reference table is read (flights, the report), never written
-    airports = [s for s in statements if f"/{resources.AIRPORTS}/*" in json.dumps(s["Resource"])]
-    assert [as_list(s["Action"]) for s in airports] == [["s3:GetObject"]]
+    # the reference tables are read (flights, the report), never written
+    reference = [s for s in statements if f"/{resources.REFERENCE}/*" in json.dumps(s["Resource"])]
+    assert [as_list(s["Action"]) for s in reference] == [["s3:GetObject"]]
 
 
 def test_alarms_notify_the_topic(synthesised):
@@ -273,11 +273,12 @@ def test_resource_counts_per_type(synthesised, capsys):
         print("\nsynthesised resources:", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
-def test_the_airports_reference_file_is_deployed_into_the_lake(synthesised):
+def test_the_reference_files_are_deployed_into_the_lake(synthesised):
     template = synthesised["template"]
     (deployment,) = of_type(template, "Custom::CDKBucketDeployment").values()
 
-    assert deployment["Properties"]["DestinationBucketKeyPrefix"] == f"{resources.AIRPORTS}/"
-    tables = of_type(template, "AWS::Glue::Table").values()
-    (airports,) = [t for t in tables if t["Properties"]["TableInput"]["Name"] == "airports"]
-    assert airports["Properties"]["TableInput"]["StorageDescriptor"]["Location"].endswith(f"/{resources.AIRPORTS}/")
+    assert deployment["Properties"]["DestinationBucketKeyPrefix"] == f"{resources.REFERENCE}/"
+    tables = {t["Properties"]["TableInput"]["Name"]: t for t in of_type(template, "AWS::Glue::Table").values()}
+    for kind in (resources.AIRPORTS, resources.RUNWAYS):
+        location = tables[NAMES.tables[kind]]["Properties"]["TableInput"]["StorageDescriptor"]["Location"]
+        assert location.endswith(f"/{kind}/")

@@ -177,8 +177,8 @@ class Airflow(Construct):
             # The flightdata plugin's pages: the map reads the newest raw snapshot (read only),
             # the overview the project's metrics (reads have no resource type in CloudWatch).
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[lake.arn_for_objects(f"{resources.RAW}/*")]),
-            # Flights and the report join the airports reference table (the stack deploys it).
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[lake.arn_for_objects(f"{resources.AIRPORTS}/*")]),
+            # Flights and the report join the reference tables (the stack deploys them).
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[lake.arn_for_objects(f"{resources.REFERENCE}/*")]),
             iam.PolicyStatement(actions=["cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics"], resources=["*"]),
         ]
         for statement in statements:

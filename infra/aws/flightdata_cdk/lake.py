@@ -92,14 +92,14 @@ class Storage(Construct):
             ],
         )
 
-        # The airports reference table (flightdata_cdk.reference), the same file the local deploy puts.
-        self.airports = s3deploy.BucketDeployment(
+        # The reference tables (flightdata_cdk.reference), the same files the local deploy puts.
+        self.reference = s3deploy.BucketDeployment(
             self,
-            "Airports",
-            sources=[s3deploy.Source.asset(str(reference.write_airports(reference.BUILD).parent))],
+            "Reference",
+            sources=[s3deploy.Source.asset(str(reference.write_all(reference.BUILD)))],
             destination_bucket=self.lake,
-            destination_key_prefix=f"{resources.AIRPORTS}/",
-            prune=True,  # only its own prefix: the table holds this one file
+            destination_key_prefix=f"{resources.REFERENCE}/",
+            prune=True,  # only its own prefix: each table holds its one file
             memory_limit=256,
         )
 

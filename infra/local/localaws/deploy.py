@@ -87,13 +87,14 @@ def deploy(
         if exists.code:
             glue.update_table(DatabaseName=names.glue_database, TableInput=table)
 
-    # The airports reference table's one file: the same bytes the CDK app deploys.
-    s3.put_object(
-        Bucket=names.lake_bucket,
-        Key=reference.AIRPORTS_KEY,
-        Body=reference.airports_parquet(),
-        ContentType="application/vnd.apache.parquet",
-    )
+    # The reference tables' files: the same bytes the CDK app deploys.
+    for kind in reference.TABLES:
+        s3.put_object(
+            Bucket=names.lake_bucket,
+            Key=reference.key(kind),
+            Body=reference.parquet(kind),
+            ContentType="application/vnd.apache.parquet",
+        )
 
     athena = client("athena")
     with accepting("InvalidRequestException"):  # Athena's answer when the work group exists
@@ -142,7 +143,7 @@ def deploy(
         "queue": names.dead_letter_queue,
         "database": names.glue_database,
         "tables": list(names.tables.values()),
-        "reference": [reference.AIRPORTS_KEY],
+        "reference": [reference.key(kind) for kind in reference.TABLES],
         "workgroup": names.workgroup,
         "secret": names.opensky_secret,
     }
