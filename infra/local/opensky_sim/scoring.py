@@ -4,7 +4,8 @@ A segmented flight matches a true flight when they share the icao24 and overlap 
 80% of the true flight's seen time (from its first to its last contact a receiver could
 have had). Only what could be judged counts: true flights seen whole inside the scored
 span from aircraft whose rows reach the lake with positions, and segmented flights inside
-the span. Airport accuracy is over matched flights seen at both ends.
+the span. Departure airport accuracy is over matched flights whose takeoff the truth saw,
+arrival accuracy over those whose landing it saw.
 """
 
 from __future__ import annotations
@@ -42,17 +43,18 @@ def score(
     recalled = sum(1 for t in judged_truth if id(t) in true_found)
     precise = sum(1 for f in judged if matches[id(f)] is not None)
 
-    both_ends = [
-        (f, t) for f in judged if (t := matches[id(f)]) is not None and t["seen_from_takeoff"] and t["seen_to_landing"]
-    ]
-    departures = sum(1 for f, t in both_ends if f["departure_airport"] == t["departure"])
-    arrivals = sum(1 for f, t in both_ends if f["arrival_airport"] == t["arrival"])
+    matched = [(f, t) for f in judged if (t := matches[id(f)]) is not None]
+    took_off = [(f, t) for f, t in matched if t["seen_from_takeoff"]]
+    landed = [(f, t) for f, t in matched if t["seen_to_landing"]]
+    departures = sum(1 for f, t in took_off if f["departure_airport"] == t["departure"])
+    arrivals = sum(1 for f, t in landed if f["arrival_airport"] == t["arrival"])
     return {
         "flights_segmented": len(judged),
         "flights_true": len(judged_truth),
         "flights_precision": round(precise / len(judged), 4) if judged else 0.0,
         "flights_recall": round(recalled / len(judged_truth), 4) if judged_truth else 0.0,
-        "flights_seen_at_both_ends": len(both_ends),
-        "departure_airport_accuracy": round(departures / len(both_ends), 4) if both_ends else 0.0,
-        "arrival_airport_accuracy": round(arrivals / len(both_ends), 4) if both_ends else 0.0,
+        "departures_judged": len(took_off),
+        "arrivals_judged": len(landed),
+        "departure_airport_accuracy": round(departures / len(took_off), 4) if took_off else 0.0,
+        "arrival_airport_accuracy": round(arrivals / len(landed), 4) if landed else 0.0,
     }
