@@ -14,21 +14,47 @@ The thresholds, and why:
   minutes in three (its longest planned gap is 2 minutes), a minute can fail, and coverage
   over sparse receivers has holes of up to ~10 minutes in cruise. A turnaround at the gate,
   transponder off, takes 30 minutes or more.
+- **A takeoff starts a flight**, and so does the first contact when it is airborne: an
+  aircraft first heard on its approach that lands and leaves again under the same callsign
+  within the gap is two flights.
 - **A flight belongs to the day of its first airborne contact** (``takeoff_seen``). Positions
   from the hour before the day (longer than the gap, plus a taxi out) show whether a flight
   that is airborne at midnight started the day before; it is then left to that day. Positions
   up to 6 hours after the day let a flight that crosses midnight end where it landed. The
   report for a day runs at 06:30 UTC the day after, when those hours are compacted; a flight
   still in the air then is cut at the window's end and marked ``seen_to_landing = false``.
-- **Airports**: the nearest reference airport to the flight's first ground contact before
-  its first airborne one (for the arrival: its last ground contact after its last airborne
-  one), within 5 km: a large airport's runways end up to ~4 km from its reference point.
-  Without a ground contact, the lowest contact below 1,000 m (about 3,300 ft), slower than
-  130 m/s (about 250 kt, the usual speed limit below 10,000 ft), and climbing within 15
-  minutes of the first airborne contact (descending within 15 minutes of the last) counts,
-  within 12 km: on a 3° approach 1,000 m is ~19 km out, but with a snapshot a minute most
-  aircraft are caught well below that. An aircraft that enters coverage on its final
-  approach is descending, so it is not given its arrival airport as its departure.
+- **Contacts that stand still are not flying.** A contact that says "airborne" but whose
+  position moves slower than ``STANDING_MS`` (the slower of the legs to the next and from the
+  previous contact, by position time, within ``PACE_S``; the reported speed when positions
+  do not tell) is a ground contact for segmentation, without its altitude: real transponders
+  parked at a gate send "airborne" with 39,000 ft or -70 m. Validation keeps these rows (a
+  balloon or a hovering helicopter is as slow); only segmentation reads them differently.
+- **Climbing and descending come from the altitudes**: the rate from one airborne contact
+  to the next (to the previous, for descending), above ``CLIMB_MS`` (about 300 ft/min; a
+  level flight's altitude noise between minutely contacts is a tenth of that). The reported
+  vertical rate stands in only when there is no neighbouring contact, and the reported speed
+  is checked against ``SLOW_MS`` only when positions do not give one.
+- **Airports come from runways** (the ``runways`` reference table, OurAirports). The
+  evidence is as before: the ground contact closest before the first airborne one (after
+  the last, for the arrival); else the lowest contact within ``END_WINDOW`` of it that is
+  slow, climbing (descending) and below ``EVIDENCE_ALTITUDE_M``. It belongs to the airport
+  of the runway direction it fits best (nearest its centreline):
+
+  - on the ground, within ``GROUND_KM`` of the runway (taxiways and aprons);
+  - airborne, at most ``LOW_ALTITUDE_M`` above the threshold, on a track within
+    ``MAX_TURN_DEG`` of the runway's heading, inside a funnel ``FUNNEL_KM`` either side of
+    the centreline that widens by ``FUNNEL_SLOPE`` km a km beyond the runway's end. A
+    departure must be past where the steepest climb (``STEEPEST_GRADIENT``, 1 in 4) from
+    the threshold could have brought it, and before where the shallowest one
+    (``SHALLOWEST_GRADIENT``, 1 in 20) from the far end would have: a first contact at
+    770 m a minute after takeoff is 3 to 19 km down the runway's line, not beside a
+    smaller airfield it happens to be nearer. An arrival must be short of the far end and
+    no further out than the shallowest descent allows (a 3 degree glide path is 0.052).
+
+  Only when no runway fits (a turn soon after takeoff, an airfield without runway data) does
+  the nearest reference point count: within ``GROUND_RADIUS_KM`` on the ground,
+  ``LOW_RADIUS_KM`` when low. A flight ``seen_from_takeoff``
+  had a ground contact before its first airborne one, or a departure airport found this way.
 """
 
 from __future__ import annotations
@@ -47,14 +73,25 @@ GAP = timedelta(minutes=20)
 LOOKBACK = timedelta(hours=1)
 LOOKAHEAD = timedelta(hours=6)
 END_WINDOW = timedelta(minutes=15)
+PACE_S = 300
+STANDING_MS = 5  # 10 knots: slower than anything that flies, faster than a parked position's jitter
+CLIMB_MS = 1.5
+SLOW_MS = 130
+EVIDENCE_ALTITUDE_M = 5_000
+LOW_ALTITUDE_M = 1_000
+GROUND_KM = 2.5
+MAX_TURN_DEG = 60
+FUNNEL_KM = 1.0
+FUNNEL_SLOPE = 0.35
+STEEPEST_GRADIENT = 0.25
+SHALLOWEST_GRADIENT = 0.05
 GROUND_RADIUS_KM = 5.0
 LOW_RADIUS_KM = 12.0
-LOW_ALTITUDE_M = 1_000
-SLOW_MS = 130
-# Airports are joined through a grid of this many degrees (about 22 km north-south); each
-# point meets the airports of its cell and the eight around it, so every airport within the
-# largest radius is found up to about 55° of latitude, and most beyond.
-CELL_DEG = 0.2
+# Runways and airports are joined through a grid of this many degrees (about 44 km
+# north-south); each point meets those of its cell and the eight around it, so every
+# runway threshold within the furthest fit (a 4 km runway and 20 km of climb or descent) is
+# found up to about 45 degrees of latitude, and nearly all beyond.
+CELL_DEG = 0.4
 
 
 def plan(names: resources.Resources, day: datetime, run_id: str, try_number: int) -> dict[str, Any]:
@@ -75,10 +112,20 @@ def plan(names: resources.Resources, day: datetime, run_id: str, try_number: int
         "day_end": int((day + timedelta(days=1)).timestamp()),
         "gap_s": int(GAP.total_seconds()),
         "end_window_s": int(END_WINDOW.total_seconds()),
+        "pace_s": PACE_S,
+        "standing_ms": STANDING_MS,
+        "climb_ms": CLIMB_MS,
+        "slow_ms": SLOW_MS,
+        "evidence_altitude_m": EVIDENCE_ALTITUDE_M,
+        "low_altitude_m": LOW_ALTITUDE_M,
+        "ground_km": GROUND_KM,
+        "max_turn_deg": MAX_TURN_DEG,
+        "funnel_km": FUNNEL_KM,
+        "funnel_slope": FUNNEL_SLOPE,
+        "steepest_gradient": STEEPEST_GRADIENT,
+        "shallowest_gradient": SHALLOWEST_GRADIENT,
         "ground_radius_km": GROUND_RADIUS_KM,
         "low_radius_km": LOW_RADIUS_KM,
-        "low_altitude_m": LOW_ALTITUDE_M,
-        "slow_ms": SLOW_MS,
         "cell_deg": CELL_DEG,
     }
 
