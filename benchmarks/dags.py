@@ -1,4 +1,4 @@
-"""DAG figures: one opensky_flights minute against the same shape of no-op tasks, and DAG file
+"""DAG figures: one opensky_state_vectors minute against the same shape of no-op tasks, and DAG file
 parse time against an empty TaskFlow DAG, all measured in this run.
 """
 
@@ -67,13 +67,13 @@ def main() -> None:
         figures[f"dag_parse_ratio[{dag_file.stem}]"] = round(parse_seconds(dag_file) / empty, 2)
     with (
         tempfile.TemporaryDirectory(prefix="flightdata-bench-") as root,
-        local_services(Path(root), extra_dags=(HERE / "noop_flights.py",)) as stack,
+        local_services(Path(root), extra_dags=(HERE / "noop_state_vectors.py",)) as stack,
     ):
         minutes = demo_minutes(datetime.now(UTC), TICKS + 1)
-        stack.run_dag("opensky_flights", minutes[0])  # warm-up: first imports, first Lambda start
-        tick = tick_seconds(stack, "opensky_flights", minutes[1:])
-        rows_per_run = metadata_rows(stack.root / "airflow" / "airflow.db", "opensky_flights") / len(minutes)
-        noop = tick_seconds(stack, "noop_flights", minutes[1:])
+        stack.run_dag("opensky_state_vectors", minutes[0])  # warm-up: first imports, first Lambda start
+        tick = tick_seconds(stack, "opensky_state_vectors", minutes[1:])
+        rows_per_run = metadata_rows(stack.root / "airflow" / "airflow.db", "opensky_state_vectors") / len(minutes)
+        noop = tick_seconds(stack, "noop_state_vectors", minutes[1:])
     figures["tick_seconds"] = round(tick, 2)
     figures["tick_noop_seconds"] = round(noop, 2)
     figures["tick_overhead_ratio"] = round(tick / noop, 2)

@@ -2,7 +2,7 @@
 memory grow, against the lake's own growth in the same run.
 
 After one warm-up hour, each simulated minute invokes the ingestion and ETL functions on the endpoint and registers
-the hour's partitions, as opensky_flights does; each simulated hour is compacted by
+the hour's partitions, as opensky_state_vectors does; each simulated hour is compacted by
 opensky_compaction (``airflow dags test``). ``ENDPOINT_BENCH_HOURS`` (default 2) sets the span.
 """
 

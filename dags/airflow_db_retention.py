@@ -16,10 +16,10 @@ from airflow.sdk import DAG, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata.orchestration import aws, retention
-from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE
+from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, RETENTION_DAG, START_DATE
 
 with DAG(
-    dag_id="airflow_db_retention",
+    dag_id=RETENTION_DAG,
     description="Remove Airflow metadata older than keep_days with airflow db clean",
     schedule=CronTriggerTimetable("15 3 * * *", timezone="UTC"),
     start_date=START_DATE,

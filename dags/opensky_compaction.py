@@ -31,13 +31,13 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata import resources
 from flightdata.orchestration import aws, compaction
-from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE, lake_asset
+from flightdata.orchestration.dag_defaults import COMPACTION_DAG, DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE, lake_asset
 from flightdata.orchestration.queries import athena_query, result_rows
 
 CURATED = lake_asset("opensky_curated_hourly", resources.CURATED)
 
 with DAG(
-    dag_id="opensky_compaction",
+    dag_id=COMPACTION_DAG,
     description="Every hour: the previous hour's committed minutes compacted into curated Parquet with Athena",
     schedule=CronTriggerTimetable("5 * * * *", timezone="UTC"),
     start_date=START_DATE,

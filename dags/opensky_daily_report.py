@@ -28,14 +28,14 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata import reporting, resources
 from flightdata.orchestration import aws, daily_report, flights, links
-from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE, lake_asset
+from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, REPORT_DAG, SQL_DIR, START_DATE, lake_asset
 from flightdata.orchestration.links import ReportLink
 from flightdata.orchestration.queries import athena_query
 
 FLIGHTS = lake_asset("opensky_flights_daily", resources.FLIGHTS)
 
 with DAG(
-    dag_id="opensky_daily_report",
+    dag_id=REPORT_DAG,
     description="Every day: flights segmented in Athena, then the report queries, as CSV and one HTML page",
     schedule=CronTriggerTimetable("30 6 * * *", timezone="UTC"),
     start_date=START_DATE,

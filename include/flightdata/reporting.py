@@ -140,7 +140,7 @@ def is_empty(results: dict[str, QueryResult]) -> bool:
 
 EMPTY_DAY = (
     "No data was collected on this day: no snapshot of it is in the lake's processed table. "
-    "Check that opensky_flights ran then, and that opensky_compaction ran for its hours."
+    "Check that opensky_state_vectors ran then, and that opensky_compaction ran for its hours."
 )
 
 

@@ -21,7 +21,7 @@ from tests.browser.conftest import SHOTS
 
 ALPS = '[{"name": "alps", "bbox": {"lamin": 45.8, "lomin": 5.9, "lamax": 47.8, "lomax": 10.5}}]'
 DESCRIPTIONS = {
-    "opensky_flights": "Every minute: OpenSky state vectors to the lake",
+    "opensky_state_vectors": "Every minute: OpenSky state vectors to the lake",
     "opensky_compaction": "Every hour: the previous hour's committed minutes compacted",
     "opensky_daily_report": "Every day: flights segmented in Athena, then the report queries",
 }
@@ -67,8 +67,8 @@ def shot(tab, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def triggered(ui, page):
-    """opensky_flights triggered through its form, for one custom region."""
-    page.goto(f"{ui['url']}/dags/opensky_flights")
+    """opensky_state_vectors triggered through its form, for one custom region."""
+    page.goto(f"{ui['url']}/dags/opensky_state_vectors")
     page.get_by_role("button", name="Trigger Dag").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_role("textbox").first.click()  # the regions param's JSON editor
@@ -76,9 +76,9 @@ def triggered(ui, page):
     page.keyboard.insert_text(ALPS)
     shot(page, "trigger-form")
     dialog.get_by_role("button", name="Trigger", exact=True).click()
-    page.wait_for_url("**/dags/opensky_flights/runs/manual__*")
+    page.wait_for_url("**/dags/opensky_state_vectors/runs/manual__*")
     run_id = page.url.rsplit("/runs/", 1)[1].split("/", 1)[0]
-    return {"run_id": run_id, "state": wait_for_run(ui, "opensky_flights", run_id)}
+    return {"run_id": run_id, "state": wait_for_run(ui, "opensky_state_vectors", run_id)}
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_signed_in_the_dags_are_listed_with_their_descriptions(ui, page):
 
 def test_a_run_for_a_custom_region_triggered_through_the_form_succeeds(ui, page, triggered):
     assert triggered["state"] == "success"
-    run = f"{ui['url']}/dags/opensky_flights/runs/{triggered['run_id']}"
+    run = f"{ui['url']}/dags/opensky_state_vectors/runs/{triggered['run_id']}"
     page.goto(run)
     # the mapped tasks are labelled by region, not by index
     expect(page.get_by_role("cell", name="alps", exact=True)).to_have_count(2)  # ingest, transform
@@ -123,7 +123,7 @@ def test_a_run_for_a_custom_region_triggered_through_the_form_succeeds(ui, page,
 
 
 def test_the_transform_log_has_its_summary_line(ui, page, triggered):
-    page.goto(f"{ui['url']}/dags/opensky_flights/runs/{triggered['run_id']}/tasks/transform/mapped/0")
+    page.goto(f"{ui['url']}/dags/opensky_state_vectors/runs/{triggered['run_id']}/tasks/transform/mapped/0")
     summary = page.get_by_text("region=alps records=")
     expect(summary).to_have_count(1)
     expect(summary).to_contain_text("quality=")
@@ -155,15 +155,15 @@ def test_every_extra_link_opens_a_page_that_loads(ui, page, triggered, report_ru
     flights, report = triggered["run_id"], report_run["run_id"]
     refused = csp_violations(page)
 
-    follow(ui, page, "opensky_flights", flights, "ingest/mapped/0", "Raw snapshot")
+    follow(ui, page, "opensky_state_vectors", flights, "ingest/mapped/0", "Raw snapshot")
     assert page.get_by_role("cell", name="_alps.json.gz").count() == 1
 
-    follow(ui, page, "opensky_flights", flights, "transform/mapped/0", "Objects written")
+    follow(ui, page, "opensky_state_vectors", flights, "transform/mapped/0", "Objects written")
     for prefix in ("processed/", "quarantine/", "commits/"):
         assert page.get_by_role("cell").filter(has_text=prefix).count() >= 1
     shot(page, "lake-objects")
 
-    follow(ui, page, "opensky_flights", flights, "publish_quality_metrics", "Quality dashboard")
+    follow(ui, page, "opensky_state_vectors", flights, "publish_quality_metrics", "Quality dashboard")
     assert page.get_by_role("heading", name="Overview: the last 24 hours").is_visible()
 
     assert report_run["state"] == "success"

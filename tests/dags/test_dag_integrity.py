@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-EXPECTED_DAGS = {"opensky_flights", "opensky_compaction", "opensky_daily_report", "airflow_db_retention"}
+EXPECTED_DAGS = {"opensky_state_vectors", "opensky_compaction", "opensky_daily_report", "airflow_db_retention"}
 
 
 def test_every_dag_file_parses_without_errors(dagbag):

@@ -13,8 +13,8 @@ def edges(dag) -> set[tuple[str, str]]:
     return {(task.task_id, down) for task in dag.tasks for down in task.downstream_task_ids}
 
 
-def test_opensky_flights_fans_out_after_the_lambdas(dagbag):
-    dag = dagbag.dags["opensky_flights"]
+def test_opensky_state_vectors_fans_out_after_the_lambdas(dagbag):
+    dag = dagbag.dags["opensky_state_vectors"]
 
     assert edges(dag) == {
         ("plan", "ingest"),
@@ -102,7 +102,7 @@ def test_opensky_daily_report_segments_flights_before_the_report_and_cleans_up_o
 def test_bad_regions_fail_at_trigger_time_naming_the_field(dagbag, value, message):
     from airflow.exceptions import ParamValidationError
 
-    params = copy.deepcopy(dagbag.dags["opensky_flights"].params)
+    params = copy.deepcopy(dagbag.dags["opensky_state_vectors"].params)
 
     def trigger_with(regions):
         params["regions"] = regions
@@ -114,7 +114,7 @@ def test_bad_regions_fail_at_trigger_time_naming_the_field(dagbag, value, messag
 
 
 def test_named_boxes_are_accepted(dagbag):
-    params = copy.deepcopy(dagbag.dags["opensky_flights"].params)
+    params = copy.deepcopy(dagbag.dags["opensky_state_vectors"].params)
     params["regions"] = [
         {"name": "europe", "bbox": {"lamin": 35, "lomin": -10, "lamax": 60, "lomax": 30}},
         {"name": "us_east", "bbox": {"lamin": 25, "lomin": -85, "lamax": 45, "lomax": -65}},
@@ -142,7 +142,7 @@ def test_every_dag_says_what_it_does_and_its_assets_name_the_real_bucket(dagbag)
     bucket = Resources.from_env().lake_bucket
     for dag in dagbag.dags.values():
         assert dag.description, f"{dag.dag_id} has no description for the DAG list"
-    flights, compaction = dagbag.dags["opensky_flights"], dagbag.dags["opensky_compaction"]
+    flights, compaction = dagbag.dags["opensky_state_vectors"], dagbag.dags["opensky_compaction"]
     assert [o.uri for o in flights.get_task("register_partitions").outlets] == [
         f"s3://{bucket}/processed"
     ]  # Airflow drops the final slash
@@ -159,7 +159,7 @@ def test_every_param_has_a_description_and_regions_shows_its_shape(dagbag):
     for dag in dagbag.dags.values():
         for name in dag.params:
             assert dag.params.get_param(name).description, f"{dag.dag_id}.{name} has no description"
-    regions = dagbag.dags["opensky_flights"].params.get_param("regions")
+    regions = dagbag.dags["opensky_state_vectors"].params.get_param("regions")
     assert json.dumps(minutely.EXAMPLE_REGIONS[0]) in regions.description
     jsonschema.validate(minutely.EXAMPLE_REGIONS, regions.schema)
 
@@ -168,8 +168,8 @@ def test_tasks_link_to_what_they_wrote_or_ran(dagbag):
     def link_names(dag_id: str, task_id: str) -> list[str]:
         return [link.name for link in dagbag.dags[dag_id].get_task(task_id).operator_extra_links]
 
-    assert link_names("opensky_flights", "ingest") == ["Raw snapshot"]
-    assert link_names("opensky_flights", "transform") == ["Objects written"]
-    assert link_names("opensky_flights", "publish_quality_metrics") == ["Quality dashboard"]
+    assert link_names("opensky_state_vectors", "ingest") == ["Raw snapshot"]
+    assert link_names("opensky_state_vectors", "transform") == ["Objects written"]
+    assert link_names("opensky_state_vectors", "publish_quality_metrics") == ["Quality dashboard"]
     assert link_names("opensky_daily_report", "publish_report") == ["Report"]
     assert link_names("opensky_daily_report", "query_aircraft_by_country") == ["Athena query"]

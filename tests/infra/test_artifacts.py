@@ -67,7 +67,7 @@ def test_the_lambda_zip_holds_the_handlers_and_nothing_from_the_dev_side(lambda_
 
 
 def test_the_mwaa_bundle_holds_the_dags_and_the_airflow_side_only(mwaa_bundle):
-    assert "dags/opensky_flights.py" in mwaa_bundle
+    assert "dags/opensky_state_vectors.py" in mwaa_bundle
     assert "dags/flightdata/orchestration/minutely.py" in mwaa_bundle
     assert "dags/flightdata/sql/compact_hour.sql" in mwaa_bundle
     assert dev_side(mwaa_bundle) == []

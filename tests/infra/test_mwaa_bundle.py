@@ -60,7 +60,12 @@ def test_bundle_parses_with_mwaas_path_layout(built, tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
 
     assert result["errors"] == {}
-    assert result["dags"] == ["airflow_db_retention", "opensky_compaction", "opensky_daily_report", "opensky_flights"]
+    assert result["dags"] == [
+        "airflow_db_retention",
+        "opensky_compaction",
+        "opensky_daily_report",
+        "opensky_state_vectors",
+    ]
     assert result["flightdata"].startswith(str(built / "dags" / "flightdata"))
     assert all("/flightdata/" not in f for f in result["files"]), "the package was parsed for DAGs"
 
@@ -109,7 +114,7 @@ def test_first_deploy_uploads_everything_and_points_mwaa_at_the_versions(mwaa_bu
     assert result["dags"]["unchanged"] == 0
     assert result["dags"]["uploaded"] == len([p for p in (built / "dags").rglob("*") if p.is_file()])
     keys = {o["Key"] for o in mwaa_bucket.list_objects_v2(Bucket="fd-mwaa", Prefix="dags/")["Contents"]}
-    assert "dags/opensky_flights.py" in keys
+    assert "dags/opensky_state_vectors.py" in keys
     assert "dags/flightdata/lake.py" in keys
 
 

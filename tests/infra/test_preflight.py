@@ -39,7 +39,7 @@ def test_the_project_bundle_passes(mwaa_python, bundle_copy):
     report = preflight.run(bundle_copy, mwaa_python)
 
     assert report.problems == []
-    assert set(report.dags) >= {"opensky_flights", "opensky_compaction", "opensky_daily_report"}
+    assert set(report.dags) >= {"opensky_state_vectors", "opensky_compaction", "opensky_daily_report"}
     assert report.tasks > 0
     # the plugin loads from plugins.zip alone (flightdata is not installed here), with its pages and links
     assert report.plugins["flightdata"] == {
@@ -50,7 +50,7 @@ def test_the_project_bundle_passes(mwaa_python, bundle_copy):
 
 def test_a_dag_importing_what_mwaa_lacks_fails_with_the_module_named(mwaa_python, bundle_copy):
     # GIVEN a copy of the bundle whose DAG file imports a package only the laptop has
-    flights = bundle_copy / "dags" / "opensky_flights.py"
+    flights = bundle_copy / "dags" / "opensky_state_vectors.py"
     flights.write_text(flights.read_text() + "\nimport duckdb  # noqa: E402, F401\n")
 
     # WHEN the preflight loads it
@@ -58,7 +58,7 @@ def test_a_dag_importing_what_mwaa_lacks_fails_with_the_module_named(mwaa_python
 
     # THEN it fails and names the file and the module
     assert not report.ok
-    assert any("opensky_flights.py" in p and "duckdb" in p for p in report.problems), report.problems
+    assert any("opensky_state_vectors.py" in p and "duckdb" in p for p in report.problems), report.problems
 
 
 def test_a_flightdata_module_that_reaches_pyarrow_fails(mwaa_python, bundle_copy):

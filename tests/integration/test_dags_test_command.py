@@ -14,7 +14,7 @@ def test_airflow_dags_test_runs_a_minute_with_its_asset_on_a_fresh_stack(tmp_pat
     minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=6, minutes=7)
 
     with local_services(tmp_path / "stack") as stack:
-        log = stack.run_dag("opensky_flights", minute)  # raises with the log's tail unless it succeeds
+        log = stack.run_dag("opensky_state_vectors", minute)  # raises with the log's tail unless it succeeds
 
     text = log.read_text(errors="replace")
     assert "register_partitions" in text

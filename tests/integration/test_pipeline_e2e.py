@@ -74,27 +74,27 @@ def test_minutes_compaction_and_report_reconcile(stack, api):
     minutes = demo_minutes(datetime.now(UTC), 2)
     hour = minutes[0].replace(minute=0)
     hour_filter = lake.partition_filter(lake.partition_values(hour))
-    run_ids = [api.trigger("opensky_flights", when) for when in minutes]
+    run_ids = [api.trigger("opensky_state_vectors", when) for when in minutes]
     for run_id in run_ids:
-        api.wait("opensky_flights", run_id)
+        api.wait("opensky_state_vectors", run_id)
 
     # THEN each run reads well in the Airflow UI: one summary line per task in its log, dict
     # XComs, mapped instances labelled by region, and an asset event saying what was committed
     first = run_ids[0]
-    ingest_log = api.task_log("opensky_flights", first, "ingest", map_index=0)
-    transform_log = api.task_log("opensky_flights", first, "transform", map_index=0)
+    ingest_log = api.task_log("opensky_state_vectors", first, "ingest", map_index=0)
+    transform_log = api.task_log("opensky_state_vectors", first, "transform", map_index=0)
     assert re.search(r"region=global records=\d+ credits_spent=\d+ credits_left=\d+ attempts=1 -> s3://", ingest_log)
     assert re.search(r"region=global records=\d+ valid=\d+ quarantined=\d+ quality=\d+\.\d\d% -> s3://", transform_log)
     labels = {
         (ti["task_id"], ti["rendered_map_index"])
         for run_id in run_ids
-        for ti in api.task_instances("opensky_flights", run_id)
+        for ti in api.task_instances("opensky_state_vectors", run_id)
         if ti["task_id"] in ("ingest", "transform")
     }
     assert sorted(labels) == [("ingest", "global"), ("transform", "global")]
-    xcoms = [api.xcom("opensky_flights", run_id, "transform", map_index=0) for run_id in run_ids]
+    xcoms = [api.xcom("opensky_state_vectors", run_id, "transform", map_index=0) for run_id in run_ids]
     assert all(isinstance(x, dict) and x["region"] == "global" for x in xcoms)
-    extras = [e["extra"] for e in api.asset_events("opensky_flights") if e["source_run_id"] in run_ids]
+    extras = [e["extra"] for e in api.asset_events("opensky_state_vectors") if e["source_run_id"] in run_ids]
     assert sorted(e["snapshot_time"] for e in extras) == [m.isoformat() for m in minutes]
     extras.sort(key=lambda e: e["snapshot_time"])
     assert [e["records"] for e in extras] == [served(m) for m in minutes]
@@ -127,7 +127,7 @@ def test_minutes_compaction_and_report_reconcile(stack, api):
     hour_keys = [
         k for kind in ("raw", "processed", "quarantine", "commits") for k in keys(stack, lake.hour_prefix(kind, hour))
     ]
-    api.run("opensky_flights", minutes[0])
+    api.run("opensky_state_vectors", minutes[0])
     assert count(stack, "processed", hour_filter) == sum(valid(m) for m in minutes)
     rerun = [
         k for kind in ("raw", "processed", "quarantine", "commits") for k in keys(stack, lake.hour_prefix(kind, hour))
@@ -203,7 +203,7 @@ def test_minutes_compaction_and_report_reconcile(stack, api):
     # WHEN another minute of the hour commits after its compaction, THEN the report flags the hour
     present = {lake.minute_of_key(k) for k in keys(stack, lake.hour_prefix("commits", hour))}
     extra = next(m for m in (hour + timedelta(minutes=n) for n in range(60)) if m not in present)
-    api.run("opensky_flights", extra)
+    api.run("opensky_state_vectors", extra)
     api.run("opensky_daily_report", conf={"day": day})
     summary = json.loads(
         s3.get_object(Bucket=stack.names.lake_bucket, Key=f"reports/date={day}/summary.json")["Body"].read()
@@ -227,7 +227,7 @@ def test_the_seed_readme_queries_run_unchanged_but_for_the_table_and_the_date(st
     thresholds labelled in feet; the project's own report bands baro_altitude_ft. The
     queries still run as written, and their counts agree with the table."""
     when = datetime.now(UTC).replace(minute=17, second=0, microsecond=0) - timedelta(hours=5)
-    api.run("opensky_flights", when)
+    api.run("opensky_state_vectors", when)
     day = f"year = '{when:%Y}' AND month = '{when:%m}' AND day = '{when:%d}'"
 
     by_country, altitude = (
@@ -255,7 +255,7 @@ def test_a_late_minute_asks_for_its_hour_again(stack, api):
     flagged by the report: the end of test_minutes_compaction_and_report_reconcile)."""
     now = datetime.now(UTC)
     late = now.replace(minute=30, second=0, microsecond=0) - timedelta(hours=4)
-    api.run("opensky_flights", late)
+    api.run("opensky_state_vectors", late)
     recompaction = next(
         (r for r in api.run_ids("opensky_compaction") if r.startswith(f"recompact__{late:%Y-%m-%dT%H}__")), None
     )
@@ -272,15 +272,15 @@ def test_a_minute_skipped_for_the_credit_reserve_still_publishes_its_credits(sta
     run hands it those the previous minute found left."""
     # GIVEN a minute that fetched, and found some credits left
     first = datetime.now(UTC).replace(minute=40, second=0, microsecond=0) - timedelta(hours=5)
-    landed = api.xcom("opensky_flights", api.run("opensky_flights", first).run_id, "ingest", map_index=0)
+    landed = api.xcom("opensky_state_vectors", api.run("opensky_state_vectors", first).run_id, "ingest", map_index=0)
     left = landed["credits_remaining"]
 
     # WHEN the next minute's reserve is all of them
     when = first + timedelta(minutes=1)
-    run = api.run("opensky_flights", when, conf={"credit_reserve": left})
+    run = api.run("opensky_state_vectors", when, conf={"credit_reserve": left})
 
     # THEN its ingestion is skipped, and its metrics task still publishes what is left
-    states = {ti["task_id"]: ti["state"] for ti in api.task_instances("opensky_flights", run.run_id)}
+    states = {ti["task_id"]: ti["state"] for ti in api.task_instances("opensky_state_vectors", run.run_id)}
     assert states["ingest"] == "skipped", states
     assert states["publish_quality_metrics"] == "success", states
     points = stack.client("cloudwatch").get_metric_statistics(
@@ -299,7 +299,7 @@ def test_the_runs_are_measured_in_the_shape_the_cost_estimate_reads(stack, api):
     from localaws import measure
 
     # GIVEN the runs above (every phase of them counts as "minutely" here)
-    runs = len(api.run_ids("opensky_flights"))
+    runs = len(api.run_ids("opensky_state_vectors"))
     phases = [measure.Phase("minutely", datetime(2000, 1, 1, tzinfo=UTC))]
 
     workload = measure.workload(stack, runs, phases, {"command": "the end-to-end test"})
@@ -348,7 +348,7 @@ def test_airflow_metadata_is_cleaned_by_the_retention_dag_and_db_clean(stack, ap
     the live scheduler, as a developer would run it. The runs above are manual, and db clean
     keeps only the latest non-manual run of a DAG, so none of them stays; Airflow carries on."""
     stack.run_dag("airflow_db_retention")  # 30 days: nothing this young goes
-    assert len(api.run_ids("opensky_flights")) >= 3
+    assert len(api.run_ids("opensky_state_vectors")) >= 3
     api.wait_idle()
     # Everything before now, but not the live components' own jobs: they heartbeat every few
     # seconds, and a job row cleaned under a running component stops it, as it would on MWAA
@@ -359,5 +359,5 @@ def test_airflow_metadata_is_cleaned_by_the_retention_dag_and_db_clean(stack, ap
 
     retention.clean_locally(cutoff, env=stack.env)
 
-    assert api.run_ids("opensky_flights") == []
+    assert api.run_ids("opensky_state_vectors") == []
     api.airflow.wait_ready(timeout_s=60)  # every component still heartbeats (the browser tests run on it next)

@@ -302,7 +302,7 @@ class FakeTaskInstance:
     calls = 0
 
     def get_dr_count(self, dag_id, logical_dates, states):
-        assert dag_id == "opensky_flights"
+        assert dag_id == "opensky_state_vectors"
         self.calls += 1
         return sum(1 for when in logical_dates if self.states.get(when) in states)
 

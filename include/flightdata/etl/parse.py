@@ -1,6 +1,6 @@
 """OpenSky ``/states/all`` JSON bytes → a typed Arrow table, one row per state vector.
 
-Bodies in the compact form OpenSky sends go through ``compact.read`` (JSON to Arrow in
+Bodies in the flat-array form OpenSky sends go through ``flat_arrays.read`` (JSON to Arrow in
 C++). Everything else is parsed strictly with orjson: the rows are transposed with
 ``zip`` and Arrow converts whole columns. Rows that are not state vectors, and values of
 the wrong type, take a slow path that keeps them (as nulls plus a reason) so the ETL can
@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from flightdata.etl import compact
+from flightdata.etl import flat_arrays
 from flightdata.etl.arrow import API_SCHEMA, type_of
 from flightdata.etl.stages import READ, TYPES, stage
 from flightdata.opensky.api import check_states_document
@@ -50,7 +50,7 @@ class ParsedSnapshot:
 
 def parse_snapshot(body: bytes) -> ParsedSnapshot:
     """Typed rows of a ``/states/all`` body (raises MalformedSnapshotError)."""
-    fast = compact.read(body)
+    fast = flat_arrays.read(body)
     if fast is not None:
         return ParsedSnapshot(fast.api_time, fast.table, fast.width, fast.row_json)
     return parse_strict(body)

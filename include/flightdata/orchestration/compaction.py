@@ -16,6 +16,7 @@ from typing import Any
 
 from flightdata import lake, resources
 from flightdata.orchestration import minutely
+from flightdata.orchestration.dag_defaults import STATE_VECTORS_DAG
 from flightdata.storage import S3Store
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,6 @@ def minutes_of(hour: datetime) -> list[datetime]:
     return [hour + timedelta(minutes=m) for m in range(60)]
 
 
-MINUTELY_DAG_ID = "opensky_flights"
 UNFINISHED = ["queued", "running"]
 MINUTES_PER_HOUR = 60
 
@@ -84,7 +84,7 @@ def hour_readiness(ti: Any, hour: datetime, now: datetime | None = None) -> Read
 def _unfinished_minutes(ti: Any, minutes: list[datetime]) -> list[datetime]:
     """Which of ``minutes`` have a queued or running run: halves the range where the count is
     not zero, so a few calls find them (one when none is)."""
-    if not ti.get_dr_count(dag_id=MINUTELY_DAG_ID, logical_dates=minutes, states=UNFINISHED):
+    if not ti.get_dr_count(dag_id=STATE_VECTORS_DAG, logical_dates=minutes, states=UNFINISHED):
         return []
     if len(minutes) == 1:
         return minutes

@@ -10,6 +10,13 @@ from flightdata import resources
 from flightdata.orchestration import templating
 from flightdata.orchestration.templating import TemplateFacts
 
+# The DAG ids, named once: the DAG files, compaction's wait for its minutes and the plugin's
+# permission checks read them.
+STATE_VECTORS_DAG = "opensky_state_vectors"  # every minute: the state vectors into the lake
+COMPACTION_DAG = "opensky_compaction"
+REPORT_DAG = "opensky_daily_report"
+RETENTION_DAG = "airflow_db_retention"
+
 SQL_DIR = str(templating.SQL_DIR)  # the DAGs' template search path
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 OWNER = "flightdata"

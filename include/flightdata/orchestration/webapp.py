@@ -23,6 +23,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from flightdata.orchestration import aws, overview
+from flightdata.orchestration.dag_defaults import COMPACTION_DAG, REPORT_DAG, STATE_VECTORS_DAG
 from flightdata.orchestration.links import PLUGIN_PREFIX, Target
 
 # One HTML shell for every page; its script fetches and renders the page's data.
@@ -39,7 +40,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 # The DAGs whose data each view shows: a user must be allowed to read them all.
-FLIGHTS, COMPACTION, REPORT = "opensky_flights", "opensky_compaction", "opensky_daily_report"
 PAGES = {
     "overview": "Overview: the last 24 hours",
     "map": "Map: the latest snapshot",
@@ -125,19 +125,19 @@ def pages_script() -> Response:
 
 @app.get("/api/overview")
 def overview_data(user: User) -> dict[str, Any]:
-    authorize(user, FLIGHTS, COMPACTION, REPORT)
+    authorize(user, STATE_VECTORS_DAG, COMPACTION_DAG, REPORT_DAG)
     return overview.last_day(aws.s3(), aws.glue(), aws.cloudwatch(), aws.names())
 
 
 @app.get("/api/map")
 def map_data(user: User) -> dict[str, Any]:
-    authorize(user, FLIGHTS)
+    authorize(user, STATE_VECTORS_DAG)
     return overview.latest_positions(aws.s3(), aws.names())
 
 
 @app.get("/api/report/{day}")
 def report_data(day: str, user: User) -> dict[str, str]:
-    authorize(user, REPORT)
+    authorize(user, REPORT_DAG)
     try:
         return {"day": day, "html": overview.report_html(aws.s3(), aws.names(), day)}
     except ValueError:
@@ -155,7 +155,7 @@ def _local_only() -> None:
 def lake_data(
     user: User, key: Annotated[list[str] | None, Query()] = None, prefix: str | None = None
 ) -> dict[str, Any]:
-    authorize(user, FLIGHTS)
+    authorize(user, STATE_VECTORS_DAG)
     _local_only()
     if not key and prefix is None:
         raise HTTPException(400, "give key=... (one or more) or prefix=...")
@@ -164,7 +164,7 @@ def lake_data(
 
 @app.get("/api/query/{query_id}")
 def query_data(query_id: str, user: User) -> dict[str, Any]:
-    authorize(user, COMPACTION, REPORT)  # the DAGs that run Athena queries
+    authorize(user, COMPACTION_DAG, REPORT_DAG)  # the DAGs that run Athena queries
     _local_only()
     client = aws.athena().get_conn()
     try:

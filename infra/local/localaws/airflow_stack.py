@@ -34,7 +34,7 @@ import requests
 
 from localaws.services import BIN, LocalServices, StackError, log_tail, stop
 
-PIPELINE_DAGS = frozenset({"opensky_flights", "opensky_compaction", "opensky_daily_report"})
+PIPELINE_DAGS = frozenset({"opensky_state_vectors", "opensky_compaction", "opensky_daily_report"})
 PROJECT_DAGS = PIPELINE_DAGS | {"airflow_db_retention"}
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 HEALTH_KEYS = ("metadatabase", "scheduler", "dag_processor", "triggerer")

@@ -4,7 +4,7 @@ Simulator and local AWS endpoint start as child processes. The simulator's traff
 hours before (up to ``--history-hours``, within the same day) is replayed into the curated
 table through the ETL (``localaws.replay``), so that the day has whole flights to report on.
 Airflow's components start meanwhile (``localaws.airflow_stack``, as ``make up`` runs them);
-then ``opensky_flights`` runs for consecutive minutes, triggered through Airflow's REST API
+then ``opensky_state_vectors`` runs for consecutive minutes, triggered through Airflow's REST API
 and run by its scheduler, ``opensky_compaction`` for that hour and ``opensky_daily_report``
 for that day. Each phase's time is printed at the end. Every process stops at the end, on
 failure and on Ctrl-C.
@@ -168,13 +168,13 @@ def _minutes(
 ) -> tuple[int, int, list[measure.Phase]]:
     """Every minute triggered at once (the DAG runs three at a time, as on MWAA); a line per
     minute as it finishes, in order. Returns the records and valid rows, and the phase."""
-    _say(f"opensky_flights for {len(slots)} minutes ({slots[0]:%H:%M}-{slots[-1]:%H:%M} UTC):")
+    _say(f"opensky_state_vectors for {len(slots)} minutes ({slots[0]:%H:%M}-{slots[-1]:%H:%M} UTC):")
     _say(f"  {'minute':<6} {'records':>8} {'valid':>7} {'quarant.':>8} {'quality':>8} {'seconds':>8}")
     phase = measure.Phase("minutely", datetime.now(UTC))
-    run_ids = [api.trigger("opensky_flights", when) for when in slots]
+    run_ids = [api.trigger("opensky_state_vectors", when) for when in slots]
     total = valid_total = 0
     for when, run_id in zip(slots, run_ids, strict=True):
-        finished = api.wait("opensky_flights", run_id)
+        finished = api.wait("opensky_state_vectors", run_id)
         valid, quarantined = _minute_counts(stack, when)
         records = valid + quarantined
         total, valid_total = total + records, valid_total + valid

@@ -139,7 +139,7 @@ def workload(stack: LocalServices, snapshots: int, phases: list[Phase], measured
         "s3_per_compacted_snapshot": _per(s3, bucket, PER_HOUR, snapshots),
         "s3_per_day": _per(s3, bucket, PER_DAY, 1),
         "athena": {"snapshots": snapshots, **_athena_section(stack, phases)},
-        "airflow_task_log_bytes_per_minutely_run": _task_log_bytes(stack, "opensky_flights"),
+        "airflow_task_log_bytes_per_minutely_run": _task_log_bytes(stack, "opensky_state_vectors"),
         "custom_metrics": custom,
     }
 

@@ -2,7 +2,7 @@
 
 Airflow runs as it does for ``make up`` (scheduler, DAG processor, triggerer, API server);
 the tests' short soak runs on their shared stack (:func:`soak`).
-Backfills of ``opensky_flights`` cover ``SOAK_MINUTES`` past minutes with a gap of
+Backfills of ``opensky_state_vectors`` cover ``SOAK_MINUTES`` past minutes with a gap of
 ``SOAK_GAP_MINUTES``, while OpenSky faults (429, 503, slow, truncated) are injected and the
 local AWS endpoint, or a Lambda process it runs, is killed with SIGKILL now and then. Failed
 minutes are run again once, as an operator would; then each hour is compacted and the day
@@ -85,16 +85,16 @@ def soak(stack: LocalServices, api: AirflowApi, minutes: int, gap: int, kills: i
     )
     chaos.start()
     try:
-        _backfill(api, "opensky_flights", window, reprocess="none")
-        _wait_for_runs(stack, "opensky_flights", window)
+        _backfill(api, "opensky_state_vectors", window, reprocess="none")
+        _wait_for_runs(stack, "opensky_state_vectors", window)
     finally:
         stop_chaos.set()
         chaos.join()
-    first_pass = _run_states(stack, "opensky_flights", window)
+    first_pass = _run_states(stack, "opensky_state_vectors", window)
     failed_first = [m for m, state in first_pass.items() if state == "failed"]
     if failed_first:  # an operator's one rerun of what failed
-        _backfill(api, "opensky_flights", failed_first, reprocess="failed")
-        _wait_for_runs(stack, "opensky_flights", window)
+        _backfill(api, "opensky_state_vectors", failed_first, reprocess="failed")
+        _wait_for_runs(stack, "opensky_state_vectors", window)
 
     hours = sorted({m.replace(minute=0) for m in window})
     compactions = [h + timedelta(hours=1, minutes=5) for h in hours]
@@ -108,7 +108,7 @@ def soak(stack: LocalServices, api: AirflowApi, minutes: int, gap: int, kills: i
         api.trigger("opensky_daily_report", conf={"day": day})
     _wait_for_all_runs(stack, "opensky_daily_report")
 
-    states = _run_states(stack, "opensky_flights", window)
+    states = _run_states(stack, "opensky_state_vectors", window)
     skipped = _skipped_minutes(stack, window)
     check = _check_lake(stack, window, hours)
     check["problems"] += _check_reports(stack, days, hours)
@@ -172,7 +172,7 @@ def _chunks(spans: list[tuple[datetime, datetime]], step: timedelta) -> list[tup
 
 
 def _backfill(api: AirflowApi, dag_id: str, logical_dates: list[datetime], reprocess: str) -> None:
-    step = timedelta(minutes=1) if dag_id == "opensky_flights" else timedelta(hours=1)
+    step = timedelta(minutes=1) if dag_id == "opensky_state_vectors" else timedelta(hours=1)
     for first, last in _chunks(_spans(logical_dates, step), step):
         for attempt in range(ATTEMPTS):
             _wait_for_backfills(api, dag_id)  # Airflow runs one backfill of a DAG at a time
@@ -269,7 +269,7 @@ def _skipped_minutes(stack: LocalServices, window: list[datetime]) -> list[datet
     with _database(stack) as db:
         rows = db.execute(
             "SELECT dr.logical_date FROM task_instance ti JOIN dag_run dr ON ti.dag_id = dr.dag_id "
-            "AND ti.run_id = dr.run_id WHERE ti.dag_id = 'opensky_flights' AND ti.task_id = 'ingest' "
+            "AND ti.run_id = dr.run_id WHERE ti.dag_id = 'opensky_state_vectors' AND ti.task_id = 'ingest' "
             "AND ti.state = 'skipped'"
         ).fetchall()
     return [datetime.fromisoformat(str(r[0])[:19]).replace(tzinfo=UTC) for r in rows if str(r[0])[:19] in wanted]

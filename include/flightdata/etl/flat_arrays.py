@@ -1,4 +1,4 @@
-"""A fast reader for the compact form OpenSky sends: JSON bytes straight to Arrow columns.
+"""A fast reader for the flat-array form OpenSky sends: JSON bytes straight to Arrow columns.
 
 ``/states/all`` is an array of flat arrays, so once the row brackets become line breaks
 it reads as CSV. pyarrow's CSV reader then types every column in C++ on both cores,
@@ -44,8 +44,8 @@ _FLOAT_COLUMNS = tuple(c.name for c in STATE_VECTOR if pa.types.is_floating(type
 _QUOTE, _OPEN, _CLOSE, _COMMA = (ord(c) for c in '"[],')
 
 
-class CompactStates:
-    """The rows of one snapshot as the compact reader saw them: a typed table plus the
+class FlatArrayStates:
+    """The rows of one snapshot as the flat-array reader saw them: a typed table plus the
     text of each row, kept for the quarantine."""
 
     def __init__(self, api_time: int, table: pa.Table, width: int, body: bytes) -> None:
@@ -66,9 +66,9 @@ class CompactStates:
         return [self._body[(ends[i - 1] + 2 if i else first) : ends[i] + 1].decode() for i in rows]
 
 
-def read(body: bytes, readings: Sequence[Reading] | None = None) -> CompactStates | None:
-    """Typed columns of a compact ``/states/all`` body, or ``None`` when the body is not in
-    the compact form (the caller then parses it strictly). ``readings`` are tried in turn
+def read(body: bytes, readings: Sequence[Reading] | None = None) -> FlatArrayStates | None:
+    """Typed columns of a flat-array ``/states/all`` body, or ``None`` when the body is not in
+    the flat-array form (the caller then parses it strictly). ``readings`` are tried in turn
     (tests name one alone)."""
     with stage(TYPES):
         start = _DOCUMENT_START.match(body)
@@ -85,7 +85,7 @@ def read(body: bytes, readings: Sequence[Reading] | None = None) -> CompactState
         table = reading(body, start.end(), width, lines)
         if table is not None:
             with stage(TYPES):
-                return CompactStates(int(start.group(1)), _to_api_schema(table), width, body)
+                return FlatArrayStates(int(start.group(1)), _to_api_schema(table), width, body)
     return None
 
 

@@ -1,4 +1,4 @@
-"""The compact reader must read exactly what the strict orjson path reads, or step aside."""
+"""The flat-array reader must read exactly what the strict orjson path reads, or step aside."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from flightdata.etl import compact
+from flightdata.etl import flat_arrays
 from flightdata.etl.arrow import type_of
 from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot, parse_strict
 from flightdata.etl.transform import transform_parsed
@@ -20,7 +20,7 @@ from opensky_sim import Fleet, TrafficShape
 
 API_TIME = 1_767_225_600
 CONTEXT = SnapshotContext(datetime(2026, 1, 1, tzinfo=UTC), ingested_at=datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC))
-# Number spellings JSON refuses and the compact reader takes: '01', '.5', '5.'.
+# Number spellings JSON refuses and the flat-array reader takes: '01', '.5', '5.'.
 LOOSE_NUMBER = re.compile(rb"(?<![0-9.])0[0-9]|(?<![0-9])\.|\.(?![0-9])")
 ROW = (
     b'["a1b2c3","TST101  ","United States",1767225598,1767225599,-73.7781,40.6413,'
@@ -44,13 +44,15 @@ def assert_same_reading(body: bytes) -> None:
     assert fast.table.equals(strict.table)
     assert fast.type_reasons == strict.type_reasons
     rows = range(fast.record_count)
-    # The same JSON values; the compact path keeps the text as sent (1e2 stays 1e2).
+    # The same JSON values; the flat-array path keeps the text as sent (1e2 stays 1e2).
     assert [orjson.loads(text) for text in fast.row_json(rows)] == [orjson.loads(t) for t in strict.row_json(rows)]
 
 
-# Each of the compact reader's readings alone, as well as the two in turn.
+# Each of the flat-array reader's readings alone, as well as the two in turn.
 READINGS = pytest.mark.parametrize(
-    "readings", [compact.READINGS, (compact.quotes_kept,), (compact.quotes_parsed,)], ids=["both", "kept", "parsed"]
+    "readings",
+    [flat_arrays.READINGS, (flat_arrays.quotes_kept,), (flat_arrays.quotes_parsed,)],
+    ids=["both", "kept", "parsed"],
 )
 
 
@@ -58,16 +60,16 @@ READINGS = pytest.mark.parametrize(
 def test_simulated_snapshots_read_alike_through_both_paths(seed, extended):
     body = simulated(seed, extended)
 
-    assert compact.read(body, (compact.quotes_kept,)) is not None  # the faster reading answers
-    assert compact.read(body, (compact.quotes_parsed,)) is not None
+    assert flat_arrays.read(body, (flat_arrays.quotes_kept,)) is not None  # the faster reading answers
+    assert flat_arrays.read(body, (flat_arrays.quotes_parsed,)) is not None
     assert_same_reading(body)
 
 
 def test_a_comma_inside_a_string_is_read_with_quotes_parsed():
     body = body_of(ROW, ROW.replace(b'"United States"', b'"Korea, Republic of"').replace(b"a1b2c3", b"b00001"))
 
-    assert compact.read(body, (compact.quotes_kept,)) is None
-    assert compact.read(body, (compact.quotes_parsed,)) is not None
+    assert flat_arrays.read(body, (flat_arrays.quotes_kept,)) is None
+    assert flat_arrays.read(body, (flat_arrays.quotes_parsed,)) is not None
     assert_same_reading(body)
 
 
@@ -116,11 +118,11 @@ def test_a_quarantined_row_keeps_the_text_exactly_as_sent():
     ],
 )
 @READINGS
-def test_anything_but_the_compact_form_takes_the_strict_path(old, new, why, readings):
+def test_anything_but_the_flat_array_form_takes_the_strict_path(old, new, why, readings):
     body = body_of(ROW.replace(old, new, 1), ROW.replace(b"a1b2c3", b"b00001"))
 
     assert new in body
-    assert compact.read(body, readings) is None, why
+    assert flat_arrays.read(body, readings) is None, why
     try:
         parse_strict(body)
     except MalformedSnapshotError:
@@ -133,11 +135,11 @@ def test_anything_but_the_compact_form_takes_the_strict_path(old, new, why, read
 @READINGS
 def test_an_unquoted_string_balanced_by_a_quoted_number_is_not_json_and_is_refused(readings):
     """The quote count alone balanced: two quotes too few at the callsign, two too many at
-    the altitude. orjson refuses the document, so the compact reader must not answer."""
+    the altitude. orjson refuses the document, so the flat-array reader must not answer."""
     bad = ROW.replace(b"a1b2c3", b"b00001").replace(b'"TST101  "', b"TST101").replace(b"10972.8", b'"10972.8"')
     body = body_of(ROW, bad)
 
-    assert compact.read(body, readings) is None
+    assert flat_arrays.read(body, readings) is None
     with pytest.raises(MalformedSnapshotError):
         parse_snapshot(body)
 
@@ -198,13 +200,13 @@ def _json_fits(value, arrow_type) -> bool:
     ],
 )
 def test_other_documents_are_read_by_the_strict_path_alone(body):
-    assert compact.read(body) is None
+    assert flat_arrays.read(body) is None
     assert_same_reading(body)
 
 
 @pytest.mark.parametrize("body", [body_of(ROW)[:-1], body_of(ROW)[:60], b'{"time":1767225600,"states":[[}'])
 def test_a_truncated_body_is_refused_by_both_paths(body):
-    assert compact.read(body) is None
+    assert flat_arrays.read(body) is None
     with pytest.raises(MalformedSnapshotError):
         parse_snapshot(body)
 
@@ -231,14 +233,14 @@ def test_values_that_need_care_read_alike():
     ]
     body = body_of(*rows)
 
-    assert compact.read(body) is not None
+    assert flat_arrays.read(body) is not None
     assert_same_reading(body)
 
 
 @READINGS
-def test_whenever_the_compact_reader_answers_the_strict_parser_agrees(readings):
+def test_whenever_the_flat_array_reader_answers_the_strict_parser_agrees(readings):
     """Seeded mutations of a two-row body (JSON-significant bytes replaced, inserted or
-    deleted): the compact reader either steps aside or reads exactly what orjson reads."""
+    deleted): the flat-array reader either steps aside or reads exactly what orjson reads."""
     rng = random.Random(20261127)
     base = body_of(ROW, ROW.replace(b"a1b2c3", b"b00001"))
     alphabet = b'"[],: \\0123456789.eE-+tfalsenu{}x'
@@ -254,15 +256,15 @@ def test_whenever_the_compact_reader_answers_the_strict_parser_agrees(readings):
                 body.insert(at, byte)
             else:
                 del body[at]
-        fast = compact.read(bytes(body), readings)
+        fast = flat_arrays.read(bytes(body), readings)
         if fast is None:
             continue
         answered += 1
         try:
             strict = parse_strict(bytes(body))
         except MalformedSnapshotError:
-            assert LOOSE_NUMBER.search(body), bytes(body)  # the one looseness compact.py owns to
+            assert LOOSE_NUMBER.search(body), bytes(body)  # the one looseness flat_arrays.py owns to
             continue
         assert fast.table.equals(strict.table), bytes(body)
         assert not strict.type_reasons, bytes(body)
-    assert answered > 500  # the mutations do exercise the compact reader
+    assert answered > 500  # the mutations do exercise the flat-array reader

@@ -1,5 +1,5 @@
 """
-### opensky_flights
+### opensky_state_vectors
 
 Every minute: fetch the state of every aircraft from OpenSky (the **ingest** Lambda lands
 the raw response in S3), turn it into validated Parquet (the **transform** Lambda writes
@@ -23,14 +23,21 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata import resources
 from flightdata.orchestration import aws, links, minutely
-from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, START_DATE, lake_asset
+from flightdata.orchestration.dag_defaults import (
+    COMPACTION_DAG,
+    DEFAULT_ARGS,
+    MACROS,
+    START_DATE,
+    STATE_VECTORS_DAG,
+    lake_asset,
+)
 from flightdata.orchestration.links import DashboardLink
 from flightdata.orchestration.operators import REGION_LABEL, SKIPPED_KEY, OpenSkyIngestOperator, TransformOperator
 
 PROCESSED = lake_asset("opensky_processed", resources.PROCESSED)
 
 with DAG(
-    dag_id="opensky_flights",
+    dag_id=STATE_VECTORS_DAG,
     description="Every minute: OpenSky state vectors to the lake (raw, processed, quarantine) and quality metrics",
     schedule=CronTriggerTimetable("* * * * *", timezone="UTC"),
     start_date=START_DATE,
@@ -95,7 +102,7 @@ with DAG(
 
     recompact_hour = TriggerDagRunOperator(
         task_id="recompact_hour",
-        trigger_dag_id="opensky_compaction",
+        trigger_dag_id=COMPACTION_DAG,
         trigger_run_id="{{ ti.xcom_pull(task_ids='committed_after_its_hour')['run_id'] }}",
         conf={"hour": "{{ ti.xcom_pull(task_ids='committed_after_its_hour')['hour'] }}", "wait_for_minutely": True},
         skip_when_already_exists=True,

@@ -1,4 +1,4 @@
-"""The shape of opensky_flights with tasks that do nothing: the baseline of tick_overhead_ratio."""
+"""The shape of opensky_state_vectors with tasks that do nothing: the baseline of tick_overhead_ratio."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from airflow.sdk import DAG, task
 
-with DAG(dag_id="noop_flights", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC), catchup=False):
+with DAG(dag_id="noop_state_vectors", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC), catchup=False):
 
     @task
     def plan() -> list[str]:
