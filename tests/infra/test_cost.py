@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from flightdata_cdk import cost
+from flightdata_cdk.shape import shape_of
 
 D = 365 / 12  # days in the estimate's month
 TB = 1024**4
@@ -201,14 +202,14 @@ def test_the_stacks_budget_is_its_own_estimate_plus_a_margin(synthesised):
     stack, template = synthesised["stack"], synthesised["template"]
     (budget,) = [r for r in template.to_json()["Resources"].values() if r["Type"] == "AWS::Budgets::Budget"]
 
-    year = cost.estimate(cost.shape_of(stack), cost.load_workload(), cost.Prices.load(), month=12)
+    year = cost.estimate(shape_of(stack), cost.load_workload(), cost.Prices.load(), month=12)
     amount = budget["Properties"]["Budget"]["BudgetLimit"]["Amount"]
     assert amount == cost.budget_usd(year)
     assert amount > 0.49 * 730  # more than the MWAA environment alone; the old default was 100
 
 
 def test_the_shape_counts_what_the_template_creates(synthesised):
-    shape = cost.shape_of(synthesised["stack"])
+    shape = shape_of(synthesised["stack"])
     resources = synthesised["template"].to_json()["Resources"].values()
 
     def count(kind: str) -> int:

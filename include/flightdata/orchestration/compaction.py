@@ -7,7 +7,6 @@ moves, then only the new ones.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 from flightdata import lake, resources
 from flightdata.orchestration import minutely
 from flightdata.orchestration.dag_defaults import STATE_VECTORS_DAG
+from flightdata.orchestration.partitions import discard_staged, publish_staged
 from flightdata.storage import S3Store
 
 log = logging.getLogger(__name__)
@@ -212,46 +212,6 @@ def publish(
     }
 
 
-def publish_staged(
-    glue: Any, s3: Any, names: resources.Resources, kind: str, plan: dict[str, Any], parameters: dict[str, str]
-) -> tuple[str | None, int]:
-    """Point the plan's partition of the ``kind`` table at the run's staged files, delete
-    what it pointed at before and drop the staging table; (the previous location, the
-    objects deleted). Readers see the old files or the new ones, never a mix."""
-    staged = plan["staging_location"]
-    previous = repoint_partition(glue, names, kind, list(plan["partition"].values()), staged, parameters)
-    removed = delete_prefix(s3, previous) if previous and previous != staged else 0
-    drop_staging_table(glue, names, plan)
-    return previous, removed
-
-
-def discard_staged(glue: Any, s3: Any, names: resources.Resources, plan: dict[str, Any]) -> int:
-    """Remove what a failed run staged (its table and files); what is published stays."""
-    drop_staging_table(glue, names, plan)
-    return delete_prefix(s3, plan["staging_location"])
-
-
-def repoint_partition(
-    glue: Any, names: resources.Resources, kind: str, values: list[str], location: str, parameters: dict[str, str]
-) -> str | None:
-    """Point the partition ``values`` of the ``kind`` table at ``location`` (creating it if
-    need be); returns where it pointed before, if it existed."""
-    table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[kind])["Table"]
-    descriptor = {**table["StorageDescriptor"], "Location": location}
-    partition = {"Values": values, "StorageDescriptor": descriptor, "Parameters": parameters}
-    try:
-        existing = glue.get_partition(
-            DatabaseName=names.glue_database, TableName=table["Name"], PartitionValues=values
-        )["Partition"]
-    except glue.exceptions.EntityNotFoundException:
-        glue.create_partition(DatabaseName=names.glue_database, TableName=table["Name"], PartitionInput=partition)
-        return None
-    glue.update_partition(
-        DatabaseName=names.glue_database, TableName=table["Name"], PartitionValueList=values, PartitionInput=partition
-    )
-    return str(existing["StorageDescriptor"]["Location"])
-
-
 def partition_parameters(counts: dict[str, int]) -> dict[str, str]:
     """What the curated partition records about its hour (Glue partition parameters)."""
     return {
@@ -280,19 +240,3 @@ def hour_metric_data(hour: datetime, counts: dict[str, int]) -> list[dict[str, A
 def discard(glue: Any, s3: Any, names: resources.Resources, plan: dict[str, Any]) -> int:
     """Remove what a failed run staged, leaving the curated hour as it was."""
     return discard_staged(glue, s3, names, plan)
-
-
-def drop_staging_table(glue: Any, names: resources.Resources, plan: dict[str, Any]) -> None:
-    with contextlib.suppress(glue.exceptions.EntityNotFoundException):
-        glue.delete_table(DatabaseName=names.glue_database, Name=plan["staging_table"])
-
-
-def delete_prefix(s3: Any, location: str) -> int:
-    bucket, _, prefix = location.removeprefix("s3://").partition("/")
-    removed = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-        if keys:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-            removed += len(keys)
-    return removed

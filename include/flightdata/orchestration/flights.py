@@ -2,7 +2,7 @@
 
 The daily DAG runs ``sql/flights_day.sql`` as a CTAS into a location unique to the run, then
 points the day's partition at it and deletes what it pointed at before, as compaction does
-for an hour: a rerun leaves exactly one copy of each flight.
+for an hour (``partitions``): a rerun leaves exactly one copy of each flight.
 
 It is a daily step, not an hourly one, because flights span hours: an hourly segmentation
 would cut most flights and need a second pass to join the pieces. The day is the report's
@@ -65,7 +65,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flightdata import lake, resources
-from flightdata.orchestration.compaction import discard_staged, publish_staged
+from flightdata.orchestration.partitions import discard_staged, publish_staged
 
 log = logging.getLogger(__name__)
 

@@ -13,18 +13,17 @@ Three inputs, each kept in one place:
 How many snapshots a day come from the OpenSky credit plan (``flightdata.credits``): a
 standard account fetches the globe on 1,000 minutes a day, not 1,440. What could not be
 measured locally is an explicit :class:`Assumptions` value, printed with the estimate.
-Free tiers are not applied. ``flightdata cost`` prints the table; the stack's budget is the
-estimate plus a margin (:func:`budget_usd`).
+Free tiers are not applied. The stack's budget is the estimate plus a margin
+(:func:`budget_usd`). The model only: ``flightdata_cdk.shape`` reads the stack's shape,
+``flightdata_cdk.cost_cli`` is ``flightdata cost``, which prints the table.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -147,44 +146,6 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> None:
 
 def load_workload(path: Path | None = None) -> dict[str, Any]:
     return json.loads((path or WORKLOAD).read_text())
-
-
-# --- the deployment's shape, from the stack ------------------------------------------------
-def shape_of(stack: Any) -> Shape:
-    """Count what ``stack`` (a built ``FlightDataStack``) would create."""
-    from aws_cdk import aws_cloudwatch as cloudwatch
-    from aws_cdk import aws_ec2 as ec2
-    from aws_cdk import aws_kms as kms
-    from aws_cdk import aws_lambda as lambda_
-    from aws_cdk import aws_mwaa as mwaa
-    from aws_cdk import aws_secretsmanager as secretsmanager
-
-    found = list(stack.node.find_all())
-
-    def of(kind: type) -> list[Any]:
-        return [c for c in found if isinstance(c, kind)]
-
-    (environment,) = of(mwaa.CfnEnvironment)
-    by_name = {f.function_name: f for f in of(lambda_.CfnFunction)}
-    functions = {}
-    for spec in resources.FUNCTIONS:
-        function = by_name[getattr(stack.names, spec.name_attr)]
-        functions[spec.name_attr] = (int(function.memory_size), (function.architectures or ["x86_64"])[0])
-    endpoints = [e for e in of(ec2.CfnVPCEndpoint) if e.vpc_endpoint_type == "Interface"]
-    return Shape(
-        environment_class=environment.environment_class,
-        min_workers=int(environment.min_workers or 1),
-        nat_gateways=len(of(ec2.CfnNatGateway)),
-        interface_endpoint_azs=sum(len(e.subnet_ids or []) for e in endpoints),
-        kms_keys=len(of(kms.CfnKey)),
-        secrets=len(of(secretsmanager.CfnSecret)),
-        alarms=len(of(cloudwatch.CfnAlarm)),
-        dashboards=len(of(cloudwatch.CfnDashboard)),
-        functions=functions,
-        log_retention_days=stack.settings.log_retention_days,
-        raw_expiry_days=stack.settings.raw_expiry_days,
-        opensky_tier=stack.settings.opensky_tier,
-    )
 
 
 # --- the estimate ----------------------------------------------------------------------------
@@ -437,105 +398,3 @@ def nat_versus_endpoints(prices: Prices, assume: Assumptions = ASSUMED, azs: int
         "endpoint_usd": round(endpoint, 2),
         "break_even_endpoints": round(nat / endpoint, 2),
     }
-
-
-# --- the command -------------------------------------------------------------------------------
-def _table(estimates: Iterable[Estimate]) -> str:
-    """One row per line item, one column per month; the quantity is the last month's."""
-    rows = list(estimates)
-    last = rows[-1]
-    keyed = [{(line.component, line.item): line for line in e.lines} for e in rows]
-    months = " ".join(f"{f'month {e.month}':>10}" for e in rows)
-    lines = [
-        f"{last.shape.environment_class}, {last.snapshots_per_day:,.0f} snapshots a day (USD a month)",
-        f"{'component':<16} {'item':<52} {f'quantity, month {last.month}':>22} {months}",
-    ]
-    for key, line in keyed[-1].items():  # the last month has every line
-        cells = " ".join(f"{k[key].usd if key in k else 0.0:>10,.2f}" for k in keyed)
-        lines.append(f"{key[0]:<16} {key[1][:52]:<52} {line.quantity:>22} {cells}")
-    lines.append(f"{'total':<16} {'':<52} {'':>22} " + " ".join(f"{e.total:>10,.2f}" for e in rows))
-    return "\n".join(lines)
-
-
-def build_shape(mwaa_class: str | None, workers: int | None, tier: str | None) -> Shape:
-    """The shape of the stack the CDK app builds (with these settings changed), without synthesising."""
-    import os
-    import tempfile
-
-    os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
-    import aws_cdk as cdk
-
-    from flightdata_cdk.stack import FlightDataStack, Settings
-
-    context: dict[str, Any] = {}
-    if mwaa_class:
-        context["mwaa_environment_class"] = mwaa_class
-    if tier:
-        context["opensky_tier"] = tier
-    with tempfile.TemporaryDirectory() as outdir:
-        placeholder = Path(outdir) / "lambda.zip"  # the code's contents do not change the price
-        placeholder.write_bytes(b"")
-        app = cdk.App(outdir=outdir, context=context)
-        stack = FlightDataStack(app, "Estimate", settings=Settings.from_context(app.node), lambda_zip=placeholder)
-        shape = shape_of(stack)
-    return replace(shape, min_workers=workers) if workers else shape
-
-
-def _read(what: str, load: Any, path: str | None) -> Any:
-    try:
-        return load(Path(path) if path else None)
-    except OSError as exc:
-        raise ValueError(f"cannot read the {what} file {exc.filename}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the {what} file {path} is not JSON: {exc}") from exc
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        prices = _read("prices", Prices.load, args.prices)
-        workload = _read("workload", load_workload, args.workload)
-        classes = [args.mwaa_class] if args.mwaa_class else list(ENVIRONMENT_CLASSES)
-        shapes = {c: build_shape(c, args.workers, args.tier) for c in classes}
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    measured = workload["measured"]
-    print(
-        f"prices: {prices.document['region']}, transcribed {prices.document['transcribed']} (check them: "
-        f"flightdata_cdk/data/{PRICES.name}); workload measured {measured['on']} by `{measured['command']}`"
-    )
-    summary: dict[str, Any] = {"classes": {}, "assumptions": asdict(ASSUMED)}
-    for name, shape in shapes.items():
-        if not prices.has("mwaa", "environment_hour", name):
-            print(f"\n{name}: no price in the price file (we found no source for it); give one with --prices")
-            summary["classes"][name] = None
-            continue
-        estimates = [estimate(shape, workload, prices, month=m) for m in REPORT_MONTHS]
-        print()
-        print(_table(estimates))
-        summary["classes"][name] = {
-            "monthly_usd": {str(e.month): round(e.total, 2) for e in estimates},
-            "by_component": {str(e.month): {k: round(v, 2) for k, v in e.by_component().items()} for e in estimates},
-            "budget_usd": budget_usd(estimates[-1]),
-            "snapshots_per_day": estimates[0].snapshots_per_day,
-        }
-    nat = nat_versus_endpoints(prices)
-    summary["nat_versus_endpoints"] = nat
-    print(
-        f"\nNAT gateway: ${nat['nat_usd']:.2f} a month; an interface endpoint in 2 AZs: ${nat['endpoint_usd']:.2f}. "
-        f"Replacing the NAT gateway saves money only with fewer than {nat['break_even_endpoints']:.1f} endpoints."
-    )
-    print("assumed: " + ", ".join(f"{k}={v:g}" for k, v in asdict(ASSUMED).items()))
-    print(json.dumps(summary, sort_keys=True))
-    return 0
-
-
-def register(commands: Any) -> None:
-    """``flightdata cost``: added to the ``flightdata`` command where this package is installed."""
-    parser = commands.add_parser("cost", help="monthly AWS cost estimate by component, per MWAA environment class")
-    parser.add_argument("--mwaa-class", choices=ALL_CLASSES)
-    parser.add_argument("--workers", type=int, help="workers always running (MWAA min_workers; default: the stack's)")
-    parser.add_argument("--tier", choices=sorted(credits.TIERS), help="OpenSky account (default: the stack's)")
-    parser.add_argument("--prices", help="a JSON file of prices that replace the shipped ones (same shape)")
-    parser.add_argument("--workload", help="a workload.json from `make demo` (default: the committed measurement)")
-    parser.set_defaults(run=run)

@@ -24,9 +24,10 @@ from flightdata.resources import Resources
 from flightdata_cdk import cost
 from flightdata_cdk.airflow import AIRFLOW_VERSION, Airflow
 from flightdata_cdk.analytics import Analytics
+from flightdata_cdk.buckets import Storage
 from flightdata_cdk.functions import Functions
-from flightdata_cdk.lake import Storage
 from flightdata_cdk.monitoring import Monitoring
+from flightdata_cdk.shape import shape_of
 
 __all__ = ["AIRFLOW_VERSION", "FlightDataStack", "Settings"]
 
@@ -86,7 +87,7 @@ class _EstimatedBudget:
         self.stack = stack
 
     def produce(self) -> int:
-        shape = cost.shape_of(self.stack)
+        shape = shape_of(self.stack)
         year = cost.estimate(shape, cost.load_workload(), cost.Prices.load(), month=cost.REPORT_MONTHS[-1])
         return cost.budget_usd(year)
 

@@ -2,7 +2,7 @@
 replayed, in order, when the endpoint starts again (``--state-dir``).
 
 Reads are not kept. An object write is recorded by the digest of the body it stored in the
-``ObjectStore`` (``localaws.objects``), so the lake's bytes are on disk once; other bodies
+``ContentStore`` (``localaws.objects``), so the lake's bytes are on disk once; other bodies
 are kept as sent. ``compact`` drops every object write that a later write or delete of the
 same key superseded (at start, and every ``COMPACT_EVERY`` writes). Each entry
 is one file, written to a temporary name, synced and renamed, so a crash leaves whole
@@ -62,7 +62,7 @@ def _changes_state(environ: dict[str, Any], body: bytes) -> bool:
 
 
 class Journal:
-    def __init__(self, root: Path, store: objects.ObjectStore) -> None:
+    def __init__(self, root: Path, store: objects.ContentStore) -> None:
         self.root = root
         self.store = store
         self.root.mkdir(parents=True, exist_ok=True)

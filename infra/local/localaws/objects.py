@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 _local = threading.local()
-_fallback: ObjectStore | None = None
+_fallback: ContentStore | None = None
 _fallback_lock = threading.Lock()
 
 
-class ObjectStore:
+class ContentStore:
     """Content-addressed files, each counted by the bodies that hold it."""
 
     def __init__(self, root: Path) -> None:
@@ -92,7 +92,7 @@ class ObjectStore:
 
 
 @contextlib.contextmanager
-def using(store: ObjectStore) -> Iterator[list[str]]:
+def using(store: ContentStore) -> Iterator[list[str]]:
     """Bodies stored by this thread inside the block go to ``store``; the block gets the
     digests stored, in order (the journal records a PutObject by its digest)."""
     previous = getattr(_local, "store", None), getattr(_local, "written", None)
@@ -104,7 +104,7 @@ def using(store: ObjectStore) -> Iterator[list[str]]:
         _local.store, _local.written = previous
 
 
-def _current() -> ObjectStore:
+def _current() -> ContentStore:
     store = getattr(_local, "store", None)
     if store is not None:
         return store
@@ -113,12 +113,12 @@ def _current() -> ObjectStore:
         if _fallback is None:
             root = tempfile.mkdtemp(prefix="localaws-objects-")
             atexit.register(shutil.rmtree, root, ignore_errors=True)  # nothing outlives the process
-            _fallback = ObjectStore(Path(root))
+            _fallback = ContentStore(Path(root))
         return _fallback
 
 
 class StoredBody:
-    """The file-like object moto's ``FakeKey`` keeps its body in, backed by an ``ObjectStore``
+    """The file-like object moto's ``FakeKey`` keeps its body in, backed by an ``ContentStore``
     file. moto writes a body whole (seek 0, truncate, write) and reads it back in blocks."""
 
     def __init__(self, max_size: int = 0, *args: Any, **kwargs: Any) -> None:
@@ -196,7 +196,7 @@ class _TempfileWithStoredBodies:
 
 
 def install() -> None:
-    """Make moto's S3 keep every body in an ``ObjectStore`` (idempotent)."""
+    """Make moto's S3 keep every body in an ``ContentStore`` (idempotent)."""
     from moto.s3 import models
 
     models.tempfile = _TempfileWithStoredBodies()  # type: ignore[assignment]

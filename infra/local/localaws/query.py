@@ -64,5 +64,5 @@ def select(athena: Any, names: resources.Resources, sql: str) -> list[dict[str, 
     return rows(athena, run(athena, names, sql)["QueryExecutionId"])
 
 
-def bytes_scanned(execution: dict[str, Any]) -> int:
+def data_scanned(execution: dict[str, Any]) -> int:
     return int(execution.get("Statistics", {}).get("DataScannedInBytes", 0))

@@ -25,7 +25,7 @@ from flightdata import lake, resources
 from flightdata.etl.snapshot import process_snapshot
 from flightdata.etl.transform import to_parquet, transform
 from flightdata.orchestration import minutely
-from flightdata.orchestration.compaction import repoint_partition
+from flightdata.orchestration.partitions import repoint_partition
 from flightdata.storage import S3Store
 
 REPLAY_FILE = "replay.parquet"

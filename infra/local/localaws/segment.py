@@ -40,7 +40,7 @@ def report_results(clients: Any, names: resources.Resources, day: datetime) -> d
     for name in reporting.REPORT_NAMES:
         execution = query.run(athena, names, sql_templates().get_template(f"report_{name}.sql").render(fd=facts))
         rows = query.rows(athena, execution["QueryExecutionId"])
-        results[name] = reporting.QueryResult(rows, query.bytes_scanned(execution))
+        results[name] = reporting.QueryResult(rows, query.data_scanned(execution))
     return results
 
 
@@ -58,4 +58,4 @@ def segment_day(clients: Any, names: resources.Resources, day: datetime) -> tupl
         for item in page.get("Contents", []):
             body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
             rows += pq.read_table(io.BytesIO(body)).to_pylist()
-    return rows, {"flights_ctas_seconds": round(seconds, 2), "flights_bytes_scanned": query.bytes_scanned(execution)}
+    return rows, {"flights_ctas_seconds": round(seconds, 2), "flights_bytes_scanned": query.data_scanned(execution)}

@@ -123,7 +123,7 @@ class LocalAws:
         objects.install()  # S3 bodies in files under the state directory, not in memory
         track_models_weakly()  # moto would keep every model it ever made
         self.moto = DomainDispatcherApplication(_backend_app)
-        self.journal = Journal(state_dir / "journal", objects.ObjectStore(state_dir / "objects"))
+        self.journal = Journal(state_dir / "journal", objects.ContentStore(state_dir / "objects"))
         self.memory = MemoryTrimmer()
         use_system_allocator_for_arrow()
         self.lambdas: LambdaExecutor | None = None

@@ -12,6 +12,6 @@ Glue and S3) and ``results`` (the result set, as GetQueryResults and the CSV giv
 """
 
 from localaws.athena.api import AthenaExecutor
-from localaws.athena.errors import AthenaApiError, QueryFailed
+from localaws.athena.errors import AthenaApiError, StatementFailed
 
-__all__ = ["AthenaApiError", "AthenaExecutor", "QueryFailed"]
+__all__ = ["AthenaApiError", "AthenaExecutor", "StatementFailed"]

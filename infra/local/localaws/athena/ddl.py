@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from flightdata.catalog import PARQUET_INPUT, PARQUET_OUTPUT, PARQUET_SERDE
 from localaws.athena.engine import Engine, Scan
-from localaws.athena.errors import QueryFailed, s3_split
+from localaws.athena.errors import StatementFailed, s3_split
 from localaws.athena.results import text
 from localaws.clients import accepting
 
@@ -39,19 +39,19 @@ class CatalogWriter:
         props = properties(create)
         fmt = str(props.get("format", "PARQUET")).upper()
         if fmt != "PARQUET":
-            raise QueryFailed(f"format '{fmt}' is not supported by the local endpoint; use PARQUET")
+            raise StatementFailed(f"format '{fmt}' is not supported by the local endpoint; use PARQUET")
         if "bucketed_by" in props or "bucket_count" in props:
-            raise QueryFailed("bucketed_by is not supported by the local endpoint")
+            raise StatementFailed("bucketed_by is not supported by the local endpoint")
         glue = self.client("glue")
         with accepting("EntityNotFoundException") as missing:
             glue.get_table(DatabaseName=db, Name=name)
         if not missing.code:
-            raise QueryFailed(f"Table {db}.{name} already exists")
+            raise StatementFailed(f"Table {db}.{name} already exists")
         location = props.get("external_location") or f"{results_dir}/tables/{self.query_id}"
         location = location.rstrip("/") + "/"
         bucket, prefix = s3_split(location)
         if self.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount", 0):
-            raise QueryFailed(
+            raise StatementFailed(
                 f"HIVE_PATH_ALREADY_EXISTS: Target directory for table '{db}.{name}' already exists: {location}"
             )
         keys = list(props.get("partitioned_by") or [])
@@ -80,7 +80,7 @@ class CatalogWriter:
         data = self.engine.select(insert.expression, database, con, scan).table
         names = [c["Name"] for c in table.columns] + table.partition_keys
         if data.num_columns != len(names):
-            raise QueryFailed(
+            raise StatementFailed(
                 f"Insert query has mismatched column sizes: table has {len(names)} columns, "
                 f"query has {data.num_columns}"
             )
@@ -93,7 +93,7 @@ class CatalogWriter:
     def create_external(self, create: exp.Create, database: str) -> None:
         schema = create.this
         if not isinstance(schema, exp.Schema):
-            raise QueryFailed("CREATE TABLE needs a column list or AS SELECT")
+            raise StatementFailed("CREATE TABLE needs a column list or AS SELECT")
         target = schema.this
         db, name = target.db or database, target.name
         props = create.args.get("properties")
@@ -106,9 +106,9 @@ class CatalogWriter:
             elif isinstance(prop, exp.PartitionedByProperty):
                 partition_columns = [c for c in prop.this.expressions if isinstance(c, exp.ColumnDef)]
         if fmt != "PARQUET":
-            raise QueryFailed("the local endpoint creates external tables STORED AS PARQUET only")
+            raise StatementFailed("the local endpoint creates external tables STORED AS PARQUET only")
         if not location:
-            raise QueryFailed("CREATE EXTERNAL TABLE needs a LOCATION")
+            raise StatementFailed("CREATE EXTERNAL TABLE needs a LOCATION")
         columns = [column_def(c) for c in schema.expressions if isinstance(c, exp.ColumnDef)]
         table_input = {
             "Name": name,
@@ -120,18 +120,18 @@ class CatalogWriter:
         with accepting("AlreadyExistsException") as exists:
             self.client("glue").create_table(DatabaseName=db, TableInput=table_input)
         if exists.code and not create.args.get("exists"):
-            raise QueryFailed(f"Table {db}.{name} already exists")
+            raise StatementFailed(f"Table {db}.{name} already exists")
 
     def alter(self, alter: exp.Alter, database: str) -> None:
         target = alter.this
         table = self.engine.table(target.db or database, target.name)
         for action in alter.args.get("actions") or []:
             if not isinstance(action, exp.AddPartition):
-                raise QueryFailed(f"ALTER TABLE {action.key.upper()} is not supported by the local endpoint")
+                raise StatementFailed(f"ALTER TABLE {action.key.upper()} is not supported by the local endpoint")
             spec = {eq.this.name: eq.expression.name for eq in action.this.expressions}
             missing = [k for k in table.partition_keys if k not in spec]
             if missing or set(spec) - set(table.partition_keys):
-                raise QueryFailed(
+                raise StatementFailed(
                     f"partition spec {spec} does not match the partition keys {table.partition_keys} of {table.name}"
                 )
             values = [spec[k] for k in table.partition_keys]
@@ -147,16 +147,16 @@ class CatalogWriter:
                     PartitionInput={"Values": values, "StorageDescriptor": storage_descriptor(table.columns, where)},
                 )
             if exists.code and not action.args.get("exists"):
-                raise QueryFailed(f"Partition already exists: {spec}")
+                raise StatementFailed(f"Partition already exists: {spec}")
 
     def drop(self, drop: exp.Drop, database: str) -> None:
         if (drop.args.get("kind") or "").upper() != "TABLE":
-            raise QueryFailed(f"DROP {drop.args.get('kind')} is not supported by the local endpoint")
+            raise StatementFailed(f"DROP {drop.args.get('kind')} is not supported by the local endpoint")
         target = (drop.args.get("tables") or [drop.this])[0]
         with accepting("EntityNotFoundException") as missing:
             self.client("glue").delete_table(DatabaseName=target.db or database, Name=target.name)
         if missing.code and not drop.args.get("exists"):
-            raise QueryFailed(f"Table {target.db or database}.{target.name} does not exist")
+            raise StatementFailed(f"Table {target.db or database}.{target.name} does not exist")
 
     def _write(
         self, data: pa.Table, location: str, keys: list[str], compression: str, level: int | None = None
@@ -203,22 +203,22 @@ def _compression_level(value: Any, compression: str) -> int | None:
     if value is None:
         return None
     if compression != "zstd":
-        raise QueryFailed(f"compression_level is supported for ZSTD compression only, not {compression.upper()}")
+        raise StatementFailed(f"compression_level is supported for ZSTD compression only, not {compression.upper()}")
     try:
         level = int(value)
     except (TypeError, ValueError):
         level = 0
     if not 1 <= level <= 22:
-        raise QueryFailed(f"compression_level must be between 1 and 22 for ZSTD, not {value!r}")
+        raise StatementFailed(f"compression_level must be between 1 and 22 for ZSTD, not {value!r}")
     return level
 
 
 def _check_partition_columns(data: pa.Table, keys: list[str]) -> None:
     missing = [k for k in keys if k not in data.column_names]
     if missing:
-        raise QueryFailed(f"Partition columns {missing} are not in the query's columns")
+        raise StatementFailed(f"Partition columns {missing} are not in the query's columns")
     if keys and data.column_names[-len(keys) :] != keys:
-        raise QueryFailed(f"Partition columns {keys} must be the last columns of the SELECT, in that order")
+        raise StatementFailed(f"Partition columns {keys} must be the last columns of the SELECT, in that order")
 
 
 def _partition_text(value: Any) -> str:

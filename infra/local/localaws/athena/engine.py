@@ -23,7 +23,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from localaws.athena.errors import QueryFailed, s3_split
+from localaws.athena.errors import StatementFailed, s3_split
 from localaws.clients import accepting
 
 # Copies of lake files DuckDB reads: unused for CACHE_TTL_S, or the least recently used
@@ -70,9 +70,9 @@ def parse(sql: str) -> exp.Expression:
     try:
         statements = [s for s in sqlglot.parse(sql, read="athena") if s is not None]
     except sqlglot.errors.ParseError as exc:
-        raise QueryFailed(f"line 1:1: {exc.errors[0]['description'] if exc.errors else exc}") from None
+        raise StatementFailed(f"line 1:1: {exc.errors[0]['description'] if exc.errors else exc}") from None
     if len(statements) != 1:
-        raise QueryFailed(f"Only one sql statement is allowed. Got: {len(statements)}")
+        raise StatementFailed(f"Only one sql statement is allowed. Got: {len(statements)}")
     statement = statements[0]
     assert isinstance(statement, exp.Expression)
     return statement
@@ -115,11 +115,11 @@ class Engine:
         with accepting("EntityNotFoundException") as missing:
             raw = glue.get_table(DatabaseName=database, Name=name)["Table"]
         if missing.code:
-            raise QueryFailed(f"TABLE_NOT_FOUND: Table '{database}.{name}' does not exist")
+            raise StatementFailed(f"TABLE_NOT_FOUND: Table '{database}.{name}' does not exist")
         descriptor = raw.get("StorageDescriptor") or {}
         serde = (descriptor.get("SerdeInfo") or {}).get("SerializationLibrary", "")
         if "parquet" not in serde.lower() and "parquet" not in descriptor.get("InputFormat", "").lower():
-            raise QueryFailed(
+            raise StatementFailed(
                 f"table {database}.{name} is not stored as Parquet; the local endpoint reads Parquet tables only"
             )
         keys = [k["Name"] for k in raw.get("PartitionKeys", [])]
@@ -270,7 +270,7 @@ def duckdb_type(glue: str) -> str:
     try:
         return exp.DataType.build(glue, dialect="hive").sql(dialect="duckdb")
     except (sqlglot.errors.ParseError, ValueError):
-        raise QueryFailed(f"NOT_SUPPORTED: column type {glue!r} is not a Hive type") from None
+        raise StatementFailed(f"NOT_SUPPORTED: column type {glue!r} is not a Hive type") from None
 
 
 def glue_type(duckdb_name: str) -> str:
@@ -287,7 +287,7 @@ def _build(duckdb_name: str) -> exp.DataType:
     try:
         return exp.DataType.build(duckdb_name, dialect="duckdb")
     except (sqlglot.errors.ParseError, ValueError):
-        raise QueryFailed(f"NOT_SUPPORTED: no Athena type for result type {duckdb_name!r}") from None
+        raise StatementFailed(f"NOT_SUPPORTED: no Athena type for result type {duckdb_name!r}") from None
 
 
 def literal(value: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-class QueryFailed(Exception):
+class StatementFailed(Exception):
     """Ends a query in state FAILED; the message becomes its StateChangeReason."""
 
 
@@ -18,6 +18,6 @@ class AthenaApiError(Exception):
 
 def s3_split(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://"):
-        raise QueryFailed(f"location {uri!r} is not an s3:// URI")
+        raise StatementFailed(f"location {uri!r} is not an s3:// URI")
     bucket, _, key = uri[5:].partition("/")
     return bucket, key

@@ -27,7 +27,7 @@ from sqlglot import exp
 from localaws.athena import results
 from localaws.athena.ddl import CatalogWriter
 from localaws.athena.engine import Engine, Rows, Scan, duckdb_reason, parse
-from localaws.athena.errors import QueryFailed
+from localaws.athena.errors import StatementFailed
 from localaws.clients import local_client
 from localaws.credentials import KeyPair
 
@@ -111,7 +111,7 @@ def run(record: dict[str, Any], cache: Path, results_dir: Path, endpoint: Endpoi
         rows, update_count = _execute(statement, record, connection, scan, cache, client)
         results.write(results_dir, client("s3"), {**record, "StatementType": statement_type}, rows, update_count)
         state, reason = "SUCCEEDED", None
-    except QueryFailed as exc:
+    except StatementFailed as exc:
         state, reason = "FAILED", str(exc)
     except duckdb.Error as exc:
         state, reason = "FAILED", duckdb_reason(exc)
@@ -149,7 +149,7 @@ def _execute(
         if kind == "TABLE":
             writer.create_external(statement, database)
             return None, 0
-        raise QueryFailed(f"CREATE {kind} is not supported by the local endpoint")
+        raise StatementFailed(f"CREATE {kind} is not supported by the local endpoint")
     if isinstance(statement, exp.Insert):
         return None, writer.insert(statement, database, con, scan)
     if isinstance(statement, exp.Alter):
@@ -158,7 +158,7 @@ def _execute(
     if isinstance(statement, exp.Drop):
         writer.drop(statement, database)
         return None, 0
-    raise QueryFailed(f"{type(statement).__name__.upper()} statements are not supported by the local endpoint")
+    raise StatementFailed(f"{type(statement).__name__.upper()} statements are not supported by the local endpoint")
 
 
 _warm()
