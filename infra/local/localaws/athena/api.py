@@ -233,7 +233,7 @@ class AthenaExecutor:
         if outcome is None:
             elapsed_ms = int((time.perf_counter() - started) * 1000)
             reason = f"GENERIC_INTERNAL_ERROR: the query's process ended with code {process.exitcode}"
-            outcome = worker.Outcome("FAILED", reason, record["StatementType"], 0, elapsed_ms)
+            outcome = worker.QueryOutcome("FAILED", reason, record["StatementType"], 0, elapsed_ms)
         record["StatementType"] = outcome.statement_type
         record["Statistics"].update(
             EngineExecutionTimeInMillis=outcome.elapsed_ms,

@@ -70,7 +70,7 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class QueryOutcome:
     state: str
     reason: str | None
     statement_type: str
@@ -94,7 +94,7 @@ def _main(sender: Connection, record: dict[str, Any], cache: str, results_dir: s
     sender.close()
 
 
-def run(record: dict[str, Any], cache: Path, results_dir: Path, endpoint: Endpoint) -> Outcome:
+def run(record: dict[str, Any], cache: Path, results_dir: Path, endpoint: Endpoint) -> QueryOutcome:
     """Execute the query, write its results, and say how it went."""
     region = record["_Region"]
 
@@ -124,7 +124,7 @@ def run(record: dict[str, Any], cache: Path, results_dir: Path, endpoint: Endpoi
     finally:
         connection.close()
     elapsed_ms = int((time.perf_counter() - started) * 1000)
-    return Outcome(state, reason, statement_type, scan.bytes_scanned, elapsed_ms)
+    return QueryOutcome(state, reason, statement_type, scan.bytes_scanned, elapsed_ms)
 
 
 def _execute(

@@ -1,0 +1,61 @@
+"""The house rules anyone can check (#23): one name for one class across the project's
+packages, and no two modules that import each other."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = {
+    "flightdata": ROOT / "include" / "flightdata",
+    "flightdata_cdk": ROOT / "infra" / "aws" / "flightdata_cdk",
+    "localaws": ROOT / "infra" / "local" / "localaws",
+    "opensky_sim": ROOT / "infra" / "local" / "opensky_sim",
+}
+
+
+def _modules() -> dict[str, ast.Module]:
+    found = {}
+    for root in PACKAGES.values():
+        for path in root.rglob("*.py"):
+            parts = path.relative_to(root.parent).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = ast.parse(path.read_text(), str(path))
+    return found
+
+
+def _imports(name: str, tree: ast.Module, known: set[str]) -> set[str]:
+    """The project modules ``name`` imports, at any depth of its code (lazy imports count)."""
+    targets = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                targets.add(full if full in known else node.module)
+        elif isinstance(node, ast.Import):
+            targets.update(alias.name for alias in node.names)
+    return {t for t in targets & known if t != name}
+
+
+def test_no_class_name_is_defined_twice():
+    where = defaultdict(list)
+    for name, tree in _modules().items():
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                where[node.name].append(name)
+    assert {cls: mods for cls, mods in where.items() if len(mods) > 1} == {}
+
+
+def test_no_two_modules_import_each_other():
+    modules = _modules()
+    graph = {name: _imports(name, tree, set(modules)) for name, tree in modules.items()}
+    # a package's __init__ importing its own modules, which import a sibling through it, is not a cycle
+    pairs = {
+        tuple(sorted((a, b)))
+        for a, targets in graph.items()
+        for b in targets
+        if a in graph.get(b, set()) and not (a.startswith(f"{b}.") or b.startswith(f"{a}."))
+    }
+    assert pairs == set()
