@@ -97,4 +97,4 @@ deploy: bundle
 # A simulated day under the real scheduler, with faults (SOAK_MINUTES, SOAK_GAP_MINUTES, SOAK_KILLS).
 .PHONY: soak
 soak: $(STAMP)
-	$(BIN)/python -m localaws.soak
+	$(BIN)/python -m flightdata_local.soak

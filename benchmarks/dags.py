@@ -13,8 +13,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from localaws.demo import demo_minutes
-from localaws.services import ROOT, local_services
+from flightdata_local.demo import demo_minutes
+from flightdata_local.services import ROOT, local_services
 
 HERE = Path(__file__).parent
 PARSE_REPEATS = 5

@@ -20,7 +20,7 @@ import psutil
 
 from flightdata import lake, resources
 from flightdata.orchestration import minutely
-from localaws.services import local_services
+from flightdata_local.services import local_services
 
 HOURS = int(os.environ.get("ENDPOINT_BENCH_HOURS", "2"))
 MB = 1024 * 1024

@@ -2,7 +2,7 @@
 
 The fleet's state vectors for the hour before a day and ``FLIGHTS_BENCH_HOURS`` (default 6)
 hours of it go through the ETL into the local endpoint's curated table
-(``localaws.replay``); the daily flights query (``sql/flights_day.sql``) segments the day; the
+(``flightdata_local.replay``); the daily flights query (``sql/flights_day.sql``) segments the day; the
 flights it finds are matched with the flights the fleet flew (``opensky_sim.scoring``).
 
 Then the same on real traffic: the ``quickstart`` sample of the ``traffic`` wheel (three hours
@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flightdata.resources import Resources
-from localaws import replay, segment
-from localaws.deploy import deploy
+from flightdata_local import replay, segment
+from flightdata_local.deploy import deploy
 from localaws.server import running
 from opensky_sim import Fleet, TrafficShape, recorded
 from opensky_sim.scoring import score

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from localaws import airflow_stack
+from flightdata_local import airflow_stack
+from flightdata_local.services import LocalServices, free_port, local_services
 from localaws.server import RunningEndpoint
 from localaws.server import running as endpoint_running
-from localaws.services import LocalServices, free_port, local_services
 from opensky_sim import running
 from opensky_sim.server import RunningSimulator
 

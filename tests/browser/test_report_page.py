@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from flightdata import reporting
 from flightdata.resources import Resources
-from localaws import replay, segment
-from localaws.deploy import deploy
+from flightdata_local import replay, segment
+from flightdata_local.deploy import deploy
 from opensky_sim import Fleet, TrafficShape
 from tests.browser.conftest import SHOTS
 

@@ -17,7 +17,7 @@ import yaml
 
 from flightdata.resources import Resources
 from flightdata_cdk.stack import AIRFLOW_VERSION
-from localaws.cli import build_parser
+from flightdata_local.cli import build_parser
 
 ROOT = Path(__file__).parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
@@ -111,7 +111,7 @@ def test_every_aws_client_reads_the_endpoints_credentials_file():
 
 
 def test_make_up_serves_the_ui_on_loopback():
-    from localaws.airflow_stack import airflow_env
+    from flightdata_local.airflow_stack import airflow_env
 
     env = airflow_env({"AIRFLOW_HOME": "/x"}, 8080, schedule=True, workers=1)
 

@@ -31,7 +31,7 @@ def test_the_environment_has_what_mwaa_has_and_not_what_only_the_laptop_has(mwaa
 
     assert importable("airflow.providers.amazon.aws.operators.athena")
     assert importable("jsonschema")
-    for dev_only in ("pyarrow", "duckdb", "moto", "localaws", "flightdata"):
+    for dev_only in ("pyarrow", "duckdb", "moto", "localaws", "flightdata_local", "flightdata"):
         assert not importable(dev_only), f"{dev_only} is importable, but MWAA's environment does not have it"
 
 

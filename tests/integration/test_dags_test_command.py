@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from localaws.services import local_services
+from flightdata_local.services import local_services
 
 
 def test_airflow_dags_test_runs_a_minute_with_its_asset_on_a_fresh_stack(tmp_path):

@@ -9,8 +9,8 @@ import pytest
 
 from flightdata import resources
 from flightdata.resources import Resources
-from localaws import query, replay, segment
-from localaws.deploy import deploy
+from flightdata_local import query, replay, segment
+from flightdata_local.deploy import deploy
 from opensky_sim import Fleet, TrafficShape
 from opensky_sim.scoring import score
 

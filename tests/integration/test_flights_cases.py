@@ -12,8 +12,8 @@ import pytest
 
 from flightdata.orchestration import minutely
 from flightdata.resources import Resources
-from localaws import replay, segment
-from localaws.deploy import deploy
+from flightdata_local import replay, segment
+from flightdata_local.deploy import deploy
 
 REGION = "eu-west-1"
 HOUR = datetime(2026, 5, 4, 10, tzinfo=UTC)

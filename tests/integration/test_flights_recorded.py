@@ -14,8 +14,8 @@ from flightdata.etl.transform import transform
 from flightdata.lake import SnapshotContext
 from flightdata.orchestration import minutely
 from flightdata.resources import Resources
-from localaws import replay, segment
-from localaws.deploy import deploy
+from flightdata_local import replay, segment
+from flightdata_local.deploy import deploy
 from opensky_sim import recorded
 from opensky_sim.scoring import score
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from localaws import query
+from flightdata_local import query
 
 BUCKET = "athena-contract"
 OUTPUT = f"s3://{BUCKET}/results/"

@@ -9,8 +9,8 @@ import pytest
 
 from flightdata.reporting import REPORT_NAMES
 from flightdata.resources import Resources
-from localaws import query
-from localaws.deploy import deploy
+from flightdata_local import query
+from flightdata_local.deploy import deploy
 
 NAMES = Resources("flightdata-it")
 

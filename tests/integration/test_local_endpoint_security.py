@@ -287,7 +287,7 @@ def test_a_body_past_the_services_limit_is_refused_before_it_is_read(aws, local_
 @contextlib.contextmanager
 def endpoint_process(state_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """``flightdata-local serve`` as a process of its own, as ``make up`` runs it."""
-    from localaws.services import BIN, free_port, wait_ready
+    from flightdata_local.services import BIN, free_port, wait_ready
 
     port = free_port()
     log = state_dir.parent / f"{state_dir.name}.log"

@@ -12,10 +12,10 @@ import zipfile
 
 from moto.moto_api._internal.models import moto_api_backend
 
+from flightdata_local.services import BIN, free_port, stop, wait_ready
 from localaws import credentials
 from localaws.clients import local_client
 from localaws.server import running
-from localaws.services import BIN, free_port, stop, wait_ready
 
 
 def clients(endpoint):

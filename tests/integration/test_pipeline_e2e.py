@@ -23,7 +23,7 @@ import pytest
 from flightdata import lake
 from flightdata.orchestration import retention
 from flightdata.resources import FUNCTIONS
-from localaws.demo import demo_minutes
+from flightdata_local.demo import demo_minutes
 from opensky_sim import Fleet
 
 FLEET = Fleet(seed=7)  # the simulator's: what it serves each minute, and how much of it is invalid
@@ -296,7 +296,7 @@ def test_a_minute_skipped_for_the_credit_reserve_still_publishes_its_credits(sta
 
 def test_the_runs_are_measured_in_the_shape_the_cost_estimate_reads(stack, api):
     from flightdata_cdk import cost
-    from localaws import measure
+    from flightdata_local import measure
 
     # GIVEN the runs above (every phase of them counts as "minutely" here)
     runs = len(api.run_ids("opensky_state_vectors"))

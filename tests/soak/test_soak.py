@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from localaws import soak
+from flightdata_local import soak
 
 
 def test_a_short_soak_loses_nothing_and_every_hour_reconciles(shared_stack, capsys):

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from localaws import airflow_stack
-from localaws.airflow_stack import AirflowProcesses, api_workers
-from localaws.services import StackError
+from flightdata_local import airflow_stack
+from flightdata_local.airflow_stack import AirflowProcesses, api_workers
+from flightdata_local.services import StackError
 
 
 def test_the_api_server_gets_one_worker_per_two_cores_and_a_setting_changes_it(monkeypatch):
@@ -83,7 +83,7 @@ def test_the_local_executor_hands_work_over_only_at_its_heartbeat(monkeypatch):
     heartbeat: a workload handed to a worker before then could find its task still scheduled."""
     from airflow.executors.local_executor import LocalExecutor
 
-    from localaws.airflow_executor import CommittedLocalExecutor
+    from flightdata_local.airflow_executor import CommittedLocalExecutor
 
     handed: list[str] = []
     monkeypatch.setattr(LocalExecutor, "queue_workload", lambda self, workload, session=None: handed.append(workload))
@@ -106,7 +106,7 @@ def test_a_deferred_tasks_first_result_does_not_end_its_resumed_run(monkeypatch)
     from airflow.models.taskinstancekey import TaskInstanceKey
     from airflow.utils.state import TaskInstanceState
 
-    from localaws.airflow_executor import CommittedLocalExecutor
+    from flightdata_local.airflow_executor import CommittedLocalExecutor
 
     monkeypatch.setattr(LocalExecutor, "queue_workload", lambda self, workload, session=None: None)
     monkeypatch.setattr(LocalExecutor, "sync", lambda self: None)

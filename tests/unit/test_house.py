@@ -12,6 +12,7 @@ PACKAGES = {
     "flightdata": ROOT / "include" / "flightdata",
     "flightdata_cdk": ROOT / "infra" / "aws" / "flightdata_cdk",
     "localaws": ROOT / "infra" / "local" / "localaws",
+    "flightdata_local": ROOT / "infra" / "local" / "flightdata_local",
     "opensky_sim": ROOT / "infra" / "local" / "opensky_sim",
 }
 

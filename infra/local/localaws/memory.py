@@ -35,8 +35,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# FLIGHTDATA_LOCAL_MALLOC_TRIM=0 turns trimming off (make bench measures both ways).
-ENABLED_ENV = "FLIGHTDATA_LOCAL_MALLOC_TRIM"
+# LOCALAWS_MALLOC_TRIM=0 turns trimming off (make bench measures both ways).
+ENABLED_ENV = "LOCALAWS_MALLOC_TRIM"
 TRIM_EVERY_BYTES = 32 * 1024 * 1024  # of request bodies handled since the last trim
 TRIM_EVERY_REQUESTS = 500
 MIN_INTERVAL_S = 1.0
@@ -116,7 +116,7 @@ def track_models_weakly() -> None:
     """Make moto's model classes track their instances weakly (idempotent)."""
     from moto.core.common_models import BaseModel
 
-    if getattr(BaseModel, "_flightdata_weak", False):
+    if getattr(BaseModel, "_localaws_weak", False):
         return
 
     def __new__(cls: Any, *args: Any, **kwargs: Any) -> Any:
@@ -129,4 +129,4 @@ def track_models_weakly() -> None:
         return instance
 
     BaseModel.__new__ = __new__  # type: ignore[method-assign,assignment]
-    BaseModel._flightdata_weak = True  # type: ignore[attr-defined]
+    BaseModel._localaws_weak = True  # type: ignore[attr-defined]

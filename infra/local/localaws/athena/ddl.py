@@ -12,13 +12,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from flightdata.catalog import PARQUET_INPUT, PARQUET_OUTPUT, PARQUET_SERDE
 from localaws.athena.engine import Engine, Scan
 from localaws.athena.errors import StatementFailed, s3_split
 from localaws.athena.results import text
 from localaws.clients import accepting
 
 ROWS_PER_FILE = 2_000_000
+
+# The Hive classes Glue records for a Parquet table, as Athena writes them for a CTAS.
+PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 
 
 class CatalogWriter:

@@ -44,9 +44,9 @@ import requests
 from flightdata import lake, resources
 from flightdata.etl.commit import Commit, sha256
 from flightdata.storage import S3Store
-from localaws import airflow_stack
-from localaws.airflow_stack import AirflowApi
-from localaws.services import LocalServices, StackError, free_port, local_services
+from flightdata_local import airflow_stack
+from flightdata_local.airflow_stack import AirflowApi
+from flightdata_local.services import LocalServices, StackError, free_port, local_services
 
 FAULTS = ("429", "503", "slow", "truncated")
 BACKFILL_CHUNK = 30

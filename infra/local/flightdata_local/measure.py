@@ -22,7 +22,7 @@ from statistics import fmean
 from typing import Any
 
 from flightdata import resources
-from localaws.services import LocalServices
+from flightdata_local.services import LocalServices
 
 # The prefixes each snapshot writes, compaction writes (in proportion to the snapshots of the
 # hour), and each daily report writes.

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from flightdata import lake, reporting, resources
 from flightdata.orchestration import flights
 from flightdata.orchestration.templating import TemplateFacts, sql_templates
-from localaws import query
+from flightdata_local import query
 
 
 class _PlanOnly:

@@ -26,7 +26,7 @@ def _opensky_sim(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from localaws.demo import run
+    from flightdata_local.demo import run
 
     return run(minutes=args.minutes, root=Path(args.out), history=args.history_hours)
 
@@ -39,7 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    from localaws.deploy import deploy, wait_until_ready
+    from flightdata_local.deploy import deploy, wait_until_ready
 
     wait_until_ready(args.endpoint, args.wait)
     print(orjson.dumps(deploy(args.endpoint, Resources.from_env(), args.opensky_url, args.region)).decode())
@@ -47,7 +47,7 @@ def _deploy(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from localaws.up import run
+    from flightdata_local.up import run
 
     return run(root=Path(args.state_dir), port=args.port)
 

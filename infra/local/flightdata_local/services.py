@@ -1,7 +1,7 @@
 """The whole local stack for ``make demo`` and the end-to-end tests: the OpenSky simulator and
 the local AWS endpoint as child processes, the project's resources deployed on it, and an
 Airflow home whose ``aws_default`` connection points at the endpoint. Airflow's components
-run on it (``localaws.airflow_stack``); ``run_dag`` runs a DAG with ``airflow dags test``, as
+run on it (``flightdata_local.airflow_stack``); ``run_dag`` runs a DAG with ``airflow dags test``, as
 a developer would by hand.
 """
 
@@ -28,9 +28,10 @@ from typing import Any
 import requests
 
 from flightdata.resources import Resources
-from localaws import credentials, query
+from flightdata_local import query
+from flightdata_local.deploy import deploy
+from localaws import credentials
 from localaws.clients import local_client
-from localaws.deploy import deploy
 
 REGION = "eu-west-1"
 PREFIX = "flightdata-local"

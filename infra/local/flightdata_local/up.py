@@ -1,7 +1,7 @@
 """``make up``: the Airflow web UI on the same local stack as the demo, with the schedules on.
 
 The simulator, the endpoint and Airflow's own state live under ``.local/up``; Airflow's
-components (``localaws.airflow_stack``) log to ``.local/up/logs/airflow-<component>.log``.
+components (``flightdata_local.airflow_stack``) log to ``.local/up/logs/airflow-<component>.log``.
 Ctrl-C stops everything.
 """
 
@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from localaws import airflow_stack
-from localaws.services import StackError, local_services
+from flightdata_local import airflow_stack
+from flightdata_local.services import StackError, local_services
 
 
 def run(root: Path = Path(".local/up"), port: int = 8080) -> int:

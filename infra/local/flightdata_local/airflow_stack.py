@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 import requests
 
-from localaws.services import BIN, LocalServices, StackError, log_tail, stop
+from flightdata_local.services import BIN, LocalServices, StackError, log_tail, stop
 
 PIPELINE_DAGS = frozenset({"opensky_state_vectors", "opensky_compaction", "opensky_daily_report"})
 PROJECT_DAGS = PIPELINE_DAGS | {"airflow_db_retention"}
@@ -67,8 +67,8 @@ def airflow_env(stack_env: dict[str, str], port: int, schedule: bool, workers: i
         "AIRFLOW__API__WORKERS": str(workers),
         # Task processes report to the API server's execution API: on this port, not 8080.
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        # LocalExecutor, without its race with the scheduler's commit (localaws.airflow_executor)
-        "AIRFLOW__CORE__EXECUTOR": "localaws.airflow_executor.CommittedLocalExecutor",
+        # LocalExecutor, without its race with the scheduler's commit (flightdata_local.airflow_executor)
+        "AIRFLOW__CORE__EXECUTOR": "flightdata_local.airflow_executor.CommittedLocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": str(max(4, 4 * cores)),
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",

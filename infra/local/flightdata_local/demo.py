@@ -2,8 +2,8 @@
 
 Simulator and local AWS endpoint start as child processes. The simulator's traffic of the
 hours before (up to ``--history-hours``, within the same day) is replayed into the curated
-table through the ETL (``localaws.replay``), so that the day has whole flights to report on.
-Airflow's components start meanwhile (``localaws.airflow_stack``, as ``make up`` runs them);
+table through the ETL (``flightdata_local.replay``), so that the day has whole flights to report on.
+Airflow's components start meanwhile (``flightdata_local.airflow_stack``, as ``make up`` runs them);
 then ``opensky_state_vectors`` runs for consecutive minutes, triggered through Airflow's REST API
 and run by its scheduler, ``opensky_compaction`` for that hour and ``opensky_daily_report``
 for that day. Each phase's time is printed at the end. Every process stops at the end, on
@@ -25,8 +25,8 @@ import pyarrow.parquet as pq
 
 from flightdata import lake
 from flightdata.etl.commit import Commit
-from localaws import airflow_stack, measure, replay
-from localaws.services import LocalServices, StackError, free_port, local_services
+from flightdata_local import airflow_stack, measure, replay
+from flightdata_local.services import LocalServices, StackError, free_port, local_services
 from opensky_sim import Fleet
 
 
