@@ -19,7 +19,18 @@ from flightdata_local.deploy import build_code_zip
 
 # Anything from the dev side, by path part: the local endpoint and simulator, the CDK app,
 # and the libraries only they use.
-DEV_SIDE = {"localaws", "flightdata_local", "opensky_sim", "simulator", "flightdata_cdk", "moto", "duckdb", "sqlglot", "aws_cdk", "tests"}
+DEV_SIDE = {
+    "localaws",
+    "flightdata_local",
+    "opensky_sim",
+    "simulator",
+    "flightdata_cdk",
+    "moto",
+    "duckdb",
+    "sqlglot",
+    "aws_cdk",
+    "tests",
+}
 
 
 def dev_side(names: list[str]) -> list[str]:

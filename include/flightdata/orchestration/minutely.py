@@ -14,35 +14,11 @@ from typing import Any
 
 from airflow.exceptions import AirflowSkipException
 
-from flightdata import credits, lake, resources
+from flightdata import credits, lake, payloads, resources
 
 log = logging.getLogger(__name__)
 
-_BOUND = {"type": "number"}
-REGIONS_SCHEMA: dict[str, Any] = {
-    "type": "array",
-    "minItems": 1,
-    "maxItems": 12,
-    "items": {
-        "type": "object",
-        "required": ["name"],
-        "additionalProperties": False,
-        "properties": {
-            "name": {"type": "string", "pattern": lake.REGION_NAME_SCHEMA_PATTERN},
-            "bbox": {
-                "type": "object",
-                "required": ["lamin", "lomin", "lamax", "lomax"],
-                "additionalProperties": False,
-                "properties": {
-                    "lamin": {**_BOUND, "minimum": -90, "maximum": 90},
-                    "lamax": {**_BOUND, "minimum": -90, "maximum": 90},
-                    "lomin": {**_BOUND, "minimum": -180, "maximum": 180},
-                    "lomax": {**_BOUND, "minimum": -180, "maximum": 180},
-                },
-            },
-        },
-    },
-}
+REGIONS_SCHEMA = payloads.REGIONS  # the same contract the ingestion function checks
 # A minutely run that has not finished by then is failed (its dagrun_timeout): the hour's
 # compaction waits this long past the hour for the last runs.
 RUN_TIMEOUT = timedelta(minutes=3)
