@@ -30,7 +30,7 @@ from airflow.sdk import DAG, Param, PokeReturnValue, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata import resources
-from flightdata.orchestration import aws, compaction
+from flightdata.orchestration import aws, compaction, metrics
 from flightdata.orchestration.dag_defaults import COMPACTION_DAG, DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE, lake_asset
 from flightdata.orchestration.queries import athena_query, result_rows
 
@@ -83,7 +83,7 @@ with DAG(
     @task(outlets=[CURATED], multiple_outputs=False)
     def publish(plan: dict, counts: dict) -> dict:
         published = compaction.publish(aws.glue(), aws.s3(), aws.names(), plan, counts)
-        aws.put_metrics(compaction.hour_metric_data(compaction.planned_hour(plan), counts))
+        aws.put_metrics(metrics.hour_metric_data(compaction.planned_hour(plan), counts))
         return published
 
     @task(trigger_rule="one_failed", retries=0)

@@ -27,7 +27,7 @@ from airflow.sdk import DAG, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata import reporting, resources
-from flightdata.orchestration import aws, daily_report, flights, links
+from flightdata.orchestration import aws, daily_report, flights, links, metrics
 from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, REPORT_DAG, SQL_DIR, START_DATE, lake_asset
 from flightdata.orchestration.links import ReportLink
 from flightdata.orchestration.queries import athena_query
@@ -71,7 +71,7 @@ with DAG(
     @task(multiple_outputs=False)
     def publish_report(plan: dict, query_ids: dict) -> dict:
         summary = daily_report.publish(aws.athena(), aws.s3(), aws.names(), plan, query_ids)
-        aws.put_metrics(daily_report.reconciliation_metric_data(summary))
+        aws.put_metrics(metrics.reconciliation_metric_data(summary))
         daily_report.skip_if_empty(summary)
         return summary
 

@@ -22,7 +22,7 @@ from airflow.sdk import DAG, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata import resources
-from flightdata.orchestration import aws, links, minutely
+from flightdata.orchestration import aws, links, metrics, minutely
 from flightdata.orchestration.dag_defaults import (
     COMPACTION_DAG,
     DEFAULT_ARGS,
@@ -94,7 +94,7 @@ with DAG(
         answers = [*ingested, *filter(None, ti.xcom_pull(task_ids=["ingest"], key=SKIPPED_KEY))]
         minutely.remember_credits(answers)
         summaries = minutely.quality_summaries(answers, transformed)
-        return aws.put_metrics(minutely.quality_metric_data(summaries) + minutely.credit_metric_data(answers))
+        return aws.put_metrics(metrics.quality_metric_data(summaries) + metrics.credit_metric_data(answers))
 
     @task.short_circuit
     def committed_after_its_hour(logical_date=None, dag_run=None) -> dict | None:

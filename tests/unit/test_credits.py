@@ -10,7 +10,7 @@ import pytest
 
 from flightdata import credits
 from flightdata.cli import main
-from flightdata.orchestration import compaction, minutely
+from flightdata.orchestration import compaction, metrics, minutely
 
 ALPS = {"name": "alps", "bbox": {"lamin": 44.0, "lomin": 5.0, "lamax": 48.0, "lomax": 11.0}}  # 24 sq deg
 EUROPE = {"name": "europe", "bbox": {"lamin": 35.0, "lomin": -10.0, "lamax": 60.0, "lomax": 30.0}}
@@ -108,7 +108,7 @@ def test_credit_metrics_project_the_balance_at_the_next_refill(monkeypatch, capl
 
     # GIVEN the first fetch of the day, with OpenSky reporting what a standard account has
     with caplog.at_level("WARNING"):
-        data = {d["MetricName"]: d["Value"] for d in minutely.credit_metric_data([landed(3996)])}
+        data = {d["MetricName"]: d["Value"] for d in metrics.credit_metric_data([landed(3996)])}
     # THEN the balance projected at midnight is the reserve the plan keeps, and nothing is wrong
     assert data["CreditsSpent"] == 4
     assert data["CreditsLeft"] == 3996
@@ -119,7 +119,7 @@ def test_credit_metrics_project_the_balance_at_the_next_refill(monkeypatch, capl
     # WHEN OpenSky reports far fewer credits than the tier grants (a feeder set as standard is
     # the other way round), the mismatch is logged and the projection goes below the reserve
     with caplog.at_level("WARNING"):
-        data = {d["MetricName"]: d["Value"] for d in minutely.credit_metric_data([landed(396)])}
+        data = {d["MetricName"]: d["Value"] for d in metrics.credit_metric_data([landed(396)])}
     assert "tier 'standard' grants 4000" in caplog.text
     assert data["ProjectedCreditsAtRefill"] < minutely.DEFAULT_CREDIT_RESERVE
 
@@ -129,8 +129,8 @@ def test_without_a_tier_only_spent_and_left_are_published(monkeypatch):
     monkeypatch.delenv("FLIGHTDATA_OPENSKY_TIER", raising=False)
     result = json.dumps({"status": "ok", "snapshot_time": "2026-03-01T00:00:00+00:00", "credits_remaining": 50})
 
-    assert [d["MetricName"] for d in minutely.credit_metric_data([result])] == ["CreditsSpent", "CreditsLeft"]
-    assert minutely.credit_metric_data([json.dumps({"status": "skipped"})]) == []
+    assert [d["MetricName"] for d in metrics.credit_metric_data([result])] == ["CreditsSpent", "CreditsLeft"]
+    assert metrics.credit_metric_data([json.dumps({"status": "skipped"})]) == []
 
 
 def test_the_report_and_the_compaction_share_one_completeness(monkeypatch):

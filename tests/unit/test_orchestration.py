@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from flightdata import lake, reporting
-from flightdata.orchestration import compaction, minutely, retention
+from flightdata.orchestration import compaction, metrics, minutely, retention
 from flightdata.orchestration.daily_report import plan_day
 from flightdata.reporting import QueryResult, render_html, to_csv
 from flightdata.resources import Resources
@@ -58,7 +58,7 @@ def test_quality_metrics_have_units_the_region_dimension_and_skip_unknowns():
         "credits_remaining": None,
     }
 
-    data = minutely.quality_metric_data([summary], now=datetime(2026, 3, 1, 14, 8, 30, tzinfo=UTC))
+    data = metrics.quality_metric_data([summary], now=datetime(2026, 3, 1, 14, 8, 30, tzinfo=UTC))
 
     by_name = {d["MetricName"]: d for d in data}
     assert by_name["QualityScore"]["Value"] == pytest.approx(98.0)
@@ -86,7 +86,7 @@ def test_the_alarmed_metrics_have_a_series_over_every_region_whatever_they_are_c
         for name, n, v in (("alps", 300, 297), ("iberia", 100, 90))
     ]
 
-    data = minutely.quality_metric_data(summaries, now=datetime(2026, 3, 1, 14, 8, tzinfo=UTC))
+    data = metrics.quality_metric_data(summaries, now=datetime(2026, 3, 1, 14, 8, tzinfo=UTC))
 
     overall = {d["MetricName"]: d["Value"] for d in data if "Dimensions" not in d}
     assert overall["Records"] == 400
@@ -192,9 +192,9 @@ def test_credits_remembered_are_handed_on_only_while_fresh(monkeypatch):
     assert minutely.remembered_credits(MINUTE - timedelta(minutes=1)) is None  # a rerun of an older minute
     payload = json.loads(minutely.ingestion_payloads(MINUTE, [{"name": "a"}], 100, 116)[0])
     assert payload["credits_remaining"] == 116
-    metrics = {m["MetricName"]: m["Value"] for m in minutely.credit_metric_data(answers)}
-    assert metrics["CreditsLeft"] == 116
-    assert metrics["CreditsSpent"] == 0  # the answers above say nothing was spent
+    published = {m["MetricName"]: m["Value"] for m in metrics.credit_metric_data(answers)}
+    assert published["CreditsLeft"] == 116
+    assert published["CreditsSpent"] == 0  # the answers above say nothing was spent
 
 
 def test_minutely_tasks_push_dicts_log_one_summary_line_and_are_labelled_by_region(monkeypatch, caplog):

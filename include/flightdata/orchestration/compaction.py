@@ -223,20 +223,6 @@ def partition_parameters(counts: dict[str, int]) -> dict[str, str]:
     }
 
 
-def hour_metric_data(hour: datetime, counts: dict[str, int]) -> list[dict[str, Any]]:
-    """CloudWatch ``MetricData`` for a compacted hour: its completeness and rows."""
-    counts = {**counts, "minutes_planned": len(minutely.planned_minutes(hour))}
-    return [
-        {
-            "MetricName": "HourCompleteness",
-            "Timestamp": hour,
-            "Value": 100 * completeness(counts),
-            "Unit": "Percent",
-        },
-        {"MetricName": "CompactedRows", "Timestamp": hour, "Value": counts["rows"], "Unit": "Count"},
-    ]
-
-
 def discard(glue: Any, s3: Any, names: resources.Resources, plan: dict[str, Any]) -> int:
     """Remove what a failed run staged, leaving the curated hour as it was."""
     return discard_staged(glue, s3, names, plan)

@@ -84,17 +84,3 @@ def skip_if_empty(summary: dict[str, Any]) -> None:
     """End the run as skipped, not green, when the day had no data (the page says so too)."""
     if summary.get("empty"):
         raise AirflowSkipException(f"report for {summary['day']}: {reporting.EMPTY_DAY} (page: {summary['html']})")
-
-
-def reconciliation_metric_data(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """CloudWatch ``MetricData``: hours of the day whose curated rows differ from their commits
-    (the stack alarms on any)."""
-    day = datetime.strptime(summary["day"], "%Y-%m-%d").replace(tzinfo=UTC)
-    return [
-        {
-            "MetricName": "HoursNotReconciled",
-            "Timestamp": day,
-            "Value": len(summary["hours_not_reconciled"]),
-            "Unit": "Count",
-        }
-    ]

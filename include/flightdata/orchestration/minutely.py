@@ -128,7 +128,7 @@ def ingestion_payloads(
     ]
 
 
-def _answer(result: str | bytes | dict[str, Any]) -> dict[str, Any]:
+def answer(result: str | bytes | dict[str, Any]) -> dict[str, Any]:
     """A Lambda's answer or payload: a dict (as the operators push it) or its JSON."""
     return result if isinstance(result, dict) else json.loads(result)
 
@@ -136,7 +136,7 @@ def _answer(result: str | bytes | dict[str, Any]) -> dict[str, Any]:
 def payload_region(payload: str | bytes | dict[str, Any] | None) -> str:
     """The region a minutely Lambda payload names: the label of its mapped task instance."""
     try:
-        return str(_answer(payload or "{}").get("region") or "?")
+        return str(answer(payload or "{}").get("region") or "?")
     except (ValueError, AttributeError):
         return "?"
 
@@ -165,7 +165,7 @@ def transform_summary(report: dict[str, Any]) -> str:
 def committed_extra(snapshot_time: datetime, transformed: list[str] | list[dict[str, Any]]) -> dict[str, Any]:
     """The ``extra`` of the processed asset's event for a committed minute: its partition, and
     the records, valid records and quality over its regions."""
-    reports = [_answer(result) for result in transformed if result]
+    reports = [answer(result) for result in transformed if result]
     records = sum(int(r.get("records") or 0) for r in reports)
     valid = sum(int(r.get("valid") or 0) for r in reports)
     return {
@@ -179,7 +179,7 @@ def committed_extra(snapshot_time: datetime, transformed: list[str] | list[dict[
 
 
 def transform_payload(ingest_result: str | dict[str, Any]) -> str:
-    landed = _answer(ingest_result)
+    landed = answer(ingest_result)
     return json.dumps(
         {
             "bucket": landed["bucket"],
@@ -195,49 +195,10 @@ def quality_summaries(
 ) -> list[dict[str, Any]]:
     """Each region's quality summary (the transform's result) with the OpenSky credits its
     ingestion reported left; regions that were skipped or failed have no summary."""
-    credits = {(landed := _answer(result))["region"]: landed.get("credits_remaining") for result in ingested}
+    credits = {(landed := answer(result))["region"]: landed.get("credits_remaining") for result in ingested}
     return [
-        {**(summary := _answer(result)), "credits_remaining": credits.get(summary["region"])} for result in transformed
+        {**(summary := answer(result)), "credits_remaining": credits.get(summary["region"])} for result in transformed
     ]
-
-
-def credit_metric_data(ingested: list[str] | list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """CloudWatch ``MetricData`` for OpenSky credits this minute: spent, remaining, and, with
-    a tier set, the balance projected at the next refill if the plan runs as planned (the
-    stack alarms when that falls below the reserve). At the first planned fetch of a refill
-    period the remaining credits are checked against the tier's allowance, and a mismatch
-    (a wrong tier setting, or credits spent elsewhere) is logged."""
-    answers = [_answer(result) for result in ingested]  # skipped ones say what is left too
-    landed = [r for r in answers if r.get("status") in ("ok", "skipped") and r.get("credits_remaining") is not None]
-    if not landed:
-        return []
-    when = lake.parse_snapshot_time(landed[0]["snapshot_time"])
-    remaining = min(int(r["credits_remaining"]) for r in landed)
-    spent = sum(int(r.get("credits_spent") or 0) for r in landed if r.get("status") == "ok")
-    data = [
-        {"MetricName": "CreditsSpent", "Timestamp": when, "Value": spent, "Unit": "Count"},
-        {"MetricName": "CreditsLeft", "Timestamp": when, "Value": remaining, "Unit": "Count"},
-    ]
-    plan = credit_plan(DEFAULT_REGIONS, DEFAULT_CREDIT_RESERVE)
-    if plan is None:
-        return data
-    minute = credits.minute_of_day(when)
-    period = plan.tier.refill_minutes
-    start = minute - minute % period
-    later = sum(plan.fetches_at(m) for m in range(minute + 1, start + period))
-    projected = remaining - later * plan.credits_per_fetch
-    data.append({"MetricName": "ProjectedCreditsAtRefill", "Timestamp": when, "Value": projected, "Unit": "Count"})
-    first = next((m for m in range(start, start + period) if plan.fetches_at(m)), None)
-    if minute == first and remaining + spent != plan.tier.credits:
-        log.warning(
-            "OpenSky reports %d credits at the first call of the %s period, but tier %r grants %d: "
-            "check flightdata.opensky_tier (or credits were spent elsewhere)",
-            remaining + spent,
-            "day" if period == credits.MINUTES_PER_DAY else "hour",
-            plan.tier.name,
-            plan.tier.credits,
-        )
-    return data
 
 
 def is_late(snapshot_time: datetime, now: datetime | None = None) -> bool:
@@ -285,47 +246,3 @@ def register_partitions(glue: Any, names: resources.Resources, snapshot_time: da
         except glue.exceptions.AlreadyExistsException:
             log.info("partition %s of %s exists already", values, table["Name"])
     return added
-
-
-def quality_metric_data(summaries: list[dict[str, Any]], now: datetime | None = None) -> list[dict[str, Any]]:
-    """CloudWatch ``MetricData`` for each region's ETL summary."""
-    now = now or datetime.now(UTC)
-    data: list[dict[str, Any]] = []
-    for s in summaries:
-        when = lake.parse_snapshot_time(s["snapshot_time"])
-        dims = [{"Name": "Region", "Value": s["region"]}]
-        values = {
-            ("Records", "Count"): s["records"],
-            ("ValidRecords", "Count"): s["valid"],
-            ("QuarantinedRecords", "Count"): s["quarantined"],
-            ("QualityScore", "Percent"): None if s["quality_score"] is None else 100 * s["quality_score"],
-            ("Completeness", "Percent"): None if s["completeness"] is None else 100 * s["completeness"],
-            ("EndToEndLatency", "Seconds"): (now - when).total_seconds(),
-            ("CreditsRemaining", "Count"): s.get("credits_remaining"),
-        }
-        for (name, unit), value in values.items():
-            if value is not None:
-                data.append({"MetricName": name, "Dimensions": dims, "Timestamp": when, "Value": value, "Unit": unit})
-    return data + all_regions_metric_data(summaries)
-
-
-def all_regions_metric_data(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The minute's counts over every region it fetched, without a ``Region`` dimension: what
-    the stack's alarms and dashboard read, whatever regions a deployment runs (CloudWatch
-    does not add series up across dimensions for an alarm)."""
-    if not summaries:
-        return []
-    when = lake.parse_snapshot_time(summaries[0]["snapshot_time"])
-    records = sum(int(s["records"]) for s in summaries)
-    valid = sum(int(s["valid"]) for s in summaries)
-    values = {
-        ("Records", "Count"): records,
-        ("ValidRecords", "Count"): valid,
-        ("QuarantinedRecords", "Count"): sum(int(s["quarantined"]) for s in summaries),
-        ("QualityScore", "Percent"): 100 * valid / records if records else None,
-    }
-    return [
-        {"MetricName": name, "Timestamp": when, "Value": value, "Unit": unit}
-        for (name, unit), value in values.items()
-        if value is not None
-    ]
