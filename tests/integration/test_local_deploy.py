@@ -58,7 +58,8 @@ def test_ingestion_then_etl_run_on_the_endpoint(deployed, aws):
 
 
 def test_a_bad_event_fails_the_invocation_with_the_field_named(deployed, aws):
-    response = aws("lambda").invoke(FunctionName=NAMES.transform_function, Payload=json.dumps({"raw_key": "x"}))
+    event = {"raw_key": "x", "snapshot_time": "2026-01-01T00:00:00Z"}  # a key outside raw/
+    response = aws("lambda").invoke(FunctionName=NAMES.transform_function, Payload=json.dumps(event))
 
     error = json.loads(response["Payload"].read())
     assert response["FunctionError"] == "Unhandled"
