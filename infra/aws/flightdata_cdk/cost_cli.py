@@ -84,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
         prices = _read("prices", Prices.load, args.prices)
         workload = _read("workload", load_workload, args.workload)
         classes = [args.mwaa_class] if args.mwaa_class else list(ENVIRONMENT_CLASSES)
-        shapes = {c: build_shape(c, args.workers, args.tier) for c in classes}
+        # a class without a price is only named: no stack is built for it
+        priced = [c for c in classes if prices.has("mwaa", "environment_hour", c)]
+        shapes = {c: build_shape(c, args.workers, args.tier) if c in priced else None for c in classes}
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -95,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     )
     summary: dict[str, Any] = {"classes": {}, "assumptions": asdict(ASSUMED)}
     for name, shape in shapes.items():
-        if not prices.has("mwaa", "environment_hour", name):
+        if shape is None:
             print(f"\n{name}: no price in the price file (we found no source for it); give one with --prices")
             summary["classes"][name] = None
             continue
