@@ -34,9 +34,8 @@ REGION = "eu-west-1"
 def recorded_figures(endpoint: Any) -> dict[str, float | int]:
     names = Resources("flightdata-bench-recorded")
     deploy(endpoint.url, names, None, REGION, endpoint.app.key)
-    recording = recorded.load("quickstart", days_later=1826)  # into 2026: the lake's partitions start in 2024
-    start = datetime.fromtimestamp(recording.start, UTC).replace(minute=0, second=0)
-    hours = (recording.end - int(start.timestamp())) // 3600 + 1
+    recording = recorded.load("quickstart", year=DAY.year)  # the lake's partitions start in 2024
+    start, hours = recording.first_hour, recording.hours
     rows = replay.write_hours(endpoint.client("s3"), endpoint.client("glue"), names, recording, start, hours)
     found, cost = segment.segment_day(endpoint.client, names, start.replace(hour=0))
     figures = score(found, recording.flights(), start.timestamp(), (start + timedelta(hours=hours)).timestamp())

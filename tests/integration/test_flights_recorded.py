@@ -6,7 +6,7 @@ endpoint, and graded against a reference worked out from every one of its report
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -20,16 +20,16 @@ from opensky_sim import recorded
 from opensky_sim.scoring import score
 
 REGION = "eu-west-1"
-DAYS_LATER = 1826  # 2021-10-07 to 2026-10-07: the lake's partitions start in 2024
+YEAR = 2026  # the lake's partitions start in 2024
 
 
 @pytest.fixture(scope="module")
 def paris(local_aws):
     names = Resources("flightdata-recorded")
     deploy(local_aws.url, names, None, REGION, local_aws.app.key)
-    recording = recorded.load("quickstart", DAYS_LATER)
-    start = datetime.fromtimestamp(recording.start, UTC).replace(minute=0, second=0)
-    hours = 3
+    recording = recorded.load("quickstart", YEAR)
+    start, hours = recording.first_hour, recording.hours
+    assert hours == 3
     rows = replay.write_hours(local_aws.client("s3"), local_aws.client("glue"), names, recording, start, hours)
     found, _ = segment.segment_day(local_aws.client, names, start.replace(hour=0))
     return {"recording": recording, "start": start, "end": start + timedelta(hours=hours), "rows": rows, "found": found}
@@ -38,7 +38,7 @@ def paris(local_aws):
 def test_every_state_vector_of_the_recording_reaches_the_lake(paris):
     recording, start = paris["recording"], paris["start"]
     fetched = quarantined = 0
-    for hour in range(3):
+    for hour in range(recording.hours):
         for minute in minutely.planned_minutes(start + timedelta(hours=hour)):
             result = transform(replay.body(recording, minute), SnapshotContext(minute, "global"))
             fetched += result.summary.records

@@ -19,7 +19,7 @@ class InvalidEventError(ValueError):
     """The invocation payload is wrong; the message names the field."""
 
 
-def _validator(schema: dict[str, Any]) -> Callable[[Any], Any]:
+def _validator(schema: dict[str, Any]) -> Callable[[Any], dict[str, Any]]:
     check = fastjsonschema.compile(schema)
 
     def validate(event: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import io
 import math
 import re
 from collections.abc import Callable
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
@@ -29,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flightdata import resources, schema
+from flightdata.orchestration.templating import EARTH_RADIUS_KM
 
 BUILD = Path(__file__).resolve().parents[3] / "build" / resources.REFERENCE  # the CDK asset's folder
 _ICAO = re.compile(r"^[A-Z]{4}$")
@@ -39,6 +41,7 @@ def _keep(airport: dict) -> bool:
     return bool(_ICAO.match(airport["icao"])) and "heliport" not in airport["name"].lower()
 
 
+@cache  # read by both tables, and by every deploy in a process
 def airports_table() -> pa.Table:
     """Every kept airport, one row each, sorted by ICAO code, with ``schema.AIRPORTS``'s columns."""
     import airportsdata
@@ -79,13 +82,14 @@ def _runway_rows(airport: str, r: dict[str, str], elevation_ft: int) -> list[dic
                 "end_latitude": far_lat,
                 "end_longitude": far_lon,
                 "heading_deg": round(math.degrees(math.atan2(east, north)) % 360, 2),
-                "length_m": round(math.hypot(north, east) * 6_371_008.8, 1),
+                "length_m": round(math.hypot(north, east) * EARTH_RADIUS_KM * 1000, 1),
                 "elevation_m": round(float(elevation or elevation_ft) * 0.3048, 1),
             }
         )
     return rows
 
 
+@cache
 def runways_table() -> pa.Table:
     """Both directions of every open, located runway at a kept airport, sorted by airport and
     designator, with ``schema.RUNWAYS``'s columns. The heading and length are worked out from

@@ -28,12 +28,15 @@ import os
 import sys
 import zipfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
+
+from flightdata.orchestration.templating import EARTH_RADIUS_KM
 
 SAMPLES = {"quickstart": "traffic/data/samples/collections/quickstart.json.gz"}
 FEET_M = 0.3048
@@ -69,13 +72,16 @@ def wheel_path() -> Path:
     return found[0]
 
 
-def load(name: str = "quickstart", days_later: int = 0) -> Recording:
-    """One of :data:`SAMPLES`, read from the wheel; ``days_later`` moves it that many whole
-    days on (the lake's partitions start in 2024), at the same time of day."""
+def load(name: str = "quickstart", year: int | None = None) -> Recording:
+    """One of :data:`SAMPLES`, read from the wheel; with ``year``, moved by whole days to the
+    same date and time in that year (the lake's partitions start in 2024)."""
     with zipfile.ZipFile(wheel_path()) as wheel:
         rows = orjson.loads(gzip.decompress(wheel.read(SAMPLES[name])))
-    for row in rows:
-        row["timestamp"] += days_later * 86_400_000
+    if year is not None:
+        first = datetime.fromtimestamp(min(r["timestamp"] for r in rows) / 1000, UTC).date()
+        shift_ms = (first.replace(year=year) - first).days * 86_400_000
+        for row in rows:
+            row["timestamp"] += shift_ms
     return Recording(rows)
 
 
@@ -129,7 +135,7 @@ def _aircraft(icao24: str, rows: list[dict[str, Any]]) -> _Aircraft:
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, a)))
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
 
 
 def _steady(flags: np.ndarray, seconds: np.ndarray) -> np.ndarray:
@@ -169,6 +175,9 @@ class Recording:
         ]
         self.start = int(min(a.seconds[0] for a in self.aircraft))
         self.end = int(max(a.seconds[-1] for a in self.aircraft))
+        # the whole hours the recording spans, as the lake partitions them
+        self.first_hour = datetime.fromtimestamp(self.start, UTC).replace(minute=0, second=0)
+        self.hours = (self.end - int(self.first_hour.timestamp())) // 3600 + 1
 
     def states_at(self, at: int) -> list[list[Any]]:
         """The state vectors of every aircraft heard in the :data:`HEARD_S` s up to ``at``."""
