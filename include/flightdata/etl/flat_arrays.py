@@ -116,9 +116,11 @@ READINGS: tuple[Reading, ...] = (quotes_kept, quotes_parsed)
 
 
 def _read_lines(lines: bytes, width: int, quoted: bool) -> pa.Table | None:
-    """The CSV reading of the rows' lines, on one thread and in one block, so each column
-    is one array (two threads took half as much CPU again for a tenth less time, and every
-    later step paid for the second chunk); ``None`` when it fails."""
+    """The CSV reading of the rows' lines in two blocks, one per core; ``None`` when it fails.
+
+    Measured against one block on one thread (the whole ETL, alternating runs in one
+    process): about 0.9 ms less wall time of 12, and the same CPU time, the second chunk
+    of each column included."""
     columns = STATE_VECTOR[:width]
     names = [c.name for c in columns]
     try:
@@ -126,7 +128,7 @@ def _read_lines(lines: bytes, width: int, quoted: bool) -> pa.Table | None:
             return pacsv.read_csv(
                 pa.py_buffer(lines),
                 read_options=pacsv.ReadOptions(
-                    column_names=[*_LEAD, *names], use_threads=False, block_size=len(lines) + 1
+                    column_names=[*_LEAD, *names], use_threads=True, block_size=len(lines) // 2 + 1
                 ),
                 parse_options=pacsv.ParseOptions(
                     quote_char='"' if quoted else False, newlines_in_values=False, ignore_empty_lines=False
