@@ -8,6 +8,7 @@ opensky_compaction (``airflow dags test``). ``ENDPOINT_BENCH_HOURS`` (default 2)
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import statistics
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
+import pyarrow.parquet as pq
 
 from flightdata import lake, resources
 from flightdata.orchestration import minutely
@@ -39,17 +41,30 @@ def lake_bytes(stack) -> int:
     return total
 
 
-def prefix_bytes(stack, prefix: str) -> int:
+def prefix_parquet(stack, prefix: str) -> tuple[int, int]:
+    """(bytes, rows) of the Parquet objects under ``prefix``; rows from each file's footer."""
     s3 = stack.client("s3")
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack.names.lake_bucket, Prefix=prefix)
-    return sum(o["Size"] for page in pages for o in page.get("Contents", []))
+    size = rows = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.names.lake_bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            body = s3.get_object(Bucket=stack.names.lake_bucket, Key=item["Key"])["Body"].read()
+            size += item["Size"]
+            rows += pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
+    return size, rows
 
 
-def curated_over_minute_files(stack, hours: list[datetime]) -> float:
-    """Bytes of the compacted hours over the bytes of their minutes' processed files."""
-    curated = sum(prefix_bytes(stack, f"{resources.CURATED}/{lake.partition_path(h)}/") for h in hours)
-    minutes = sum(prefix_bytes(stack, lake.hour_prefix(resources.PROCESSED, h)) for h in hours)
-    return curated / minutes
+def compaction_sizes(stack, hours: list[datetime]) -> dict[str, float]:
+    """What compaction makes of an hour against the minute files it reads (lower is better), and
+    both per state vector: the ratio alone would also fall if the minute files grew."""
+    curated = [prefix_parquet(stack, f"{resources.CURATED}/{lake.partition_path(h)}/") for h in hours]
+    minutes = [prefix_parquet(stack, lake.hour_prefix(resources.PROCESSED, h)) for h in hours]
+    curated_bytes, curated_rows = map(sum, zip(*curated, strict=True))
+    minute_bytes, minute_rows = map(sum, zip(*minutes, strict=True))
+    return {
+        "curated_over_minute_files_ratio": round(curated_bytes / minute_bytes, 3),
+        "minute_file_bytes_per_state_vector": round(minute_bytes / minute_rows, 1),
+        "curated_bytes_per_state_vector": round(curated_bytes / curated_rows, 1),
+    }
 
 
 def anonymous_rss(process: psutil.Process) -> int:
@@ -120,8 +135,7 @@ def main() -> None:
         counted = [first_hour + timedelta(hours=h) for h in range(1, HOURS + 1)]
         figures = {
             "endpoint_simulated_hours": HOURS,
-            # what compaction makes of an hour, against the minute files it reads (lower is better)
-            "curated_over_minute_files_ratio": round(curated_over_minute_files(stack, counted), 3),
+            **compaction_sizes(stack, counted),
             "endpoint_bench_wall_seconds": round(time.perf_counter() - started, 1),
             "lake_mb_per_simulated_hour": round(lake_mb, 2),
             "endpoint_state_mb_per_simulated_hour": round(state_mb, 2),
