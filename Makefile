@@ -1,10 +1,19 @@
 # Two commands for a new user: `make demo` runs the pipeline locally, `make test` runs the tests.
 # Both build .venv on first use and rebuild it when a requirements file changes.
 SHELL := /bin/bash
-VENV := .venv
+# The Airflow version, as MWAA runs it. Supported are those whose constraints constraints/ holds,
+# the newest the default (flightdata_cdk/versions.py reads the same files); AIRFLOW_VERSION=3.0.6
+# make test runs everything on another, in a virtual env of its own (.venv-3.0.6).
+AIRFLOW_VERSIONS := $(shell ls constraints | sed -n 's/^constraints-\(.*\)-python3\.12\.txt$$/\1/p' | sort -rV)
+AIRFLOW_VERSION ?= $(firstword $(AIRFLOW_VERSIONS))
+ifeq ($(filter $(AIRFLOW_VERSION),$(AIRFLOW_VERSIONS)),)
+$(error AIRFLOW_VERSION=$(AIRFLOW_VERSION) is not one MWAA runs and this project supports: $(AIRFLOW_VERSIONS))
+endif
+VENV := $(if $(filter $(AIRFLOW_VERSION),$(firstword $(AIRFLOW_VERSIONS))),.venv,.venv-$(AIRFLOW_VERSION))
 BIN := $(VENV)/bin
-CONSTRAINTS := constraints/constraints-3.0.6-python3.12.txt
-STAMP := $(VENV)/.installed
+CONSTRAINTS := constraints/constraints-$(AIRFLOW_VERSION)-python3.12.txt
+DEV_CONSTRAINTS := constraints/dev-$(AIRFLOW_VERSION).txt
+STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 SAMPLES := $(VENV)/samples/.downloaded
 UV := $(BIN)/uv
 
@@ -12,12 +21,11 @@ UV := $(BIN)/uv
 
 setup: $(STAMP) $(SAMPLES)
 
-$(STAMP): pyproject.toml infra/local/pyproject.toml infra/aws/pyproject.toml requirements.txt requirements-dev.txt infra/aws/requirements.txt $(CONSTRAINTS)
+$(STAMP): pyproject.toml infra/local/pyproject.toml infra/aws/pyproject.toml requirements.txt requirements-dev.txt infra/aws/requirements.txt $(CONSTRAINTS) $(DEV_CONSTRAINTS)
 	@py=$$(scripts/find-python) && echo "creating $(VENV) with $$py" && rm -rf $(VENV) && $$py -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check "uv==$$(sed -n 's/^uv==//p' $(CONSTRAINTS))"
-	grep -v '^--constraint' requirements.txt > $(VENV)/requirements-mwaa.txt
-	$(UV) pip install --python $(BIN)/python --quiet -c $(CONSTRAINTS) \
-		-r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -r infra/aws/requirements.txt -e . -e infra/local -e infra/aws
+	$(UV) pip install --python $(BIN)/python --quiet -c $(CONSTRAINTS) -c $(DEV_CONSTRAINTS) "apache-airflow==$(AIRFLOW_VERSION)" \
+		-r requirements.txt -r requirements-dev.txt -r infra/aws/requirements.txt -e . -e infra/local -e infra/aws
 	@touch $@
 
 # Recorded traffic the tests grade flights on (requirements-samples.txt): a pinned wheel, read, not installed.
@@ -86,9 +94,10 @@ synth: $(STAMP)
 bundle: $(STAMP)
 	$(BIN)/python -m flightdata_cdk.bundle
 
-# The bundle in a virtual env built as MWAA 3.0.6 builds its own (also run by make test).
+# The bundle in a virtual env built as MWAA builds its own, for each supported version (also
+# run by make test).
 preflight: $(STAMP)
-	$(BIN)/python -m flightdata_cdk.preflight
+	$(BIN)/python -m flightdata_cdk.preflight $(AIRFLOW_VERSIONS)
 
 # make deploy BUCKET=<MwaaBucketName> ENVIRONMENT=<MwaaEnvironmentName> (stack outputs)
 deploy: bundle

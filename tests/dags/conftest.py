@@ -17,7 +17,7 @@ class NetworkUsedAtParse(AssertionError):
 @pytest.fixture(scope="session")
 def dagbag():
     """Parse dags/ with the network cut off: any connection attempt at import fails the parse."""
-    from airflow.models.dagbag import DagBag
+    from flightdata.orchestration.compat import dag_bag
 
     original = socket.socket.connect
 
@@ -26,6 +26,6 @@ def dagbag():
 
     socket.socket.connect = refuse
     try:
-        return DagBag(dag_folder=str(DAGS_FOLDER), include_examples=False)
+        return dag_bag(DAGS_FOLDER)
     finally:
         socket.socket.connect = original

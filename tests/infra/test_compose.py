@@ -16,12 +16,13 @@ import pytest
 import yaml
 
 from flightdata.resources import Resources
-from flightdata_cdk.stack import AIRFLOW_VERSION
+from flightdata_cdk.versions import DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS
 from flightdata_local.cli import build_parser
 
 ROOT = Path(__file__).parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
-COMPOSE = yaml.safe_load(COMPOSE_TEXT)
+# As `docker compose` reads it with no AIRFLOW_VERSION set: every ${NAME:-default} is its default.
+COMPOSE = yaml.safe_load(re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", COMPOSE_TEXT))
 SERVICES = COMPOSE["services"]
 AIRFLOW_SERVICES = ["api-server", "scheduler", "dag-processor", "triggerer"]
 
@@ -44,11 +45,15 @@ def test_the_file_follows_the_compose_specification():
     assert {"postgres", "local-aws", "opensky-sim", *AIRFLOW_SERVICES} <= set(compose.service_names())
 
 
-def test_airflow_is_the_version_mwaa_runs():
-    image = SERVICES["api-server"]["image"]
+def test_airflow_is_the_version_mwaa_runs_the_default_unless_one_is_named():
+    version = f"${{AIRFLOW_VERSION:-{DEFAULT_AIRFLOW_VERSION}}}"  # the default unless one is named
 
-    assert image == f"apache/airflow:{AIRFLOW_VERSION}-python3.12"
-    assert (ROOT / "constraints" / f"constraints-{AIRFLOW_VERSION}-python3.12.txt").exists()
+    assert f"image: apache/airflow:{version}-python3.12" in COMPOSE_TEXT
+    assert SERVICES["api-server"]["image"] == f"apache/airflow:{DEFAULT_AIRFLOW_VERSION}-python3.12"
+    # the tools install against the same version's constraints
+    assert COMPOSE_TEXT.count(f'-c constraints/constraints-{version}-python3.12.txt "apache-airflow=={version}"') == 2
+    for version in SUPPORTED_AIRFLOW_VERSIONS:
+        assert (ROOT / "constraints" / f"constraints-{version}-python3.12.txt").exists()
     for service in AIRFLOW_SERVICES:
         assert SERVICES[service]["command"] == [service], f"{service} runs {SERVICES[service]['command']}"
 
@@ -118,3 +123,11 @@ def test_make_up_serves_the_ui_on_loopback():
     assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
     assert env["AIRFLOW__API__PORT"] == "8080"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8080/execution/"
+
+
+def test_the_workflow_runs_the_tests_on_every_supported_version_the_default_first():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    job = workflow["jobs"]["test"]
+
+    assert tuple(job["strategy"]["matrix"]["airflow"]) == SUPPORTED_AIRFLOW_VERSIONS
+    assert job["env"]["AIRFLOW_VERSION"] == "${{ matrix.airflow }}"  # make test reads it

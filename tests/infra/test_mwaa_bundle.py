@@ -16,9 +16,9 @@ from flightdata_cdk import bundle, deploy
 
 LOAD_LIKE_MWAA = """
 import json, sys
-from airflow.models.dagbag import DagBag
 import flightdata
-bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+from flightdata.orchestration.compat import dag_bag
+bag = dag_bag(sys.argv[1])
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": sorted(bag.dag_ids),
                   "files": sorted(bag.dagbag_stats[i].file for i in range(len(bag.dagbag_stats))),
                   "flightdata": flightdata.__file__}))

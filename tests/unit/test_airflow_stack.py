@@ -59,11 +59,28 @@ def readiness_error(found: AirflowProcesses) -> str:
     return str(raised.value)
 
 
-def test_a_component_that_exits_is_named_with_the_last_lines_of_its_log(tmp_path):
+def test_a_component_that_exits_is_named_with_the_last_lines_of_its_log(tmp_path, monkeypatch):
+    monkeypatch.setattr(airflow_stack, "MAX_RESTARTS", 0)  # no restart: the exit itself is reported
     message = readiness_error(processes(tmp_path, "INFO: Started server process\n", scheduler_exits=True))
 
     assert "the Airflow scheduler exited with 3" in message
     assert "unable to open database file" in message
+
+
+def test_a_scheduler_that_exits_is_restarted_as_mwaa_would_a_few_times_then_named(tmp_path, monkeypatch):
+    found = processes(tmp_path, "INFO: Started server process\n", scheduler_exits=True)
+    launched = []
+
+    def relaunch(name, mode):  # each restart exits at once, as the first did
+        launched.append((name, mode))
+        found.processes[name] = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+        found.processes[name].wait()
+
+    monkeypatch.setattr(found, "_launch", relaunch)
+    message = readiness_error(found)
+
+    assert launched == [("scheduler", "ab")] * airflow_stack.MAX_RESTARTS  # its log is kept, appended to
+    assert "the Airflow scheduler exited with 3" in message
 
 
 def test_an_api_server_whose_workers_keep_dying_is_reported_as_crash_looping(tmp_path):

@@ -73,7 +73,7 @@ def test_flightdata_plan_prints_the_summary_and_json_last(capsys):
 
 
 def test_the_dag_skips_planned_minutes_and_completeness_counts_them(monkeypatch, caplog):
-    from airflow.exceptions import AirflowSkipException
+    from flightdata.orchestration.compat import AirflowSkipException
 
     monkeypatch.setenv("AIRFLOW__FLIGHTDATA__OPENSKY_TIER", "standard")
     plan = minutely.credit_plan(minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)

@@ -6,10 +6,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.exceptions import AirflowSkipException
-
 from flightdata import lake, reporting, resources
 from flightdata.orchestration import flights
+from flightdata.orchestration.compat import AirflowSkipException
 from flightdata.orchestration.queries import bytes_scanned, result_rows
 
 

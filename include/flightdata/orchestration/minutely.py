@@ -12,9 +12,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.exceptions import AirflowSkipException
-
 from flightdata import credits, lake, payloads, resources
+from flightdata.orchestration.compat import AirflowSkipException
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from airflow.exceptions import AirflowSkipException
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 
 from flightdata.orchestration import minutely
+from flightdata.orchestration.compat import AirflowSkipException
 from flightdata.orchestration.links import RawSnapshotLink, WrittenObjectsLink
 
 # The label of a mapped instance: rendered after it runs, from the context ``execute`` fills.

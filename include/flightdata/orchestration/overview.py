@@ -101,6 +101,8 @@ def last_day(s3: Any, glue: Any, cloudwatch: Any, names: Resources, now: datetim
     return {
         "hours": rows,
         "credits_left": _credits_left(cloudwatch, names, since, until),
+        # freshness deadlines missed by any DAG (Airflow 3.1 and later: flightdata.orchestration.deadlines)
+        "deadlines_missed": int(sum(_hourly(cloudwatch, names, "DeadlineMissed", since, until).values())),
         "reports": reports(s3, names),
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -133,9 +135,26 @@ def latest_positions(s3: Any, names: Resources, now: datetime | None = None) -> 
     return {"keys": keys, "time": snapshot_time, "positions": positions}
 
 
+LATEST = "latest"  # the newest day with a report, for the menu entry
+
+
+def report_day(s3: Any, names: Resources, day: str) -> str:
+    """``day`` itself when it is a day (``ValueError`` when it is nothing else: no path from
+    user text), or for ``latest`` the newest day with a report (``KeyError`` when none)."""
+    if day != LATEST:
+        datetime.strptime(day, "%Y-%m-%d")
+        return day
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=names.lake_bucket, Prefix=f"{resources.REPORTS}/date=", Delimiter="/"
+    )
+    days = [p["Prefix"].rstrip("/").split("=", 1)[1] for page in pages for p in page.get("CommonPrefixes", [])]
+    if not days:
+        raise KeyError(f"no report yet (s3://{names.lake_bucket}/{resources.REPORTS}/)")
+    return max(days)
+
+
 def report_html(s3: Any, names: Resources, day: str) -> str:
-    """The day's HTML report; ``KeyError`` when there is none."""
-    datetime.strptime(day, "%Y-%m-%d")  # ValueError on anything else: no path from user text
+    """The day's HTML report (a day as ``report_day`` reads it); ``KeyError`` when there is none."""
     key = f"{resources.REPORTS}/date={day}/report.html"
     try:
         return s3.get_object(Bucket=names.lake_bucket, Key=key)["Body"].read().decode()

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+from airflow.api_fastapi.core_api.security import get_user  # the API server's own
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -39,6 +40,16 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+# The pages in Airflow's menu (3.1 and later; ``plugins/flightdata_plugin.py``), each shown
+# inside the Airflow UI: the overview as "flightdata" in the side bar, one click from the home
+# page, and every page under Plugins > flightdata. The lake and query pages show one object or
+# query that a task link names, on the local stack only; they have no place in the menu.
+MENU = [
+    {"name": "flightdata", "href": f"{PLUGIN_PREFIX}/", "url_route": "flightdata", "nav_top_level": True},
+    {"name": "Overview", "href": f"{PLUGIN_PREFIX}/", "url_route": "flightdata-overview"},
+    {"name": "Map", "href": f"{PLUGIN_PREFIX}/map", "url_route": "flightdata-map"},
+    {"name": "Latest report", "href": f"{PLUGIN_PREFIX}/report/{overview.LATEST}", "url_route": "flightdata-report"},
+]
 # The DAGs whose data each view shows: a user must be allowed to read them all.
 PAGES = {
     "overview": "Overview: the last 24 hours",
@@ -49,14 +60,10 @@ PAGES = {
 }
 
 
-async def _user(request: Request) -> Any:
-    """The signed-in Airflow user, from the bearer token; 401 or 403 otherwise."""
-    from airflow.api_fastapi.core_api.security import get_user, oauth2_scheme  # the API server's own
-
-    token = await oauth2_scheme(request)  # raises 401 when the request has none
-    if not token:
-        raise HTTPException(401, "Not authenticated")
-    return await get_user(token)
+async def _user(user: Annotated[Any, Depends(get_user)]) -> Any:
+    """The signed-in Airflow user, as the API server's own routes resolve it (a bearer token on
+    every supported version; 3.1 and later also read the UI's token cookie); 401 or 403 otherwise."""
+    return user
 
 
 User = Annotated[Any, Depends(_user)]
@@ -138,8 +145,10 @@ def map_data(user: User) -> dict[str, Any]:
 @app.get("/api/report/{day}")
 def report_data(day: str, user: User) -> dict[str, str]:
     authorize(user, REPORT_DAG)
+    s3, names = aws.s3(), aws.names()
     try:
-        return {"day": day, "html": overview.report_html(aws.s3(), aws.names(), day)}
+        day = overview.report_day(s3, names, day)
+        return {"day": day, "html": overview.report_html(s3, names, day)}
     except ValueError:
         raise HTTPException(400, f"{day!r} is not a day (YYYY-MM-DD)") from None
     except KeyError as missing:

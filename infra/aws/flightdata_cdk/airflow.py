@@ -1,5 +1,5 @@
-"""MWAA: the Airflow 3.0.6 environment in a private VPC, and an execution role that reaches
-only this project's resources."""
+"""MWAA: the Airflow environment (the version the ``airflow_version`` context value names) in a
+private VPC, and an execution role that reaches only this project's resources."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from flightdata import resources
 from flightdata.resources import Resources
 from flightdata_cdk.logs import retention
 
-AIRFLOW_VERSION = "3.0.6"
 MWAA_COMPONENTS = ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")
 
 
@@ -33,6 +32,7 @@ class Airflow(Construct):
         lake: s3.IBucket,
         athena_results: s3.IBucket,
         functions: list[lambda_.IFunction],
+        airflow_version: str,
         environment_class: str,
         opensky_tier: str,
         log_retention_days: int,
@@ -195,7 +195,7 @@ class Airflow(Construct):
             self,
             "Environment",
             name=environment_name,
-            airflow_version=AIRFLOW_VERSION,
+            airflow_version=airflow_version,
             environment_class=environment_class,
             min_workers=1,
             max_workers=2,

@@ -15,6 +15,7 @@ The zip is reproducible: fixed timestamps, sorted entries, bytecode without buil
 from __future__ import annotations
 
 import compileall
+import fcntl
 import hashlib
 import platform
 import py_compile
@@ -117,7 +118,15 @@ def compile_bytecode(site: Path) -> None:
 
 
 def build(force: bool = False) -> Path:
-    """Build the zip unless one from the same inputs exists; return its path."""
+    """Build the zip unless one from the same inputs exists; return its path. One process
+    builds at a time (the CDK app and the tests may ask at once); the others wait, then use it."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with (BUILD / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(force)
+
+
+def _build(force: bool) -> Path:
     stamp = BUILD / "inputs.sha256"
     digest = _inputs_digest()
     if not force and ZIP_PATH.exists() and stamp.exists() and stamp.read_text() == digest:

@@ -1,12 +1,15 @@
-"""``make preflight``: MWAA's own install, reproduced, with the bundle loaded in it.
+"""``make preflight``: MWAA's own install, reproduced, with the bundle loaded in it, for each
+Airflow version the project supports.
 
-MWAA 3.0.6 builds its image with the packages below (aws/amazon-mwaa-docker-images,
-images/airflow/3.0.6/bootstrap/02-airflow/001-install-required-pip-packages.sh) against
+MWAA builds its image with the packages below (aws/amazon-mwaa-docker-images,
+images/airflow/<version>/bootstrap/02-airflow/001-install-required-pip-packages.sh) against
 Airflow's constraints and its own essential constraints, then installs the environment's
-requirements.txt. This builds the same virtual environment under build/preflight (uv,
-from our copies of both constraint files), then checks what ``make bundle`` built:
+requirements.txt against the same constraints, as it does when the file names none. This
+builds the same virtual environment under build/preflight/<version> (uv, from our copies of
+both constraint files), then checks what ``make bundle`` built:
 
-- requirements.txt: a --constraint line first; no pin that the constraints contradict;
+- requirements.txt: no constraints file named (MWAA then uses its own, for the environment's
+  version; a named one would tie the bundle to one version); no pin the constraints contradict;
 - startup.sh: a POSIX shell script MWAA can run (shebang, Unix line ends, ``sh -n``);
 - plugins.zip: plugins at the root of the archive, no caches;
 - the DAGs: parsed in a DagBag in that environment, with only the bundle on the path as
@@ -32,19 +35,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import Version
 
 from flightdata_cdk import bundle
+from flightdata_cdk.versions import SUPPORTED_AIRFLOW_VERSIONS
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILD = ROOT / "build" / "preflight"
-VENV = BUILD / "venv"
-AIRFLOW_CONSTRAINTS = ROOT / "constraints" / "constraints-3.0.6-python3.12.txt"
-MWAA_ESSENTIAL_CONSTRAINTS = ROOT / "constraints" / "mwaa-essential-constraints-3.0.6.txt"
 UV = Path(sys.executable).with_name("uv")
-# What the MWAA 3.0.6 image installs before any requirements.txt.
-MWAA_BASE_PACKAGES = (
+# What MWAA's image installs before any requirements.txt, by Airflow version.
+_MWAA_PACKAGES = (
     "apache-airflow-providers-amazon[aiobotocore]",
-    "apache-airflow[celery,statsd]==3.0.6",
+    "apache-airflow[celery,statsd]=={version}",
     "apache-airflow-providers-postgres",
     "apache-airflow-providers-fab",
     "celery[sqs]",
@@ -57,14 +59,46 @@ MWAA_BASE_PACKAGES = (
     "virtualenv",
     "apache-airflow-providers-standard",
 )
+_MWAA_PACKAGES_SINCE_3_3 = ("apache-airflow-core[gunicorn]=={version}",)
+# What MWAA's requirements check takes for a constraints file: a plain search, comments included.
+_NAMES_CONSTRAINTS = re.compile(r"-c |--constraint ")
+
+
+@dataclass(frozen=True)
+class MwaaImage:
+    """What MWAA installs for one Airflow version, and where the preflight reproduces it."""
+
+    version: str
+
+    @property
+    def constraints(self) -> Path:
+        return ROOT / "constraints" / f"constraints-{self.version}-python3.12.txt"
+
+    @property
+    def essential_constraints(self) -> Path:
+        return ROOT / "constraints" / f"mwaa-essential-constraints-{self.version}.txt"
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        since_3_3 = _MWAA_PACKAGES_SINCE_3_3 if Version(self.version) >= Version("3.3") else ()
+        return tuple(p.format(version=self.version) for p in (*_MWAA_PACKAGES, *since_3_3))
+
+    @property
+    def venv(self) -> Path:
+        return BUILD / self.version / "venv"
+
+
+IMAGES = tuple(MwaaImage(version) for version in SUPPORTED_AIRFLOW_VERSIONS)
+DEFAULT = IMAGES[0]
+
 
 # Run by the preflight environment's Python: parse the bundle's DAGs as MWAA does.
 LOAD_BUNDLE = r"""
 import importlib, inspect, json, pkgutil, sys
-from airflow.models.dagbag import DagBag
+from flightdata.orchestration.compat import dag_bag
 
 dags_folder = sys.argv[1]
-bag = DagBag(dags_folder, include_examples=False, safe_mode=False)
+bag = dag_bag(dags_folder, safe_mode=False)
 problems = [f"{path}: {error.strip().splitlines()[-1]}" for path, error in sorted(bag.import_errors.items())]
 tasks = 0
 for dag in bag.dags.values():
@@ -92,16 +126,16 @@ for info in pkgutil.walk_packages(flightdata.orchestration.__path__, "flightdata
         importlib.import_module(info.name)
     except ImportError as exc:
         problems.append(f"{info.name}: {exc}")
-from airflow import plugins_manager
-plugins_manager.ensure_plugins_loaded()
-for path, error in plugins_manager.import_errors.items():
+from flightdata.orchestration.compat import loaded_plugins
+loaded, plugin_errors = loaded_plugins()
+for path, error in plugin_errors.items():
     problems.append(f"plugin {path}: {error.strip().splitlines()[-1]}")
 plugins = {
     plugin.name: {
         "apps": [app["url_prefix"] for app in plugin.fastapi_apps],
         "links": [link.name for link in plugin.operator_extra_links],
     }
-    for plugin in plugins_manager.plugins or []
+    for plugin in loaded
 }
 print(json.dumps({"dags": sorted(bag.dag_ids), "tasks": tasks, "problems": problems, "plugins": plugins}))
 """
@@ -143,39 +177,41 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name.split("[", 1)[0]).lower().strip()
 
 
-def environment(force: bool = False) -> Path:
+def environment(image: MwaaImage = DEFAULT, force: bool = False) -> Path:
     """The preflight virtual environment's Python, built unless one from the same inputs exists."""
     requirements = ROOT / "requirements.txt"
     digest = hashlib.sha256()
-    for path in (AIRFLOW_CONSTRAINTS, MWAA_ESSENTIAL_CONSTRAINTS, requirements):
+    for path in (image.constraints, image.essential_constraints, requirements):
         digest.update(path.read_bytes())
-    digest.update("\n".join(MWAA_BASE_PACKAGES).encode())
-    stamp = VENV / ".inputs.sha256"
-    python = VENV / "bin" / "python"
+    digest.update("\n".join(image.packages).encode())
+    stamp = image.venv / ".inputs.sha256"
+    python = image.venv / "bin" / "python"
     if not force and stamp.exists() and stamp.read_text() == digest.hexdigest():
         return python
-    shutil.rmtree(VENV, ignore_errors=True)
-    VENV.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(image.venv, ignore_errors=True)
+    image.venv.parent.mkdir(parents=True, exist_ok=True)
     base_python = Path(getattr(sys, "_base_executable", sys.executable))
-    subprocess.run([str(base_python), "-m", "venv", str(VENV)], check=True)  # noqa: S603
-    constraints = ["-c", str(AIRFLOW_CONSTRAINTS), "-c", str(MWAA_ESSENTIAL_CONSTRAINTS)]
+    subprocess.run([str(base_python), "-m", "venv", str(image.venv)], check=True)  # noqa: S603
+    constraints = ["-c", str(image.constraints), "-c", str(image.essential_constraints)]
     install = [str(UV), "pip", "install", "--quiet", "--python", str(python)]
-    subprocess.run([*install, *constraints, *MWAA_BASE_PACKAGES], check=True)  # noqa: S603
-    # requirements.txt, with its --constraint URL read from our copy of that file.
-    user = VENV / "requirements-user.txt"
+    subprocess.run([*install, *constraints, *image.packages], check=True)  # noqa: S603
+    # requirements.txt against the same constraints, as MWAA installs a file that names none.
+    user = image.venv / "requirements-user.txt"
     user.write_text("\n".join(_user_requirements(requirements)) + "\n")
     subprocess.run([*install, *constraints, "-r", str(user)], check=True)  # noqa: S603
     stamp.write_text(digest.hexdigest())
     return python
 
 
-def check_requirements(requirements: Path) -> list[str]:
+def check_requirements(requirements: Path, image: MwaaImage = DEFAULT) -> list[str]:
     problems = []
-    lines = [line for line in requirements.read_text().splitlines() if line.strip()]
-    first = next((line for line in lines if not line.lstrip().startswith("#")), "")
-    if not first.startswith("--constraint"):
-        problems.append("requirements.txt: the first requirement line must be --constraint (MWAA warns and guesses)")
-    pins = {**_pins(AIRFLOW_CONSTRAINTS), **_pins(MWAA_ESSENTIAL_CONSTRAINTS)}
+    for number, line in enumerate(requirements.read_text().splitlines(), 1):
+        if _NAMES_CONSTRAINTS.search(line):
+            problems.append(
+                f"requirements.txt:{number}: names a constraints file (MWAA's check finds it even in a comment); "
+                "leave it out, so MWAA installs against its own constraints for the environment's Airflow version"
+            )
+    pins = {**_pins(image.constraints), **_pins(image.essential_constraints)}
     for line in _user_requirements(requirements):
         try:
             requirement = Requirement(line)
@@ -184,7 +220,9 @@ def check_requirements(requirements: Path) -> list[str]:
             continue
         pinned = pins.get(_canonical(requirement.name))
         if requirement.specifier and pinned and not requirement.specifier.contains(pinned, prereleases=True):
-            problems.append(f"requirements.txt: {line!r} contradicts the constraints, which pin {pinned}")
+            problems.append(
+                f"requirements.txt: {line!r} contradicts the constraints of Airflow {image.version}, which pin {pinned}"
+            )
     return problems
 
 
@@ -250,13 +288,13 @@ def load_bundle(python: Path, target: Path) -> Report:
     return Report(problems=result["problems"], dags=result["dags"], tasks=result["tasks"], plugins=result["plugins"])
 
 
-def run(target: Path | None = None, python: Path | None = None) -> Report:
-    """Check a built bundle (``make bundle``'s by default) in the preflight environment."""
+def run(target: Path | None = None, python: Path | None = None, image: MwaaImage = DEFAULT) -> Report:
+    """Check a built bundle (``make bundle``'s by default) in one version's preflight environment."""
     target = target or bundle.build()
-    python = python or environment()
+    python = python or environment(image)
     report = load_bundle(python, target)
     report.problems = [
-        *check_requirements(target / "requirements.txt"),
+        *check_requirements(target / "requirements.txt", image),
         *check_startup(target / "startup.sh"),
         *check_plugins_zip(target / "plugins.zip"),
         *report.problems,
@@ -264,16 +302,27 @@ def run(target: Path | None = None, python: Path | None = None) -> Report:
     return report
 
 
-def main() -> int:
-    report = run()
-    for problem in report.problems:
-        print(f"preflight: {problem}")
-    print(
-        f"preflight: {'ok' if report.ok else 'FAILED'}: {len(report.dags)} DAGs, {report.tasks} tasks, "
-        f"{len(report.problems)} problems, in {VENV}"
-    )
-    return 0 if report.ok else 1
+def main(versions: list[str]) -> int:
+    """``make preflight``: the bundle in each named version's environment (every supported one by default)."""
+    unknown = sorted(set(versions) - set(SUPPORTED_AIRFLOW_VERSIONS))
+    if unknown:
+        print(f"preflight: Airflow {', '.join(unknown)} is not supported; supported: {SUPPORTED_AIRFLOW_VERSIONS}")
+        return 2
+    target = bundle.build()
+    failed = 0
+    for image in IMAGES:
+        if versions and image.version not in versions:
+            continue
+        report = run(target, image=image)
+        for problem in report.problems:
+            print(f"preflight {image.version}: {problem}")
+        print(
+            f"preflight {image.version}: {'ok' if report.ok else 'FAILED'}: {len(report.dags)} DAGs, "
+            f"{report.tasks} tasks, {len(report.problems)} problems, in {image.venv}"
+        )
+        failed += not report.ok
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -22,14 +22,15 @@ from constructs import Construct
 from flightdata import credits
 from flightdata.resources import Resources
 from flightdata_cdk import cost
-from flightdata_cdk.airflow import AIRFLOW_VERSION, Airflow
+from flightdata_cdk.airflow import Airflow
 from flightdata_cdk.analytics import Analytics
 from flightdata_cdk.buckets import Storage
 from flightdata_cdk.functions import Functions
 from flightdata_cdk.monitoring import Monitoring
 from flightdata_cdk.shape import shape_of
+from flightdata_cdk.versions import DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS
 
-__all__ = ["AIRFLOW_VERSION", "FlightDataStack", "Settings"]
+__all__ = ["FlightDataStack", "Settings"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Settings:
 
     env_name: str = "dev"
     prefix: str = ""
+    # The newest version MWAA runs that this project supports; see docs/deploying.md when a
+    # region or CloudFormation refuses it.
+    airflow_version: str = DEFAULT_AIRFLOW_VERSION
     # mw1.small: the smallest class AWS documents for Airflow 3 (see README, "Cost"); mw1.micro
     # is documented for Airflow 2 only, so the stack warns when it is asked for.
     mwaa_environment_class: str = "mw1.small"
@@ -58,9 +62,15 @@ class Settings:
             return default if value in (None, "") else value
 
         env_name = str(ctx("env_name", cls.env_name))
+        airflow_version = str(ctx("airflow_version", cls.airflow_version))
+        if airflow_version not in SUPPORTED_AIRFLOW_VERSIONS:
+            raise ValueError(
+                f"airflow_version={airflow_version!r}: supported are {', '.join(SUPPORTED_AIRFLOW_VERSIONS)}"
+            )
         return cls(
             env_name=env_name,
             prefix=str(ctx("prefix", f"flightdata-{env_name}")),
+            airflow_version=airflow_version,
             mwaa_environment_class=str(ctx("mwaa_environment_class", cls.mwaa_environment_class)),
             opensky_tier=credits.tier(str(ctx("opensky_tier", cls.opensky_tier))).name,
             alarm_email=ctx("alarm_email", None),
@@ -150,6 +160,7 @@ class FlightDataStack(cdk.Stack):
             lake=self.storage.lake,
             athena_results=self.storage.athena_results,
             functions=list(self.functions.functions.values()),
+            airflow_version=settings.airflow_version,
             environment_class=settings.mwaa_environment_class,
             opensky_tier=settings.opensky_tier,
             log_retention_days=settings.log_retention_days,
@@ -167,11 +178,11 @@ class FlightDataStack(cdk.Stack):
             alarm_email=settings.alarm_email,
             monthly_budget_usd=settings.monthly_budget_usd or cdk.Lazy.number(_EstimatedBudget(self)),
         )
-        if settings.mwaa_environment_class == "mw1.micro" and AIRFLOW_VERSION.startswith("3."):
+        if settings.mwaa_environment_class == "mw1.micro" and settings.airflow_version.startswith("3."):
             cdk.Annotations.of(self).add_warning_v2(
                 "flightdata:micro-class",
                 "mw1.micro is documented for Apache Airflow v2 environments only; MWAA may refuse it for "
-                f"Airflow {AIRFLOW_VERSION}. mw1.small is the default.",
+                f"Airflow {settings.airflow_version}. mw1.small is the default.",
             )
         cdk.CfnOutput(self, "MwaaEnvironmentName", value=self.airflow.environment_name)
         cdk.CfnOutput(self, "MwaaBucketName", value=self.storage.mwaa_bucket.bucket_name)

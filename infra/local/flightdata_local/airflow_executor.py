@@ -35,19 +35,19 @@ class CommittedLocalExecutor(LocalExecutor):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._uncommitted: deque[Any] = deque()
+        self._uncommitted: deque[tuple[Any, Any]] = deque()
         self._launches: Counter[Any] = Counter()
 
     def queue_workload(self, workload: Any, session: Any = None) -> None:
-        self._uncommitted.append(workload)
+        self._uncommitted.append((workload, session))
 
     def sync(self) -> None:
         while self._uncommitted:
-            workload = self._uncommitted.popleft()
+            workload, session = self._uncommitted.popleft()
             ti = getattr(workload, "ti", None)
             if ti is not None:
                 self._launches[ti.key] += 1
-            super().queue_workload(workload)
+            super().queue_workload(workload, session)  # neither version's executor uses the session
         super().sync()
 
     def change_state(self, key: Any, state: Any, info: Any = None, remove_running: bool = True) -> None:

@@ -18,11 +18,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import logging
 import os
 import secrets
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,12 +38,17 @@ from flightdata_local.services import BIN, LocalServices, StackError, log_tail, 
 
 PIPELINE_DAGS = frozenset({"opensky_state_vectors", "opensky_compaction", "opensky_daily_report"})
 PROJECT_DAGS = PIPELINE_DAGS | {"airflow_db_retention"}
+log = logging.getLogger(__name__)
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 HEALTH_KEYS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 FINISHED = ("success", "failed")
 # uvicorn's supervisor says this when it kills a worker that did not answer its health check
 WORKER_DIED = "Child process ["
 CRASH_LOOP_DEATHS = 3
+# Components a supervisor restarts when they exit, as MWAA's does: Airflow 3.3's scheduler exits
+# when a run it holds changes under it (a backfill that reprocesses it, a db clean), expecting one.
+RESTARTED = ("scheduler",)
+MAX_RESTARTS = 3
 
 
 def api_workers(environ: dict[str, str] | None = None) -> int:
@@ -98,10 +105,13 @@ class AirflowProcesses:
     stopped: threading.Event = field(default_factory=threading.Event)
     api_log_read: int = 0  # how far check() has read the API server's log
     worker_deaths: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+    restarts: Counter[str] = field(default_factory=Counter)
 
     def start(self, stack: LocalServices, env: dict[str, str]) -> None:
         """Migrate the database, then start every component, in a thread of its own, so the
         caller can do other work meanwhile (``check`` and ``wait_ready`` report its errors)."""
+        self.env = env
         for name in COMPONENTS:
             self.logs[name] = stack.root / "logs" / f"airflow-{name}.log"
 
@@ -114,17 +124,20 @@ class AirflowProcesses:
             for name in COMPONENTS:
                 if self.stopped.is_set():
                     return
-                with self.logs[name].open("wb") as out:
-                    self.processes[name] = subprocess.Popen(  # noqa: S603 - our own venv's airflow
-                        [str(BIN / "airflow"), name],
-                        env=env,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
+                self._launch(name, "wb")
 
         self.starting = threading.Thread(target=launch, name="airflow-start", daemon=True)
         self.starting.start()
+
+    def _launch(self, name: str, mode: str) -> None:
+        with self.logs[name].open(mode) as out:
+            self.processes[name] = subprocess.Popen(  # noqa: S603 - our own venv's airflow
+                [str(BIN / "airflow"), name],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def stop(self) -> None:
         self.stopped.set()
@@ -142,13 +155,19 @@ class AirflowProcesses:
         if self.start_error is not None:
             raise self.start_error
         for name, process in list(self.processes.items()):
-            if process.poll() is not None:
-                raise StackError(f"the Airflow {name} exited with {process.returncode}{log_tail(self.logs[name])}")
+            if process.poll() is None:
+                continue
+            if name in RESTARTED and self.restarts[name] < MAX_RESTARTS and not self.stopped.is_set():
+                self.restarts[name] += 1
+                log.warning("the Airflow %s exited with %s; restarting it, as MWAA would", name, process.returncode)
+                self._launch(name, "ab")
+                continue
+            raise StackError(f"the Airflow {name} exited with {process.returncode}{log_tail(self.logs[name])}")
         api_log = self.logs["api-server"]
         if api_log.exists():
-            with api_log.open("rb") as log:
-                log.seek(self.api_log_read)
-                fresh = log.read()
+            with api_log.open("rb") as handle:
+                handle.seek(self.api_log_read)
+                fresh = handle.read()
             # count whole lines only, so a line half written now is counted next time
             self.api_log_read += fresh.rfind(b"\n") + 1
             self.worker_deaths += fresh[: fresh.rfind(b"\n") + 1].count(WORKER_DIED.encode())

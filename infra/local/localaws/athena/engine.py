@@ -147,7 +147,7 @@ class Engine:
         relation = con.sql(query.sql(dialect="duckdb"))
         if relation is None:
             return Rows(pa.table({}))
-        return Rows(relation.arrow(), [str(t) for t in relation.types])
+        return Rows(relation.to_arrow_table(), [str(t) for t in relation.types])  # a table on DuckDB 1.3 and 2
 
     def _prune(
         self, query: exp.Expression, node: exp.Table, table: CatalogTable, con: duckdb.DuckDBPyConnection

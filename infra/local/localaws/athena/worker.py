@@ -36,7 +36,7 @@ from localaws.credentials import KeyPair
 # A query may take a quarter of the machine's memory (DuckDB then spills or fails the query
 # with "Out of Memory"), so one runaway query cannot take the laptop down.
 QUERY_MEMORY_SHARE = 4
-DUCKDB_CONFIG = {
+DUCKDB_CONFIG: dict[str, Any] = {
     "allocator_flush_threshold": "16MB",
     "memory_limit": f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // QUERY_MEMORY_SHARE // 2**20}MB",
 }
