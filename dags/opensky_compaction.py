@@ -25,19 +25,28 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.exceptions import AirflowFailException, AirflowSkipException
 from airflow.sdk import DAG, Param, PokeReturnValue, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata import resources
 from flightdata.orchestration import aws, compaction, metrics
-from flightdata.orchestration.dag_defaults import COMPACTION_DAG, DEFAULT_ARGS, MACROS, SQL_DIR, START_DATE, lake_asset
+from flightdata.orchestration.compat import AirflowFailException, AirflowSkipException
+from flightdata.orchestration.dag_defaults import (
+    COMPACTION_DAG,
+    DEFAULT_ARGS,
+    MACROS,
+    SQL_DIR,
+    START_DATE,
+    freshness,
+    lake_asset,
+)
 from flightdata.orchestration.queries import athena_query, result_rows
 
 CURATED = lake_asset("opensky_curated_hourly", resources.CURATED)
 
 with DAG(
     dag_id=COMPACTION_DAG,
+    **freshness(COMPACTION_DAG),
     description="Every hour: the previous hour's committed minutes compacted into curated Parquet with Athena",
     schedule=CronTriggerTimetable("5 * * * *", timezone="UTC"),
     start_date=START_DATE,

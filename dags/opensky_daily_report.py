@@ -22,13 +22,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.exceptions import AirflowFailException
 from airflow.sdk import DAG, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata import reporting, resources
 from flightdata.orchestration import aws, daily_report, flights, links, metrics
-from flightdata.orchestration.dag_defaults import DEFAULT_ARGS, MACROS, REPORT_DAG, SQL_DIR, START_DATE, lake_asset
+from flightdata.orchestration.compat import AirflowFailException
+from flightdata.orchestration.dag_defaults import (
+    DEFAULT_ARGS,
+    MACROS,
+    REPORT_DAG,
+    SQL_DIR,
+    START_DATE,
+    freshness,
+    lake_asset,
+)
 from flightdata.orchestration.links import ReportLink
 from flightdata.orchestration.queries import athena_query
 
@@ -36,6 +44,7 @@ FLIGHTS = lake_asset("opensky_flights_daily", resources.FLIGHTS)
 
 with DAG(
     dag_id=REPORT_DAG,
+    **freshness(REPORT_DAG),
     description="Every day: flights segmented in Athena, then the report queries, as CSV and one HTML page",
     schedule=CronTriggerTimetable("30 6 * * *", timezone="UTC"),
     start_date=START_DATE,

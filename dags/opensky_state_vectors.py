@@ -29,6 +29,7 @@ from flightdata.orchestration.dag_defaults import (
     MACROS,
     START_DATE,
     STATE_VECTORS_DAG,
+    freshness,
     lake_asset,
 )
 from flightdata.orchestration.links import DashboardLink
@@ -38,6 +39,7 @@ PROCESSED = lake_asset("opensky_processed", resources.PROCESSED)
 
 with DAG(
     dag_id=STATE_VECTORS_DAG,
+    **freshness(STATE_VECTORS_DAG),
     description="Every minute: OpenSky state vectors to the lake (raw, processed, quarantine) and quality metrics",
     schedule=CronTriggerTimetable("* * * * *", timezone="UTC"),
     start_date=START_DATE,

@@ -173,3 +173,22 @@ def test_tasks_link_to_what_they_wrote_or_ran(dagbag):
     assert link_names("opensky_state_vectors", "publish_quality_metrics") == ["Quality dashboard"]
     assert link_names("opensky_daily_report", "publish_report") == ["Report"]
     assert link_names("opensky_daily_report", "query_aircraft_by_country") == ["Athena query"]
+
+
+def test_each_pipeline_dag_has_its_freshness_deadline_where_airflow_has_them(dagbag):
+    import importlib
+
+    from flightdata.orchestration import compat, deadlines
+    from flightdata.orchestration.dag_defaults import DEADLINE_CALLBACK, FRESHNESS
+
+    module, name = DEADLINE_CALLBACK.rsplit(".", 1)
+    assert getattr(importlib.import_module(module), name) is deadlines.missed
+    for dag_id, within in FRESHNESS.items():
+        alerts = getattr(dagbag.dags[dag_id], "deadline", None)
+        if not compat.has_deadline_alerts():
+            assert not alerts  # Airflow 3.0: none
+            continue
+        (alert,) = alerts if isinstance(alerts, list) else [alerts]
+        assert alert.interval == within
+        assert alert.callback.path == DEADLINE_CALLBACK
+        assert alert.callback.kwargs == {"dag_id": dag_id, "within_s": int(within.total_seconds())}

@@ -9,12 +9,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from aws_cdk.assertions import Annotations, Match
 
 from flightdata import catalog, resources
 from flightdata.reporting import REPORT_NAMES
 from flightdata.resources import FUNCTIONS, Resources
 from flightdata_cdk.nag import SUPPRESSIONS
+from flightdata_cdk.versions import DEFAULT_AIRFLOW_VERSION
 
 NAMES = Resources("flightdata-dev")
 ROOT = Path(__file__).parents[2]
@@ -164,20 +166,23 @@ def test_alarms_notify_the_topic(synthesised):
     (topic_id,) = of_type(template, "AWS::SNS::Topic")
     alarms = of_type(template, "AWS::CloudWatch::Alarm")
 
-    assert len(alarms) == 6 + len(FUNCTIONS)
+    assert len(alarms) == 7 + len(FUNCTIONS)
     for logical_id, alarm in alarms.items():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}], logical_id
     quality = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "QualityScore")
     assert quality["Properties"]["Threshold"] == 95
     # whatever regions the DAG runs, the data alarms read the series over all of them, in
     # this deployment's own namespace
-    for name in ("QualityScore", "Records", "ProjectedCreditsAtRefill", "HoursNotReconciled"):
+    for name in ("QualityScore", "Records", "ProjectedCreditsAtRefill", "HoursNotReconciled", "DeadlineMissed"):
         alarm = next(a for a in alarms.values() if a["Properties"].get("MetricName") == name)["Properties"]
         assert "Dimensions" not in alarm, name
         assert alarm["Namespace"] == f"FlightData/{NAMES.prefix}", name
     reconciled = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "HoursNotReconciled")
     assert reconciled["Properties"]["Threshold"] == 0
     assert reconciled["Properties"]["ComparisonOperator"] == "GreaterThanThreshold"
+    # any freshness deadline missed, by any DAG (the callback publishes the series over all DAGs too)
+    late = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "DeadlineMissed")["Properties"]
+    assert (late["Statistic"], late["Period"], late["Threshold"]) == ("Sum", 300, 0)
     running_out = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "ProjectedCreditsAtRefill")
     assert running_out["Properties"]["Threshold"] == 100
     blocked = next(a for a in alarms.values() if a["Properties"].get("MetricName") == "OpenSkyBlocked")
@@ -186,12 +191,12 @@ def test_alarms_notify_the_topic(synthesised):
     template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"})
 
 
-def test_mwaa_runs_airflow_306_privately_with_every_log(synthesised):
+def test_mwaa_runs_the_newest_supported_airflow_privately_with_every_log(synthesised):
     template = synthesised["template"]
     (env,) = of_type(template, "AWS::MWAA::Environment").values()
     props = env["Properties"]
 
-    assert props["AirflowVersion"] == "3.0.6"
+    assert props["AirflowVersion"] == DEFAULT_AIRFLOW_VERSION == "3.3.1"
     assert props["EnvironmentClass"] == "mw1.small"  # the smallest class documented for Airflow 3
     assert props["WebserverAccessMode"] == "PRIVATE_ONLY"
     assert props["AirflowConfigurationOptions"]["flightdata.prefix"] == NAMES.prefix
@@ -282,3 +287,20 @@ def test_the_reference_files_are_deployed_into_the_lake(synthesised):
     for kind in (resources.AIRPORTS, resources.RUNWAYS):
         location = tables[NAMES.tables[kind]]["Properties"]["TableInput"]["StorageDescriptor"]["Location"]
         assert location.endswith(f"/{kind}/")
+
+
+class _Context:
+    def __init__(self, **values):
+        self.values = values
+
+    def try_get_context(self, name):
+        return self.values.get(name)
+
+
+def test_the_airflow_version_is_a_context_value_limited_to_the_supported_ones():
+    from flightdata_cdk.stack import Settings
+
+    assert Settings.from_context(_Context()).airflow_version == "3.3.1"
+    assert Settings.from_context(_Context(airflow_version="3.0.6")).airflow_version == "3.0.6"
+    with pytest.raises(ValueError, match="airflow_version='3.2.1': supported are 3.3.1, 3.0.6"):
+        Settings.from_context(_Context(airflow_version="3.2.1"))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 
 from flightdata import lake, reporting
 from flightdata.orchestration import compaction, metrics, minutely, retention
@@ -146,9 +147,9 @@ def test_the_html_report_is_self_contained_and_escapes_text():
 
 
 def test_the_ingest_operator_skips_when_the_function_reports_the_reserve(monkeypatch):
-    from airflow.exceptions import AirflowSkipException
     from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 
+    from flightdata.orchestration.compat import AirflowSkipException
     from flightdata.orchestration.operators import SKIPPED_KEY, OpenSkyIngestOperator
 
     class TaskInstance:
@@ -242,9 +243,10 @@ def test_minutely_tasks_push_dicts_log_one_summary_line_and_are_labelled_by_regi
         monkeypatch.setattr(LambdaInvokeFunctionOperator, "execute", lambda self, context, a=answer: json.dumps(a))
         operator = operator_class(task_id="t", function_name="fn", payload=payload, map_index_template=REGION_LABEL)
         context: dict = {}
-        with caplog.at_level("INFO"):
+        # An operator's log is the standard library's on Airflow 3.0 and structlog's from 3.1.
+        with caplog.at_level("INFO"), structlog.testing.capture_logs() as structured:
             assert operator.execute(context) == answer
-        assert line in caplog.text
+        assert line in caplog.text + "\n".join(str(entry["event"]) for entry in structured)
         assert context["region"] == "europe"
 
     monkeypatch.setattr(LambdaInvokeFunctionOperator, "execute", lambda self, context: json.dumps(["not", "a", "dict"]))
@@ -278,9 +280,8 @@ def test_a_negative_credit_reserve_is_refused_not_clamped():
 
 
 def test_an_empty_day_says_so_once_and_its_run_is_skipped_with_the_reason():
-    from airflow.exceptions import AirflowSkipException
-
     from flightdata.orchestration import daily_report
+    from flightdata.orchestration.compat import AirflowSkipException
 
     empty = {name: QueryResult([], 0) for name in reporting.REPORT_NAMES}
     page = render_html("2026-03-01", empty)
@@ -536,3 +537,34 @@ def test_report_csv_cells_a_spreadsheet_would_run_are_neutralised():
     assert [c[0] for c in cells] == ["'=cmd|' /C calc'!A0", "'@SUM(A1:A9)", "'-1+cmd", "'\tTab"]
     assert [c[1] for c in cells] == ["3", "+2", "1", "1"]
     assert [c[2] for c in cells] == ["-1.25", "-3e2", "", "'\r=1"]
+
+
+def test_a_missed_deadline_is_logged_and_published_for_its_dag_and_over_all_dags(monkeypatch, caplog):
+    from flightdata.orchestration import aws, deadlines
+
+    published: list = []
+    monkeypatch.setattr(aws, "put_metrics", lambda data: published.extend(data) or len(data))
+    with caplog.at_level("WARNING"):
+        deadlines.missed({"dag_run": {"run_id": "scheduled__x"}}, dag_id="opensky_state_vectors", within_s=300)
+
+    assert "deadline missed: opensky_state_vectors run scheduled__x had not finished 0:05:00" in caplog.text
+    assert published == [
+        {
+            "MetricName": "DeadlineMissed",
+            "Value": 1,
+            "Unit": "Count",
+            "Dimensions": [{"Name": "dag_id", "Value": "opensky_state_vectors"}],
+        },
+        {"MetricName": "DeadlineMissed", "Value": 1, "Unit": "Count"},
+    ]
+
+
+def test_airflow_dags_test_parses_the_dags_without_deadlines(monkeypatch):
+    # apache/airflow#73428: on 3.3, `airflow dags test` exits 1 after a successful run of a DAG
+    # with a deadline; the integration test runs that command for real
+    from flightdata.orchestration import compat
+
+    monkeypatch.setattr(compat.sys, "argv", ["airflow", "dags", "test", "opensky_state_vectors"])
+    assert compat.deadline_alert("d", timedelta(minutes=5), "m.f") == {}
+    monkeypatch.setattr(compat.sys, "argv", ["airflow", "dag-processor"])
+    assert bool(compat.deadline_alert("d", timedelta(minutes=5), "m.f")) == compat.has_deadline_alerts()

@@ -124,3 +124,10 @@ def reconciliation_metric_data(summary: dict[str, Any]) -> list[dict[str, Any]]:
             "Unit": "Count",
         }
     ]
+
+
+def deadline_metric_data(dag_id: str) -> list[dict[str, Any]]:
+    """CloudWatch ``MetricData``: one missed freshness deadline, for ``dag_id`` and over every DAG
+    (the series the stack alarms on)."""
+    datum = {"MetricName": "DeadlineMissed", "Value": 1, "Unit": "Count"}
+    return [{**datum, "Dimensions": [{"Name": "dag_id", "Value": dag_id}]}, datum]

@@ -33,7 +33,8 @@ const render = {
       h.compaction ? h.compaction.compacted_at : "–"]);
     const reports = el("ul", {"aria-label": "latest reports"},
       ...d.reports.map(day => el("li", {}, el("a", {href: `${PREFIX}/report/${day}`}, `Report ${day}`))));
-    return [el("p", {}, `OpenSky credits left: ${d.credits_left ?? "unknown"} · generated ${d.generated_at}`),
+    return [el("p", {}, `OpenSky credits left: ${d.credits_left ?? "unknown"} · ` +
+        `missed deadlines (24 h): ${d.deadlines_missed} · generated ${d.generated_at}`),
       el("h2", {}, "Latest reports"), d.reports.length ? reports : el("p", {class: "muted"}, "No report yet."),
       el("h2", {}, "Hours"),
       table("Records, quality and compaction per hour (UTC)",

@@ -127,6 +127,24 @@ class Monitoring(Construct):
             ),
             cloudwatch.Alarm(
                 self,
+                "DeadlineMissed",
+                alarm_description=(
+                    "A DAG run had not finished within its freshness deadline (Airflow deadline alerts, "
+                    "flightdata.orchestration.deadlines); the dag_id dimension names which"
+                ),
+                metric=cloudwatch.Metric(
+                    namespace=names.metrics_namespace,
+                    metric_name="DeadlineMissed",
+                    statistic="Sum",
+                    period=cdk.Duration.minutes(5),
+                ),
+                threshold=0,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            cloudwatch.Alarm(
+                self,
                 "HoursNotReconciled",
                 alarm_description="The daily report found hours whose curated rows differ from their committed rows",
                 metric=cloudwatch.Metric(
