@@ -15,13 +15,15 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from flightdata import lake
-from flightdata.orchestration import retention
+from flightdata.orchestration import compat, retention
+from flightdata.orchestration.dag_defaults import FRESHNESS, STATE_VECTORS_DAG
 from flightdata.resources import FUNCTIONS
 from flightdata_local.airflow_stack import PIPELINE_DAGS
 from flightdata_local.demo import demo_minutes
@@ -250,13 +252,16 @@ def test_the_seed_readme_queries_run_unchanged_but_for_the_table_and_the_date(st
     assert sum(int(r[1]) for r in altitude) == count(stack, "processed", "baro_altitude IS NOT NULL")
 
 
-def test_a_late_minute_asks_for_its_hour_again(stack, api):
+def test_a_late_minute_asks_for_its_hour_again_and_misses_its_deadline(stack, api):
     """A minute committed after its hour's compaction could have run triggers a recompaction
     run, which compacts it (one that reaches an hour already compacted, before that, is
-    flagged by the report: the end of test_minutes_compaction_and_report_reconcile)."""
+    flagged by the report: the end of test_minutes_compaction_and_report_reconcile). On
+    Airflow 3.3 it also misses its freshness deadline, in Airflow and in CloudWatch."""
     now = datetime.now(UTC)
     late = now.replace(minute=30, second=0, microsecond=0) - timedelta(hours=4)
-    api.run("opensky_state_vectors", late)
+    run = api.run("opensky_state_vectors", late)
+    if compat.has_deadline_alerts():
+        deadline_missed(stack, api, run.run_id, late, since=now)
     recompaction = next(
         (r for r in api.run_ids("opensky_compaction") if r.startswith(f"recompact__{late:%Y-%m-%dT%H}__")), None
     )
@@ -374,3 +379,43 @@ def test_airflow_metadata_is_cleaned_by_the_retention_dag_and_db_clean(stack, ap
     api.airflow.wait_ready(timeout_s=60)  # every component still heartbeats (the browser tests run on it next)
     for dag_id in PIPELINE_DAGS:
         api.call("PATCH", f"dags/{dag_id}", json={"is_paused": False})
+
+
+def deadline_missed(stack, api, run_id: str, logical_date: datetime, since: datetime) -> None:
+    """The run's deadline is listed as missed by Airflow's UI API, at its logical date plus the
+    DAG's freshness limit, and the callback's DeadlineMissed for the DAG reached CloudWatch."""
+    limit = FRESHNESS[STATE_VECTORS_DAG]
+    path = f"{api.url}/ui/dags/{STATE_VECTORS_DAG}/dagRuns/{quote(run_id, safe='')}/deadlines"
+
+    def missed():
+        answer = api.session.get(path, timeout=30)
+        answer.raise_for_status()
+        return [d for d in answer.json()["deadlines"] if d["missed"]]
+
+    (deadline,) = eventually(missed)
+    assert datetime.fromisoformat(deadline["deadline_time"]) == logical_date + limit
+    cloudwatch = stack.client("cloudwatch")
+
+    def published():
+        stats = cloudwatch.get_metric_statistics(
+            Namespace=stack.names.metrics_namespace,
+            MetricName="DeadlineMissed",
+            Dimensions=[{"Name": "dag_id", "Value": STATE_VECTORS_DAG}],
+            StartTime=since - timedelta(minutes=1),
+            EndTime=datetime.now(UTC) + timedelta(minutes=1),
+            Period=60,
+            Statistics=["Sum"],
+        )
+        return sum(point["Sum"] for point in stats["Datapoints"])
+
+    assert eventually(published) >= 1
+
+
+def eventually(probe, timeout_s: float = 120):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(1)
+    raise AssertionError(f"nothing after {timeout_s:.0f} s")
