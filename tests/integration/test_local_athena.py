@@ -377,3 +377,36 @@ def test_the_query_cache_stays_a_bounded_working_set(lake, local_aws, monkeypatc
     cache = local_aws.app.athena.cache
     kept = sum(p.stat().st_size for p in cache.glob("*/*"))
     assert 0 < kept <= bound
+
+
+def test_two_writers_of_one_query_record_never_tear_it(tmp_path):
+    """A query's thread and a restarted endpoint that fails it as orphaned may write its record
+    at once (test_local_restart met that as "QueryExecution ... was not found")."""
+    import threading
+
+    from localaws.athena.api import AthenaExecutor
+
+    executor = AthenaExecutor(tmp_path, lambda service, region: None, lambda: None)
+    record = {"QueryExecutionId": "0869beed-983e-4be8-8038-4124dfa6cf88", "Query": "x" * 200_000}
+    executor._save(record)
+    torn = []
+
+    def write(state: str) -> None:
+        for _ in range(200):
+            executor._save({**record, "Status": {"State": state}})
+
+    def read() -> None:
+        for _ in range(400):
+            try:
+                executor._load(record["QueryExecutionId"])
+            except Exception as exc:
+                torn.append(exc)
+
+    threads = [threading.Thread(target=write, args=(state,)) for state in ("RUNNING", "FAILED")]
+    threads.append(threading.Thread(target=read))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert torn == []

@@ -192,8 +192,11 @@ class AthenaExecutor:
             raise AthenaApiError("InvalidRequestException", f"QueryExecution {query_id} was not found") from None
 
     def _save(self, record: dict[str, Any]) -> None:
+        """Whole or not at all: each writer its own temporary file, then one rename. (A shared
+        one let two writers, a query's thread and a restarted endpoint failing it as orphaned,
+        tear the record, which then read as a query that was never there.)"""
         path = self._path(record["QueryExecutionId"])
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.tmp")
         tmp.write_text(json.dumps(record))
         tmp.replace(path)
 
