@@ -191,7 +191,8 @@ def environment(image: MwaaImage = DEFAULT, force: bool = False) -> Path:
     shutil.rmtree(image.venv, ignore_errors=True)
     image.venv.parent.mkdir(parents=True, exist_ok=True)
     base_python = Path(getattr(sys, "_base_executable", sys.executable))
-    subprocess.run([str(base_python), "-m", "venv", str(image.venv)], check=True)  # noqa: S603
+    # no pip: uv installs into it (and ensurepip once failed there on a busy machine)
+    subprocess.run([str(base_python), "-m", "venv", "--without-pip", str(image.venv)], check=True)  # noqa: S603
     constraints = ["-c", str(image.constraints), "-c", str(image.essential_constraints)]
     install = [str(UV), "pip", "install", "--quiet", "--python", str(python)]
     subprocess.run([*install, *constraints, *image.packages], check=True)  # noqa: S603
