@@ -92,12 +92,7 @@ class Monitoring(Construct):
                     "At this rate the OpenSky credits left at the next refill fall below the reserve: "
                     "check flightdata.opensky_tier and the regions (flightdata plan)"
                 ),
-                metric=cloudwatch.Metric(
-                    namespace=names.metrics_namespace,
-                    metric_name="ProjectedCreditsAtRefill",
-                    statistic="Minimum",
-                    period=cdk.Duration.minutes(5),
-                ),
+                metric=metric("ProjectedCreditsAtRefill", "Minimum", 5),
                 threshold=credits.DEFAULT_RESERVE,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -132,12 +127,7 @@ class Monitoring(Construct):
                     "A DAG run had not finished within its freshness deadline (Airflow deadline alerts, "
                     "flightdata.orchestration.deadlines); the dag_id dimension names which"
                 ),
-                metric=cloudwatch.Metric(
-                    namespace=names.metrics_namespace,
-                    metric_name="DeadlineMissed",
-                    statistic="Sum",
-                    period=cdk.Duration.minutes(5),
-                ),
+                metric=metric("DeadlineMissed", "Sum", 5),
                 threshold=0,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
