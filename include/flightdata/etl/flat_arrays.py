@@ -48,22 +48,26 @@ class FlatArrayStates:
     """The rows of one snapshot as the flat-array reader saw them: a typed table plus the
     text of each row, kept for the quarantine."""
 
-    def __init__(self, api_time: int, table: pa.Table, width: int, body: bytes) -> None:
+    def __init__(self, api_time: int, table: pa.Table, width: int, body: bytes, row_opens: np.ndarray) -> None:
         self.api_time = api_time
         self.table = table
         self.width = width
         self._body = body
+        self._row_opens = row_opens  # where every row but the first starts (its '[')
 
     def row_json(self, rows: Sequence[int]) -> list[str]:
         """The rows at ``rows`` exactly as OpenSky sent them.
 
-        ``read`` made sure brackets only delimit rows, so the k-th ']' ends row k, and row
-        k > 0 starts two bytes after row k-1 ends (after '],')."""
-        if not rows:
-            return []
-        ends = np.flatnonzero(np.frombuffer(self._body, np.uint8) == _CLOSE)
-        first = self._body.index(b"[[") + 1
-        return [self._body[(ends[i - 1] + 2 if i else first) : ends[i] + 1].decode() for i in rows]
+        ``read`` made sure brackets only delimit rows and that each row's '[' after the
+        first follows the previous row's '],' (:meth:`_Brackets.delimit`): row k starts at
+        its '[' and ends two bytes before the next row's, the last one three bytes before
+        the body's end (``]]}``). The positions come from the bracket scan, so the
+        quarantine reads no byte of the body twice."""
+        first, opens, end = self._body.index(b"[[") + 1, self._row_opens, len(self._body) - 2
+        return [
+            self._body[(opens[i - 1] if i else first) : (opens[i] - 1 if i < len(opens) else end)].decode()
+            for i in rows
+        ]
 
 
 def read(body: bytes, readings: Sequence[Reading] | None = None) -> FlatArrayStates | None:
@@ -82,14 +86,15 @@ def read(body: bytes, readings: Sequence[Reading] | None = None) -> FlatArraySta
         # empty leading fields, so line i is row i.
         lines = body[start.end() - 2 : -2].translate(_ROWS_TO_LINES)
     for reading in readings or READINGS:
-        table = reading(body, start.end(), width, lines)
-        if table is not None:
+        read_rows = reading(body, start.end(), width, lines)
+        if read_rows is not None:
+            table, brackets = read_rows
             with stage(TYPES):
-                return FlatArrayStates(int(start.group(1)), _to_api_schema(table), width, body)
+                return FlatArrayStates(int(start.group(1)), _to_api_schema(table), width, body, brackets.row_opens)
     return None
 
 
-def quotes_kept(body: bytes, rows_start: int, width: int, lines: bytes) -> pa.Table | None:
+def quotes_kept(body: bytes, rows_start: int, width: int, lines: bytes) -> ReadRows | None:
     """The lines read with quoting off: a quoted number fails its column's type, and each
     string column value must be a whole quoted string, which one look at the column's
     buffers proves (:func:`_unquote`). A comma inside a string (``"Korea, Republic of"``)
@@ -99,19 +104,22 @@ def quotes_kept(body: bytes, rows_start: int, width: int, lines: bytes) -> pa.Ta
     with stage(TYPES):
         if table is None or not brackets.result().delimit(table.num_rows):
             return None
-        return _unquote(table)
+        unquoted = _unquote(table)
+        return None if unquoted is None else (unquoted, brackets.result())
 
 
-def quotes_parsed(body: bytes, rows_start: int, width: int, lines: bytes) -> pa.Table | None:
+def quotes_parsed(body: bytes, rows_start: int, width: int, lines: bytes) -> ReadRows | None:
     """The lines read with quotes parsed as CSV does, checked against a scan of where the
     body's quotes sit (:class:`_Marks`): slower, but strings may hold commas."""
     marks = background.submit(_count_marks, body, rows_start)  # beside the CSV reader
     table = _read_lines(lines, width, quoted=True)
     with stage(TYPES):
-        return table if table is not None and marks.result().agree_with(table) else None
+        return (table, marks.result().brackets) if table is not None and marks.result().agree_with(table) else None
 
 
-Reading = Callable[[bytes, int, int, bytes], "pa.Table | None"]
+# A reading's typed rows, and the bracket scan that proved each row is one flat array.
+ReadRows = tuple[pa.Table, "_Brackets"]
+Reading = Callable[[bytes, int, int, bytes], "ReadRows | None"]
 READINGS: tuple[Reading, ...] = (quotes_kept, quotes_parsed)
 
 
@@ -205,9 +213,13 @@ def _first_row_width(body: bytes, row_start: int) -> int | None:
 
 @dataclass(frozen=True)
 class _Brackets:
-    opening: int
+    row_opens: np.ndarray  # the position of every row's '[' but the first's
     closing: int
     joined: bool  # every row's '[' but the first follows the previous row's ']' and a comma
+
+    @property
+    def opening(self) -> int:
+        return len(self.row_opens) + 2  # with the states array's and the first row's
 
     def delimit(self, rows: int) -> bool:
         """Whether brackets only delimit the ``rows`` rows read: one pair per row plus the
@@ -225,7 +237,7 @@ def _count_brackets(body: bytes) -> _Brackets:
     closing = int(np.count_nonzero(np.equal(raw, _CLOSE, out=scratch)))
     opens = np.flatnonzero(np.equal(raw, _OPEN, out=scratch))[2:]  # after the array's and the first row's
     joined = bool(np.all(raw[opens - 1] == _COMMA) and np.all(raw[opens - 2] == _CLOSE)) if len(opens) else True
-    return _Brackets(opening=len(opens) + 2, closing=closing, joined=joined)
+    return _Brackets(row_opens=opens, closing=closing, joined=joined)
 
 
 def _finite(table: pa.Table) -> bool:
