@@ -12,7 +12,9 @@ curated table (*curated_hourly*), sorted by *icao24*, *snapshot_time*, so report
    hour with no committed snapshot is skipped.
 3. **compact** runs the CTAS over the committed snapshots in Athena (deferred: the
    triggerer waits, not a worker).
-4. **count_check** / **verify** compare the compacted rows with the committed minutely rows.
+4. **count_check** / **verify** compare the compacted rows with the committed minutely rows
+   and run the curated table's data checks (*flightdata.checks*: no null keys, one row per
+   aircraft, region and minute, every minute inside the hour).
 5. **publish** points the hour's partition at the new files, records the hour's
    completeness (minutes present / 60) in its parameters and in CloudWatch, and deletes the
    old files.
@@ -86,8 +88,8 @@ with DAG(
     count_check = athena_query("count_check", "check_compacted_hour.sql")
 
     @task(multiple_outputs=False)
-    def verify(query_id: str) -> dict:
-        return compaction.check_counts(result_rows(aws.athena(), query_id)[0])
+    def verify(plan: dict, query_id: str) -> dict:
+        return compaction.check_counts(plan, result_rows(aws.athena(), query_id)[0])
 
     @task(outlets=[CURATED], multiple_outputs=False)
     def publish(plan: dict, counts: dict) -> dict:
@@ -101,7 +103,7 @@ with DAG(
         raise AirflowFailException(f"compaction of {plan['hour']} failed; removed {removed} staged objects")
 
     planned = plan()
-    checked = verify(count_check.output)
+    checked = verify(planned, count_check.output)
     published = publish(planned, checked)
     hour_complete(planned) >> compact >> count_check
     [compact, count_check, checked, published] >> cleanup(planned)

@@ -8,13 +8,16 @@ Every day at 06:30 UTC, for the day before (param *day*, *YYYY-MM-DD*):
    *include/flightdata/sql/flights_day.sql*, deferred). A flight belongs to the day it took
    off; the six hours after the day let flights that cross midnight end where they landed,
    which is why the report runs at 06:30.
-2. **publish_flights** points the day's *flights* partition at this run's files and removes
-   the previous run's: a rerun leaves one copy of each flight. If either step fails,
+2. **check_flights** / **verify_flights** run the *flights* table's data checks on the
+   staged day (*flightdata.checks*: no null keys, one flight per aircraft and takeoff, the
+   takeoff inside the day, airports found in the *airports* table).
+3. **publish_flights** points the day's *flights* partition at this run's files and removes
+   the previous run's: a rerun leaves one copy of each flight. If any of these steps fails,
    **cleanup_flights** removes what the run staged.
-3. The report queries (*include/flightdata/sql/report_NAME.sql*) run in Athena: flights per
+4. The report queries (*include/flightdata/sql/report_NAME.sql*) run in Athena: flights per
    hour, busiest airports, top routes, flights by origin country, flight status, altitude,
    quality and reconciliation, and the density of positions for the map.
-4. **publish_report** writes each result as CSV and one self-contained HTML page (inline
+5. **publish_report** writes each result as CSV and one self-contained HTML page (inline
    SVG charts and map, each with the bytes its query scanned) to *reports/date=YYYY-MM-DD/*.
 """
 
@@ -38,7 +41,7 @@ from flightdata.orchestration.dag_defaults import (
     lake_asset,
 )
 from flightdata.orchestration.links import ReportLink
-from flightdata.orchestration.queries import athena_query
+from flightdata.orchestration.queries import athena_query, result_rows
 
 FLIGHTS = lake_asset("opensky_flights_daily", resources.FLIGHTS)
 
@@ -65,6 +68,11 @@ with DAG(
         return daily_report.plan(aws.names(), when, params["day"], run_id, ti.try_number)
 
     segment_flights = athena_query("segment_flights", "flights_day.sql", retries=0)
+    check_flights = athena_query("check_flights", "check_flights_day.sql")
+
+    @task(multiple_outputs=False)
+    def verify_flights(plan: dict, query_id: str) -> dict:
+        return flights.verify(aws.names(), plan["flights"], result_rows(aws.athena(), query_id)[0])
 
     @task(outlets=[FLIGHTS], multiple_outputs=False)
     def publish_flights(plan: dict) -> dict:
@@ -85,9 +93,11 @@ with DAG(
         return summary
 
     planned = plan()
+    verified = verify_flights(planned, check_flights.output)
     published = publish_flights(planned)
-    planned >> segment_flights >> published
-    [segment_flights, published] >> cleanup_flights(planned)
+    planned >> segment_flights >> check_flights
+    verified >> published
+    [segment_flights, check_flights, verified, published] >> cleanup_flights(planned)
     for query in queries.values():
         published >> query
     links.attach(publish_report(planned, {name: query.output for name, query in queries.items()}), ReportLink())

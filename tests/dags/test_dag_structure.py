@@ -80,13 +80,19 @@ def test_opensky_daily_report_segments_flights_before_the_report_and_cleans_up_o
     segment = dag.get_task("segment_flights")
 
     assert ("plan", "segment_flights") in edges(dag)
-    assert ("segment_flights", "publish_flights") in edges(dag)
+    # the staged day is checked before it is published, and a failed check cleans up
+    assert {("segment_flights", "check_flights"), ("check_flights", "verify_flights")} <= edges(dag)
+    assert ("verify_flights", "publish_flights") in edges(dag)
+    assert isinstance(dag.get_task("check_flights"), AthenaOperator)
+    assert dag.get_task("check_flights").deferrable is True
     assert isinstance(segment, AthenaOperator)
     assert segment.deferrable is True
     assert segment.retries == 0  # a retry would find its staging table taken; the DAG run is the retry
     assert segment.query == (Path(SQL_DIR) / "flights_day.sql").read_text()
     assert dag.get_task("cleanup_flights").trigger_rule == "one_failed"
-    assert {("segment_flights", "cleanup_flights"), ("publish_flights", "cleanup_flights")} <= edges(dag)
+    assert {
+        (task, "cleanup_flights") for task in ("segment_flights", "check_flights", "verify_flights", "publish_flights")
+    } <= edges(dag)
 
 
 @pytest.mark.parametrize(

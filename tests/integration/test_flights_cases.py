@@ -193,3 +193,84 @@ def test_a_quick_turnaround_of_an_aircraft_first_seen_airborne_is_two_flights(fl
     assert (arrival["departure_airport"], arrival["arrival_airport"]) == (None, "LFPB")
     assert departure["departure_airport"] == "LFPB"
     assert departure["callsign"] == arrival["callsign"]
+
+
+def test_the_data_checks_refuse_a_staged_day_with_broken_flights(local_aws, flights):
+    """The checks the daily DAG runs before publishing (``check_flights_day.sql``), on a
+    staged day made from the published one with four defects: an airport that is not in
+    the airports table, a flight twice, a null icao24 and a takeoff on another day."""
+    from flightdata import checks
+    from flightdata.orchestration import flights as segmenting
+    from flightdata_local import query
+
+    names = Resources("flightdata-cases")
+    day = HOUR.replace(hour=0)
+    good = segmenting.plan(names, day, "checks-good", 1)
+    good_table = f"{names.glue_database}.{good['staging_table']}"
+    query.run(local_aws.client("athena"), names, segment.render(names, good))
+    assert set(segment.check(local_aws.client, names, good).values()) == {0}
+
+    bad = segmenting.plan(names, day, "checks-bad", 1)
+    columns = "icao24, callsign, origin_country, first_seen, last_seen, takeoff_seen, departure_airport"
+    rest = "arrival_airport, departure_distance_km, arrival_distance_km, distance_km, max_altitude_m, positions"
+    rest += ", seen_from_takeoff, seen_to_landing"
+    query.run(
+        local_aws.client("athena"),
+        names,
+        f"CREATE TABLE {names.glue_database}.{bad['staging_table']}"
+        f" WITH (format = 'PARQUET', external_location = '{bad['staging_location']}') AS"
+        f" SELECT {columns}, {rest} FROM {good_table} WHERE icao24 <> 'a00001'"
+        f" UNION ALL SELECT icao24, callsign, origin_country, first_seen, last_seen, takeoff_seen, 'ZZZZ', {rest}"
+        f" FROM {good_table} WHERE icao24 = 'a00001'"
+        f" UNION ALL SELECT {columns}, {rest} FROM {good_table} WHERE icao24 = 'a00002'"
+        f" UNION ALL SELECT NULL, callsign, origin_country, first_seen, last_seen, takeoff_seen, departure_airport,"
+        f" {rest} FROM {good_table} WHERE icao24 = 'a00004'"
+        f" UNION ALL SELECT 'b00001', callsign, origin_country, first_seen - 86400, last_seen, takeoff_seen - 86400,"
+        f" departure_airport, {rest} FROM {good_table} WHERE icao24 = 'a00005'",
+    )
+    with pytest.raises(checks.DataCheckFailed) as failed:
+        segment.check(local_aws.client, names, bad)
+    assert str(failed.value) == (
+        f"flights of {day:%Y-%m-%d}: 4 of 11 data checks failed: 1 row breaks 'icao24 is never null'; "
+        "1 key breaks '(icao24, takeoff_seen) is unique'; 1 row breaks 'takeoff_seen is in the day'; "
+        "1 row breaks 'departure_airport is an airports.icao'"
+    )
+
+
+def test_the_data_checks_refuse_a_compacted_hour_with_broken_rows(local_aws, flights):
+    """The curated checks that ``check_compacted_hour.sql`` adds to the row counts, on the
+    scripted hour as written and on a copy with a row twice, a null icao24 and a minute
+    from the next hour."""
+    from flightdata import checks, lake
+    from flightdata_local import query
+
+    names = Resources("flightdata-cases")
+    athena = local_aws.client("athena")
+    curated = f"{names.glue_database}.{names.tables['curated']}"
+
+    def run(table: str) -> dict[str, int]:
+        execution = query.run(athena, names, checks.select(checks.curated(HOUR), table))
+        return checks.verify(checks.curated(HOUR), query.rows(athena, execution["QueryExecutionId"])[0], "the hour")
+
+    assert set(run(curated).values()) == {0}
+    staged = f"{names.glue_database}.curated_checks_bad"
+    hour = lake.partition_filter(lake.partition_values(HOUR))
+    columns = ", ".join(c for c in ("icao24", "snapshot_time", "last_contact", "region", "ingested_at"))
+    query.run(
+        athena,
+        names,
+        f"CREATE TABLE {staged} WITH (format = 'PARQUET', external_location = "
+        f"'s3://{names.lake_bucket}/checks/curated_bad/') AS"
+        f" SELECT {columns} FROM {curated} WHERE {hour} AND icao24 NOT IN ('a00001', 'a00002')"
+        f" UNION ALL SELECT {columns} FROM {curated} WHERE {hour} AND icao24 = 'a00001'"
+        f" UNION ALL SELECT icao24, snapshot_time, last_contact, region, ingested_at FROM {curated}"
+        f" WHERE {hour} AND icao24 = 'a00001' AND snapshot_time = TIMESTAMP '{HOUR:%Y-%m-%d %H}:00:00'"
+        f" UNION ALL SELECT NULL, snapshot_time + INTERVAL '1' HOUR, last_contact, region, ingested_at FROM {curated}"
+        f" WHERE {hour} AND icao24 = 'a00002' AND snapshot_time = TIMESTAMP '{HOUR:%Y-%m-%d %H}:00:00'",
+    )
+    with pytest.raises(checks.DataCheckFailed) as failed:
+        run(staged)
+    assert str(failed.value) == (
+        "the hour: 3 of 7 data checks failed: 1 row breaks 'icao24 is never null'; "
+        "1 key breaks '(region, snapshot_time, icao24) is unique'; 1 row breaks 'snapshot_time is in the hour'"
+    )

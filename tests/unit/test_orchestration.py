@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from flightdata import lake, reporting
+from flightdata import checks, lake, reporting
 from flightdata.orchestration import compaction, metrics, minutely, retention
 from flightdata.orchestration.daily_report import plan_day
 from flightdata.reporting import QueryResult, render_html, to_csv
@@ -383,10 +383,27 @@ def test_an_hour_with_no_committed_snapshot_is_a_clean_skip():
 
 
 def test_verify_reconciles_compacted_read_back_and_recorded_rows():
-    row = {"compacted_rows": "10", "minutely_rows": "10", "committed_rows": "10", "committed_minutes": "2"}
-    assert compaction.check_counts(row) == {"rows": 10, "minutes_present": 2}
+    plan = compaction.plan(NAMES, HOUR, "run", 1)
+    passed = {f"{checks.COLUMN_PREFIX}{check.name}": "0" for check in compaction.data_checks(plan)}
+    row = {"compacted_rows": "10", "minutely_rows": "10", "committed_rows": "10", "committed_minutes": "2", **passed}
+    assert compaction.check_counts(plan, row) == {"rows": 10, "minutes_present": 2}
     with pytest.raises(compaction.CompactionMismatch, match="commits recorded 11"):
-        compaction.check_counts({**row, "committed_rows": "11"})
+        compaction.check_counts(plan, {**row, "committed_rows": "11"})
+
+
+def test_verify_names_every_data_check_the_hour_broke_and_one_the_query_left_out():
+    plan = compaction.plan(NAMES, HOUR, "run", 1)
+    passed = {f"{checks.COLUMN_PREFIX}{check.name}": "0" for check in compaction.data_checks(plan)}
+    row = {"compacted_rows": "10", "minutely_rows": "10", "committed_rows": "10", "committed_minutes": "2", **passed}
+    row.update(check_not_null_icao24="2", check_unique_region_snapshot_time_icao24="1")
+    del row["check_snapshot_in_hour"]
+    with pytest.raises(checks.DataCheckFailed) as failed:
+        compaction.check_counts(plan, row)
+    assert str(failed.value) == (
+        "compacted hour 2026-03-01T14:00:00+00:00: 3 of 7 data checks failed: "
+        "2 rows break 'icao24 is never null'; 1 key breaks '(region, snapshot_time, icao24) is unique'; "
+        "the query gave no result for 'snapshot_time is in the hour'"
+    )
 
 
 @pytest.mark.parametrize(

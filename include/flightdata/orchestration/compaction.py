@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flightdata import lake, resources
+from flightdata import checks, lake, resources
 from flightdata.orchestration import minutely
 from flightdata.orchestration.dag_defaults import STATE_VECTORS_DAG
 from flightdata.orchestration.partitions import discard_staged, publish_staged
@@ -173,9 +173,10 @@ def completeness(counts: dict[str, int]) -> float:
     return min(1.0, counts["minutes_present"] / planned) if planned else 1.0
 
 
-def check_counts(row: dict[str, str | None]) -> dict[str, int]:
+def check_counts(plan: dict[str, Any], row: dict[str, str | None]) -> dict[str, int]:
     """The compacted rows must equal the committed minutely rows, counted two ways: the rows
-    read back, and the sum the commits recorded when they were written."""
+    read back, and the sum the commits recorded when they were written; and they must pass
+    the curated table's data checks (:func:`data_checks`)."""
     counts = {name: int(row[name] or 0) for name in ("compacted_rows", "minutely_rows", "committed_rows")}
     compacted, minutely, committed = counts["compacted_rows"], counts["minutely_rows"], counts["committed_rows"]
     if not compacted == minutely == committed:
@@ -183,7 +184,13 @@ def check_counts(row: dict[str, str | None]) -> dict[str, int]:
             f"compacted hour holds {compacted} rows, its committed minutely files {minutely}, "
             f"and its commits recorded {committed}"
         )
+    checks.verify(data_checks(plan), row, f"compacted hour {plan['hour']}")
     return {"rows": compacted, "minutes_present": int(row["committed_minutes"] or 0)}
+
+
+def data_checks(plan: dict[str, Any]) -> tuple[checks.Check, ...]:
+    """The checks on the hour a plan stages (``sql/check_compacted_hour.sql`` runs them)."""
+    return checks.curated(planned_hour(plan))
 
 
 def publish(

@@ -64,7 +64,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flightdata import lake, resources
+from flightdata import checks, lake, resources
 from flightdata.orchestration.partitions import discard_staged, publish_staged
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,16 @@ def window_filter(start: datetime, end: datetime) -> str:
         clauses.append(f"({clause})")
         day += timedelta(days=1)
     return " OR ".join(clauses)
+
+
+def data_checks(names: resources.Resources, plan: dict[str, Any]) -> tuple[checks.Check, ...]:
+    """The checks on the day a plan stages (``sql/check_flights_day.sql`` runs them)."""
+    return checks.flights(names, plan["day_start"], plan["day_end"])
+
+
+def verify(names: resources.Resources, plan: dict[str, Any], row: dict[str, str | None]) -> dict[str, int]:
+    """The staged day's check results (raises ``checks.DataCheckFailed``)."""
+    return checks.verify(data_checks(names, plan), row, f"flights of {plan['day']}")
 
 
 def publish(glue: Any, s3: Any, names: resources.Resources, plan: dict[str, Any]) -> dict[str, Any]:

@@ -54,6 +54,21 @@ class TemplateFacts:
 
         return committed_rows(self._names(), kind, condition)
 
+    def data_checks(self, kind: str, plan: dict[str, Any]) -> str:
+        """The SELECT of the data checks (``flightdata.checks``) on the ``kind`` table that
+        ``plan`` stages: ``fd.data_checks('flights', plan)``."""
+        from flightdata import checks
+        from flightdata.orchestration import compaction, flights
+
+        names = self._names()
+        staged = {
+            "curated": lambda: compaction.data_checks(plan),
+            "flights": lambda: flights.data_checks(names, plan),
+        }
+        if kind not in staged:
+            raise KeyError(f"fd.data_checks({kind!r}): no checks; known: {', '.join(staged)}")
+        return checks.select(staged[kind](), f"{names.glue_database}.{plan['staging_table']}")
+
     @staticmethod
     def great_circle_km(latitude_1: str, longitude_1: str, latitude_2: str, longitude_2: str) -> str:
         """The haversine distance in km between two positions given as SQL expressions."""

@@ -2,7 +2,8 @@
     rerun never writes where a published hour lives. -#}
 {%- set plan = ti.xcom_pull(task_ids="plan") -%}
 -- Rows in the compacted hour against the committed minutely rows, read back and as the
--- commits recorded them; and how many minutes of the hour were committed.
+-- commits recorded them; how many minutes of the hour were committed; and the curated
+-- table's data checks (flightdata.checks.curated), a check_<name> column each.
 WITH compacted AS (
     SELECT count(*) AS row_count FROM {{ fd.glue_database }}.{{ plan.staging_table }}
 ),
@@ -19,7 +20,9 @@ SELECT
     compacted.row_count AS compacted_rows,
     minutely.row_count AS minutely_rows,
     commits.row_count AS committed_rows,
-    commits.minutes AS committed_minutes
+    commits.minutes AS committed_minutes,
+    checks.*
 FROM compacted
 CROSS JOIN minutely
 CROSS JOIN commits
+CROSS JOIN ({{ fd.data_checks('curated', plan) }}) AS checks

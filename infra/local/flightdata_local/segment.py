@@ -28,8 +28,16 @@ class _PlanOnly:
         return {"flights": self.plan}
 
 
-def render(names: resources.Resources, plan: dict[str, Any]) -> str:
-    return sql_templates().get_template("flights_day.sql").render(fd=TemplateFacts(names), ti=_PlanOnly(plan))
+def render(names: resources.Resources, plan: dict[str, Any], sql_file: str = "flights_day.sql") -> str:
+    return sql_templates().get_template(sql_file).render(fd=TemplateFacts(names), ti=_PlanOnly(plan))
+
+
+def check(clients: Any, names: resources.Resources, plan: dict[str, Any]) -> dict[str, int]:
+    """The flights data checks on the day ``plan`` staged, as the DAG's verify_flights runs
+    them (raises ``checks.DataCheckFailed``)."""
+    athena = clients("athena")
+    execution = query.run(athena, names, render(names, plan, "check_flights_day.sql"))
+    return flights.verify(names, plan, query.rows(athena, execution["QueryExecutionId"])[0])
 
 
 def report_results(clients: Any, names: resources.Resources, day: datetime) -> dict[str, reporting.QueryResult]:
@@ -45,11 +53,13 @@ def report_results(clients: Any, names: resources.Resources, day: datetime) -> d
 
 
 def segment_day(clients: Any, names: resources.Resources, day: datetime) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Segment ``day`` (midnight UTC) and publish it; (the flights, what the query cost)."""
+    """Segment ``day`` (midnight UTC), check it and publish it; (the flights, what the query
+    cost)."""
     plan = flights.plan(names, day, f"local-{time.time_ns()}", 1)
     started = time.perf_counter()
     execution = query.run(clients("athena"), names, render(names, plan))
     seconds = time.perf_counter() - started
+    check(clients, names, plan)
     flights.publish(clients("glue"), clients("s3"), names, plan)
     s3 = clients("s3")
     bucket, _, prefix = plan["staging_location"].removeprefix("s3://").partition("/")
