@@ -279,6 +279,26 @@ def test_the_providers_athena_operator_and_glue_sensor(lake, local_aws, monkeypa
     assert sensor.poke({}) is False
 
 
+def test_result_rows_reads_every_page_through_the_providers_hook(lake, local_aws, monkeypatch):
+    """The DAGs read results with the AthenaHook's paginator: 2,500 rows come in three
+    pages of at most 1,000, and a query that failed has no results to read."""
+    from airflow.providers.amazon.aws.hooks.athena import AthenaHook
+
+    from flightdata.orchestration.queries import NoResults, result_rows
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT",
+        json.dumps({"conn_type": "aws", "extra": {"endpoint_url": local_aws.url, "region_name": "eu-west-1"}}),
+    )
+    hook = AthenaHook(aws_conn_id="aws_default")
+    many = run_query(lake["athena"], "SELECT n FROM UNNEST(sequence(1, 2500)) AS t (n) ORDER BY n", lake["database"])
+    assert [row["n"] for row in result_rows(hook, many["QueryExecutionId"])] == [str(n) for n in range(1, 2501)]
+
+    failed = run_query(lake["athena"], "SELECT nothing FROM nowhere", lake["database"])
+    with pytest.raises(NoResults, match=failed["QueryExecutionId"]):
+        result_rows(hook, failed["QueryExecutionId"])
+
+
 def test_stop_query_execution_cancels_a_running_query(lake):
     athena = lake["athena"]
     slow = (  # 4e10 rows, from sequences within Athena's 10,000 entries

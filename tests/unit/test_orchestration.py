@@ -585,3 +585,73 @@ def test_airflow_dags_test_parses_the_dags_without_deadlines(monkeypatch):
     assert compat.deadline_alert("d", timedelta(minutes=5), "m.f") == {}
     monkeypatch.setattr(compat.sys, "argv", ["airflow", "dag-processor"])
     assert bool(compat.deadline_alert("d", timedelta(minutes=5), "m.f")) == compat.has_deadline_alerts()
+
+
+class Returned:
+    """A task instance key whose xcom_pull answers what each task returned."""
+
+    def __init__(self, task_id: str, returned: dict[str, object]) -> None:
+        self.task_id, self.map_index, self.returned = task_id, 0, returned
+
+    def xcom_pull(self, task_ids: str, map_indexes: int) -> object:
+        return self.returned.get(task_ids)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            {"region_name": "eu-west-1"},
+            {
+                "Raw snapshot": "https://eu-west-1.console.aws.amazon.com/s3/object/flightdata-test-lake?"
+                "region=eu-west-1&bucketType=general&prefix=raw%2Fx.json.gz",
+                "Objects written": "https://eu-west-1.console.aws.amazon.com/s3/object/flightdata-test-lake?"
+                "region=eu-west-1&bucketType=general&prefix=processed%2Fp.parquet",
+                "Athena query": "https://eu-west-1.console.aws.amazon.com/athena/home?region=eu-west-1"
+                "#/query-editor/history/q-1",
+                "Report": "https://eu-west-1.console.aws.amazon.com/s3/object/flightdata-test-lake?"
+                "region=eu-west-1&bucketType=general&prefix=reports%2Fdate%3D2026-03-01%2Freport.html",
+                "Quality dashboard": "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1"
+                "#dashboards/dashboard/flightdata-test",
+            },
+        ),
+        (
+            {"region_name": "eu-west-1", "endpoint_url": "http://127.0.0.1:4566"},
+            {
+                "Raw snapshot": "/flightdata/lake?key=raw%2Fx.json.gz",
+                "Objects written": "/flightdata/lake?key=processed%2Fp.parquet&key=quarantine%2Fq.parquet"
+                "&key=commits%2Fc.parquet",
+                "Athena query": "/flightdata/query/q-1",
+                "Report": "/flightdata/report/2026-03-01",
+                "Quality dashboard": "/flightdata/",
+            },
+        ),
+    ],
+    ids=["aws-console", "local-plugin-pages"],
+)
+def test_task_links_lead_to_the_console_on_aws_and_to_the_plugin_pages_locally(monkeypatch, extra, expected):
+    from flightdata.orchestration import links
+
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({"conn_type": "aws", "extra": extra}))
+    monkeypatch.setenv("FLIGHTDATA_PREFIX", NAMES.prefix)
+    returned = {
+        "ingest": {"raw_key": "raw/x.json.gz"},
+        "transform": {
+            "keys": {
+                "commit": "commits/c.parquet",
+                "processed": "processed/p.parquet",
+                "quarantine": "quarantine/q.parquet",
+            }
+        },
+        "compact": "q-1",
+        "plan": {"day": "2026-03-01", "prefix": "reports/date=2026-03-01/"},
+    }
+    tasks = {"Raw snapshot": "ingest", "Objects written": "transform", "Athena query": "compact"}
+    found = {
+        link.name: link().get_link(None, ti_key=Returned(tasks.get(link.name, "publish_report"), returned))
+        for link in links.LINKS
+    }
+    assert found == expected
+    assert links.destinations().serves_lake_views is ("endpoint_url" in extra)
+    # a task that wrote nothing has no link
+    assert links.RawSnapshotLink().get_link(None, ti_key=Returned("ingest", {})) == ""

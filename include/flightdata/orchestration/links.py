@@ -26,46 +26,67 @@ PLUGIN_PREFIX = "/flightdata"  # where the plugin's FastAPI app is mounted
 
 
 @dataclass(frozen=True)
-class Target:
-    """Where links lead: the AWS console of ``region``, or the local stack's plugin pages."""
+class AwsConsole:
+    """Links on AWS: the AWS console of ``region``, the one the ``aws_default`` connection names."""
 
     region: str
-    local: bool
-
-    @classmethod
-    def of_connection(cls, conn_id: str = AWS_CONN_ID) -> Target:
-        hook = AwsBaseHook(aws_conn_id=conn_id)  # reads the connection; makes no AWS call
-        config = hook.conn_config
-        return cls(region=hook.region_name or "us-east-1", local=bool(config.endpoint_url))
+    serves_lake_views = False  # the plugin's lake and query views have nothing to show here
 
     @property
     def console(self) -> str:
         return f"https://{self.region}.console.aws.amazon.com"
 
     def lake_object(self, key: str) -> str:
-        if self.local:
-            return f"{PLUGIN_PREFIX}/lake?{urlencode({'key': key})}"
         query = urlencode({"region": self.region, "bucketType": "general", "prefix": key})
         return f"{self.console}/s3/object/{names().lake_bucket}?{query}"
 
     def lake_objects(self, keys: list[str]) -> str:
-        """Several objects one task wrote: the plugin lists them all; the console opens the first."""
-        if self.local:
-            return f"{PLUGIN_PREFIX}/lake?{urlencode([('key', key) for key in keys])}"
+        """The console shows one object at a time: the first (the processed file)."""
         return self.lake_object(keys[0])
 
     def query(self, query_id: str) -> str:
-        if self.local:
-            return f"{PLUGIN_PREFIX}/query/{quote(query_id)}"
         return f"{self.console}/athena/home?region={self.region}#/query-editor/history/{quote(query_id)}"
 
     def report(self, day: str, key: str) -> str:
-        return f"{PLUGIN_PREFIX}/report/{day}" if self.local else self.lake_object(key)
+        return self.lake_object(key)
 
     def dashboard(self) -> str:
-        if self.local:  # the overview page stands in for the CloudWatch dashboard
-            return f"{PLUGIN_PREFIX}/"
         return f"{self.console}/cloudwatch/home?region={self.region}#dashboards/dashboard/{quote(names().dashboard)}"
+
+
+@dataclass(frozen=True)
+class PluginPages:
+    """Links on the local stack: the flightdata plugin's pages in the Airflow UI itself, which
+    read the same objects through the same connection."""
+
+    serves_lake_views = True
+
+    def lake_object(self, key: str) -> str:
+        return self.lake_objects([key])
+
+    def lake_objects(self, keys: list[str]) -> str:
+        return f"{PLUGIN_PREFIX}/lake?{urlencode([('key', key) for key in keys])}"
+
+    def query(self, query_id: str) -> str:
+        return f"{PLUGIN_PREFIX}/query/{quote(query_id)}"
+
+    def report(self, day: str, key: str) -> str:
+        return f"{PLUGIN_PREFIX}/report/{day}"
+
+    def dashboard(self) -> str:
+        return f"{PLUGIN_PREFIX}/"  # the overview page stands in for the CloudWatch dashboard
+
+
+Destinations = AwsConsole | PluginPages
+
+
+def destinations(conn_id: str = AWS_CONN_ID) -> Destinations:
+    """Where links lead, chosen once from the connection: the local stack's connection names
+    an ``endpoint_url``, AWS's does not. Reads the connection; makes no AWS call."""
+    hook = AwsBaseHook(aws_conn_id=conn_id)
+    if hook.conn_config.endpoint_url:
+        return PluginPages()
+    return AwsConsole(region=hook.region_name or "us-east-1")
 
 
 def _returned(ti: Any, task_id: str | None = None) -> Any:
@@ -81,11 +102,11 @@ class _Link(BaseOperatorLink):
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         try:
-            return self.url(Target.of_connection(), ti_key) or ""
+            return self.url(destinations(), ti_key) or ""
         except (KeyError, TypeError, AttributeError, IndexError):
             return ""
 
-    def url(self, target: Target, ti: Any) -> str | None:
+    def url(self, target: Destinations, ti: Any) -> str | None:
         raise NotImplementedError
 
 
@@ -94,7 +115,7 @@ class RawSnapshotLink(_Link):
 
     name = "Raw snapshot"
 
-    def url(self, target: Target, ti: Any) -> str | None:
+    def url(self, target: Destinations, ti: Any) -> str | None:
         landed = _returned(ti)
         return target.lake_object(landed["raw_key"]) if landed and landed.get("raw_key") else None
 
@@ -104,7 +125,7 @@ class WrittenObjectsLink(_Link):
 
     name = "Objects written"
 
-    def url(self, target: Target, ti: Any) -> str | None:
+    def url(self, target: Destinations, ti: Any) -> str | None:
         report = _returned(ti)
         keys = report.get("keys") if report else None
         if not keys:
@@ -119,7 +140,7 @@ class AthenaQueryLink(_Link):
 
     name = "Athena query"
 
-    def url(self, target: Target, ti: Any) -> str | None:
+    def url(self, target: Destinations, ti: Any) -> str | None:
         query_id = _returned(ti)
         return target.query(query_id) if isinstance(query_id, str) and query_id else None
 
@@ -129,7 +150,7 @@ class ReportLink(_Link):
 
     name = "Report"
 
-    def url(self, target: Target, ti: Any) -> str | None:
+    def url(self, target: Destinations, ti: Any) -> str | None:
         plan = _returned(ti, "plan")
         return target.report(plan["day"], f"{plan['prefix']}report.html") if plan else None
 
@@ -139,7 +160,7 @@ class DashboardLink(_Link):
 
     name = "Quality dashboard"
 
-    def url(self, target: Target, ti: Any) -> str | None:
+    def url(self, target: Destinations, ti: Any) -> str | None:
         return target.dashboard()
 
 

@@ -4,9 +4,9 @@ reading finished queries through its AthenaHook."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
+from airflow.providers.amazon.aws.hooks.athena import AthenaHook
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 
 from flightdata.orchestration.aws import AWS_CONN_ID
@@ -50,21 +50,19 @@ def athena_query(task_id: str, sql_file: str, **arguments: Any) -> AthenaOperato
     return ProjectAthenaOperator(task_id=task_id, query=sql_file, **{**ATHENA_ARGUMENTS, **arguments})
 
 
-def result_rows(hook: Any, query_id: str) -> list[dict[str, str | None]]:
-    """All rows of a finished SELECT, following pagination, keyed by column name."""
-
-    def pages() -> Iterator[dict[str, Any]]:
-        token = None
-        while True:
-            page = hook.get_query_results(query_id, next_token_id=token)
-            yield page
-            token = page.get("NextToken")
-            if not token:
-                return
-
-    return result_set_rows(pages())
+class NoResults(RuntimeError):
+    """The query has no results to read: it has not succeeded (yet)."""
 
 
-def bytes_scanned(hook: Any, query_id: str) -> int:
+def result_rows(hook: AthenaHook, query_id: str) -> list[dict[str, str | None]]:
+    """All rows of a finished SELECT, keyed by column name, through the hook's paginator (one
+    status check, then a call per page of up to 1,000 rows)."""
+    pages = hook.get_query_results_paginator(query_id)
+    if pages is None:
+        raise NoResults(f"query {query_id} has no results: it has not succeeded (see its state in the Athena task)")
+    return result_set_rows(pages)
+
+
+def bytes_scanned(hook: AthenaHook, query_id: str) -> int:
     info = hook.get_query_info(query_id)
     return int(info["QueryExecution"]["Statistics"].get("DataScannedInBytes", 0))

@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from flightdata.orchestration import aws, overview
 from flightdata.orchestration.dag_defaults import COMPACTION_DAG, REPORT_DAG, STATE_VECTORS_DAG
-from flightdata.orchestration.links import PLUGIN_PREFIX, Target
+from flightdata.orchestration.links import PLUGIN_PREFIX, destinations
 
 # One HTML shell for every page; its script fetches and renders the page's data.
 _SHELL = (Path(__file__).with_name("pages.html")).read_text()
@@ -156,7 +156,7 @@ def report_data(day: str, user: User) -> dict[str, str]:
 
 
 def _local_only() -> None:
-    if not Target.of_connection().local:
+    if not destinations().serves_lake_views:
         raise HTTPException(404, "this view serves the local stack; on AWS the task links open the AWS console")
 
 
