@@ -20,7 +20,7 @@ from typing import Any
 
 from flightdata.resources import Resources
 from flightdata_local import replay, segment
-from flightdata_local.deploy import deploy
+from flightdata_local.provision import provision
 from localaws.server import running
 from opensky_sim import Fleet, TrafficShape, recorded
 from opensky_sim.scoring import score
@@ -33,7 +33,7 @@ REGION = "eu-west-1"
 
 def recorded_figures(endpoint: Any) -> dict[str, float | int]:
     names = Resources("flightdata-bench-recorded")
-    deploy(endpoint.url, names, None, REGION, endpoint.app.key)
+    provision(endpoint.url, names, None, REGION, endpoint.app.key)
     recording = recorded.load("quickstart", year=DAY.year)  # the lake's partitions start in 2024
     start, hours = recording.first_hour, recording.hours
     rows = replay.write_hours(endpoint.client("s3"), endpoint.client("glue"), names, recording, start, hours)
@@ -46,7 +46,7 @@ def main() -> None:
     names = Resources("flightdata-bench")
     fleet = Fleet(seed=7, shape=TrafficShape(aircraft=AIRCRAFT))
     with running(region=REGION) as endpoint:
-        deploy(endpoint.url, names, None, REGION, endpoint.app.key)
+        provision(endpoint.url, names, None, REGION, endpoint.app.key)
         started = time.perf_counter()
         rows = replay.write_hours(
             endpoint.client("s3"), endpoint.client("glue"), names, fleet, DAY - timedelta(hours=1), HOURS + 1

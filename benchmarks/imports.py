@@ -32,7 +32,7 @@ REPEATS = 9
 # raw_object and SnapshotContext from.
 BASELINE = ("flightdata.lambdas.ingestion", "flightdata.etl.snapshot", "flightdata.etl.transform")
 INGESTION = ("flightdata.lambdas.ingestion",)
-TRANSFORM = ("flightdata.lambdas.transform",)
+TRANSFORM = ("flightdata.lambdas.transformation",)
 
 TIME_IMPORT = """
 import importlib, sys, time

@@ -24,7 +24,7 @@ from flightdata_local.services import LocalServices, free_port, local_services
 from localaws.server import RunningEndpoint
 from localaws.server import running as endpoint_running
 from opensky_sim import running
-from opensky_sim.server import RunningSimulator
+from opensky_sim.rest_api import RunningSimulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TIERS = ("unit", "dags", "infra", "integration", "browser", "soak")

@@ -154,5 +154,5 @@ class FunctionSpec:
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("ingestion_function", "flightdata.lambdas.ingestion.handler", 50, 512, 5, reads_opensky=True),
-    FunctionSpec("transform_function", "flightdata.lambdas.transform.handler", 60, 1024, 5),
+    FunctionSpec("transform_function", "flightdata.lambdas.transformation.handler", 60, 1024, 5),
 )

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from flightdata import reporting
 from flightdata.resources import Resources
 from flightdata_local import replay, segment
-from flightdata_local.deploy import deploy
+from flightdata_local.provision import provision
 from opensky_sim import Fleet, TrafficShape
 from tests.browser.conftest import SHOTS
 
@@ -30,7 +30,7 @@ def report(tmp_path_factory, local_aws):
     empty day, on the session's endpoint under a prefix of its own."""
     names = Resources("flightdata-report")
     folder = tmp_path_factory.mktemp("report")
-    deploy(local_aws.url, names, None, REGION, local_aws.app.key)
+    provision(local_aws.url, names, None, REGION, local_aws.app.key)
     fleet = Fleet(3, TrafficShape(aircraft=2_000))
     s3, glue = local_aws.client("s3"), local_aws.client("glue")
     # the minutes as the transform Lambda writes them, and the hours as compaction would

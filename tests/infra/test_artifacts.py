@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 import pytest
 
 from flightdata_cdk import bundle, package
-from flightdata_local.deploy import build_code_zip
+from flightdata_local.provision import build_code_zip
 
 # Anything from the dev side, by path part: the local endpoint and simulator, the CDK app,
 # and the libraries only they use.
@@ -44,7 +44,7 @@ def lambda_zip() -> list[str]:
 
 # Run in a fresh interpreter with the unpacked zip first on the path, as Lambda runs it, and
 # bytecode writes off (/var/task is read-only): which modules had to be compiled from source?
-HANDLERS = ("flightdata.lambdas.ingestion", "flightdata.lambdas.transform")
+HANDLERS = ("flightdata.lambdas.ingestion", "flightdata.lambdas.transformation")
 COMPILED_AT_IMPORT = """
 import importlib, json, sys
 from importlib.machinery import SourceFileLoader

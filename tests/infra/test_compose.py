@@ -17,7 +17,7 @@ import yaml
 
 from flightdata.resources import Resources
 from flightdata_cdk.versions import DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS
-from flightdata_local.cli import build_parser
+from flightdata_local.__main__ import build_parser
 
 ROOT = Path(__file__).parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()

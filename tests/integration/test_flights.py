@@ -10,7 +10,7 @@ import pytest
 from flightdata import resources
 from flightdata.resources import Resources
 from flightdata_local import query, replay, segment
-from flightdata_local.deploy import deploy
+from flightdata_local.provision import provision
 from opensky_sim import Fleet, TrafficShape
 from opensky_sim.scoring import score
 
@@ -24,7 +24,7 @@ HOURS = 6  # to 03:00
 def lake(local_aws):
     """Six simulated hours around midnight in the curated table, both days segmented."""
     names = Resources("flightdata-flights")
-    deploy(local_aws.url, names, None, REGION, local_aws.app.key)
+    provision(local_aws.url, names, None, REGION, local_aws.app.key)
     fleet = Fleet(11, TrafficShape(aircraft=1_500))
     replay.write_hours(local_aws.client("s3"), local_aws.client("glue"), names, fleet, FIRST_HOUR, HOURS)
     before, _ = segment.segment_day(local_aws.client, names, DAY - timedelta(days=1))

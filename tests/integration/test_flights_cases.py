@@ -13,7 +13,7 @@ import pytest
 from flightdata.orchestration import minutely
 from flightdata.resources import Resources
 from flightdata_local import replay, segment
-from flightdata_local.deploy import deploy
+from flightdata_local.provision import provision
 
 REGION = "eu-west-1"
 HOUR = datetime(2026, 5, 4, 10, tzinfo=UTC)
@@ -148,7 +148,7 @@ class Scripted:
 @pytest.fixture(scope="module")
 def flights(local_aws):
     names = Resources("flightdata-cases")
-    deploy(local_aws.url, names, None, REGION, local_aws.app.key)
+    provision(local_aws.url, names, None, REGION, local_aws.app.key)
     replay.write_hours(local_aws.client("s3"), local_aws.client("glue"), names, Scripted(HOUR), HOUR, 1)
     found, _ = segment.segment_day(local_aws.client, names, HOUR.replace(hour=0))
     by_aircraft: dict[str, list[dict[str, Any]]] = {}

@@ -15,7 +15,7 @@ from flightdata.lake import SnapshotContext
 from flightdata.orchestration import minutely
 from flightdata.resources import Resources
 from flightdata_local import replay, segment
-from flightdata_local.deploy import deploy
+from flightdata_local.provision import provision
 from opensky_sim import recorded
 from opensky_sim.scoring import score
 
@@ -26,7 +26,7 @@ YEAR = 2026  # the lake's partitions start in 2024
 @pytest.fixture(scope="module")
 def paris(local_aws):
     names = Resources("flightdata-recorded")
-    deploy(local_aws.url, names, None, REGION, local_aws.app.key)
+    provision(local_aws.url, names, None, REGION, local_aws.app.key)
     recording = recorded.load("quickstart", YEAR)
     start, hours = recording.first_hour, recording.hours
     assert hours == 3

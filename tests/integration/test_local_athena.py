@@ -404,7 +404,7 @@ def test_two_writers_of_one_query_record_never_tear_it(tmp_path):
     at once (test_local_restart met that as "QueryExecution ... was not found")."""
     import threading
 
-    from localaws.athena.api import AthenaExecutor
+    from localaws.athena.executions import AthenaExecutor
 
     executor = AthenaExecutor(tmp_path, lambda service, region: None, lambda: None)
     record = {"QueryExecutionId": "0869beed-983e-4be8-8038-4124dfa6cf88", "Query": "x" * 200_000}

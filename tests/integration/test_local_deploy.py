@@ -10,18 +10,18 @@ import pytest
 from flightdata.reporting import REPORT_NAMES
 from flightdata.resources import Resources
 from flightdata_local import query
-from flightdata_local.deploy import deploy
+from flightdata_local.provision import provision
 
 NAMES = Resources("flightdata-it")
 
 
 @pytest.fixture
 def deployed(aws, local_aws, opensky_sim):
-    return deploy(local_aws.url, NAMES, opensky_sim.url, "eu-west-1", local_aws.app.key)
+    return provision(local_aws.url, NAMES, opensky_sim.url, "eu-west-1", local_aws.app.key)
 
 
 def test_deploy_creates_the_shared_description_and_is_idempotent(deployed, aws, local_aws, opensky_sim):
-    again = deploy(local_aws.url, NAMES, opensky_sim.url, "eu-west-1", local_aws.app.key)
+    again = provision(local_aws.url, NAMES, opensky_sim.url, "eu-west-1", local_aws.app.key)
 
     assert again == deployed
     assert {NAMES.lake_bucket, NAMES.athena_results_bucket} <= {b["Name"] for b in aws("s3").list_buckets()["Buckets"]}

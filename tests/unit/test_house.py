@@ -1,5 +1,5 @@
-"""The house rules anyone can check (#23): one name for one class across the project's
-packages, and no two modules that import each other."""
+"""The house rules anyone can check (#23): one name for one class and one for one module
+across the project's packages, and no two modules that import each other."""
 
 from __future__ import annotations
 
@@ -47,6 +47,16 @@ def test_no_class_name_is_defined_twice():
             if isinstance(node, ast.ClassDef):
                 where[node.name].append(name)
     assert {cls: mods for cls, mods in where.items() if len(mods) > 1} == {}
+
+
+def test_no_module_name_is_used_twice():
+    """A file name says one thing wherever it sits (``__init__`` and ``__main__`` aside)."""
+    where = defaultdict(list)
+    for name in _modules():
+        leaf = name.rpartition(".")[2]
+        if name not in PACKAGES and leaf != "__main__":
+            where[leaf].append(name)
+    assert {leaf: names for leaf, names in where.items() if len(names) > 1} == {}
 
 
 def test_no_two_modules_import_each_other():

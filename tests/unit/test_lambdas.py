@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 from flightdata.etl.parse import MalformedSnapshotError
-from flightdata.lambdas import ingestion, transform
+from flightdata.lambdas import ingestion, transformation
 from flightdata.lambdas.events import InvalidEventError
 from flightdata.opensky.errors import SourceUnavailableError
 from opensky_sim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
@@ -111,7 +111,7 @@ def test_bad_ingestion_events_name_the_field(lake, event, field):
 def test_etl_turns_the_raw_snapshot_into_processed_and_quarantine(lake, fixture_json):
     landed = ingestion.handler({"snapshot_time": recent_minute()}, LambdaContext())
 
-    result = transform.handler(
+    result = transformation.handler(
         {"raw_key": landed["raw_key"], "snapshot_time": landed["snapshot_time"]}, LambdaContext()
     )
 
@@ -128,7 +128,7 @@ def test_etl_rejects_a_key_outside_raw(lake, fixture_json):
     event = {**fixture_json("events/transform.json"), "raw_key": "processed/x.parquet"}
 
     with pytest.raises(InvalidEventError, match="'raw_key'"):
-        transform.handler(event, LambdaContext())
+        transformation.handler(event, LambdaContext())
 
 
 def test_an_opensky_outage_lands_nothing_and_names_the_cause(lake, opensky_sim):
@@ -145,11 +145,11 @@ def test_a_malformed_raw_snapshot_fails_the_etl_and_writes_nothing(lake):
     lake.put_object(Bucket=BUCKET, Key=key, Body=gzip.compress(b'{"time": 1767225600, "states": [["a1b2c3",'))
 
     with pytest.raises(MalformedSnapshotError, match="not JSON"):
-        transform.handler({"raw_key": key, "snapshot_time": "2026-01-01T00:00:00Z"}, LambdaContext())
+        transformation.handler({"raw_key": key, "snapshot_time": "2026-01-01T00:00:00Z"}, LambdaContext())
     assert [o["Key"] for o in lake.list_objects_v2(Bucket=BUCKET)["Contents"]] == [key]  # the raw stays for replay
 
 
-@pytest.mark.parametrize("module", ["ingestion", "transform"])
+@pytest.mark.parametrize("module", ["ingestion", "transformation"])
 def test_the_handlers_log_under_the_service_name_their_environment_gives(module):
     """The stack sets POWERTOOLS_SERVICE_NAME to each function's name; a name written in the
     code would override it, and the logs of two deployments would look alike."""

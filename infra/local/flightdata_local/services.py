@@ -29,7 +29,7 @@ import requests
 
 from flightdata.resources import Resources
 from flightdata_local import query
-from flightdata_local.deploy import deploy
+from flightdata_local.provision import provision
 from localaws import credentials
 from localaws.clients import local_client
 
@@ -263,7 +263,7 @@ def local_services(root: Path, extra_dags: tuple[Path, ...] = ()) -> Iterator[Lo
         }
         stack = LocalServices(root, sim_url, endpoint_url, names, env, processes, 0, endpoint_command, base_env)
         _write_env_file(root / "env.sh", env)
-        deploy(endpoint_url, names, sim_url, REGION, credentials.read(credentials_file))
+        provision(endpoint_url, names, sim_url, REGION, credentials.read(credentials_file))
         yield stack
     finally:
         stop(*processes)

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from localaws.athena.engine import Engine, Scan
-from localaws.athena.errors import StatementFailed, s3_split
+from localaws.athena.failures import StatementFailed, s3_split
 from localaws.athena.results import text
 from localaws.clients import accepting
 

@@ -23,7 +23,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from localaws.athena.errors import StatementFailed, s3_split
+from localaws.athena.failures import StatementFailed, s3_split
 from localaws.clients import accepting
 
 # Copies of lake files DuckDB reads: unused for CACHE_TTL_S, or the least recently used

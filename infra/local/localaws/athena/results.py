@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from localaws.athena.engine import Rows, athena_type
-from localaws.athena.errors import s3_split
+from localaws.athena.failures import s3_split
 
 
 def write(results_dir: Path, s3: Any, record: dict[str, Any], rows: Rows | None, update_count: int) -> None:

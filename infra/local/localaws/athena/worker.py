@@ -27,7 +27,7 @@ from sqlglot import exp
 from localaws.athena import results
 from localaws.athena.ddl import CatalogWriter
 from localaws.athena.engine import Engine, Rows, Scan, duckdb_reason, parse
-from localaws.athena.errors import StatementFailed
+from localaws.athena.failures import StatementFailed
 from localaws.clients import local_client
 from localaws.credentials import KeyPair
 

@@ -55,7 +55,7 @@ def wait_until_ready(endpoint_url: str, timeout_s: float) -> None:
             time.sleep(0.5)
 
 
-def deploy(
+def provision(
     endpoint_url: str, names: resources.Resources, opensky_url: str | None, region: str, key: KeyPair | None = None
 ) -> dict[str, Any]:
     """``key`` signs the requests; without it boto3 finds credentials as usual
@@ -136,7 +136,7 @@ def deploy(
         else:
             lam.update_function_code(FunctionName=name, ZipFile=code)
             lam.update_function_configuration(FunctionName=name, **settings)
-    log.info("deployed %s to %s", names.prefix, endpoint_url)
+    log.info("provisioned %s on %s", names.prefix, endpoint_url)
     return {
         "buckets": [names.lake_bucket, names.athena_results_bucket],
         "functions": [getattr(names, s.name_attr) for s in resources.FUNCTIONS],

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from localaws.athena import results, worker
 from localaws.athena.engine import sweep_cache
-from localaws.athena.errors import AthenaApiError
+from localaws.athena.failures import AthenaApiError
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """``flightdata-local``: the embedded default on a laptop or in CI (never shipped to AWS).
 
 ``demo`` runs the pipeline end to end; ``up`` adds the Airflow web UI; ``serve`` and
-``deploy`` run the local AWS endpoint by hand; ``opensky-sim`` serves the OpenSky simulator.
+``provision`` run the local AWS endpoint by hand; ``opensky-sim`` serves the OpenSky simulator.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from flightdata.resources import Resources
 
 
 def _opensky_sim(args: argparse.Namespace) -> int:
-    from opensky_sim.server import serve
+    from opensky_sim.rest_api import serve
 
     serve(args.port, seed=args.seed, aircraft=args.aircraft, host=args.host)
     return 0
@@ -38,11 +38,11 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _deploy(args: argparse.Namespace) -> int:
-    from flightdata_local.deploy import deploy, wait_until_ready
+def _provision(args: argparse.Namespace) -> int:
+    from flightdata_local.provision import provision, wait_until_ready
 
     wait_until_ready(args.endpoint, args.wait)
-    print(orjson.dumps(deploy(args.endpoint, Resources.from_env(), args.opensky_url, args.region)).decode())
+    print(orjson.dumps(provision(args.endpoint, Resources.from_env(), args.opensky_url, args.region)).decode())
     return 0
 
 
@@ -77,12 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--region", default="eu-west-1")
     serve.set_defaults(run=_serve)
 
-    deploy = commands.add_parser("deploy", help="create the project's resources on the local endpoint")
-    deploy.add_argument("--endpoint", required=True, help="e.g. http://127.0.0.1:4566")
-    deploy.add_argument("--opensky-url", help="OpenSky simulator base URL for the ingestion function")
-    deploy.add_argument("--region", default="eu-west-1")
-    deploy.add_argument("--wait", type=float, default=0, help="seconds to wait for the endpoint to answer")
-    deploy.set_defaults(run=_deploy)
+    provision = commands.add_parser("provision", help="create the project's resources on the local endpoint")
+    provision.add_argument("--endpoint", required=True, help="e.g. http://127.0.0.1:4566")
+    provision.add_argument("--opensky-url", help="OpenSky simulator base URL for the ingestion function")
+    provision.add_argument("--region", default="eu-west-1")
+    provision.add_argument("--wait", type=float, default=0, help="seconds to wait for the endpoint to answer")
+    provision.set_defaults(run=_provision)
 
     sim = commands.add_parser("opensky-sim", help="serve the OpenSky simulator in the foreground")
     sim.add_argument("--port", type=int, default=8081)
