@@ -4,6 +4,7 @@ across the project's packages, and no two modules that import each other."""
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -70,3 +71,12 @@ def test_no_two_modules_import_each_other():
         if a in graph.get(b, set()) and not (a.startswith(f"{b}.") or b.startswith(f"{a}."))
     }
     assert pairs == set()
+
+
+def test_the_readmes_walk_of_one_snapshot_reads_six_files_that_exist():
+    readme = (ROOT / "README.md").read_text()
+    walk = readme[readme.index("Follow one snapshot") : readme.index("Beyond the snapshot")]
+    files = re.findall(r"`([\w/.-]+\.(?:py|sql))`", walk)
+    assert 0 < len(files) <= 6, files
+    named = re.findall(r"`((?:dags|include|infra|plugins|tests)/[\w/.*-]+)`", readme)
+    assert [f for f in named if not any(ROOT.glob(f))] == []
