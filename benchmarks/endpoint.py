@@ -21,7 +21,7 @@ import psutil
 import pyarrow.parquet as pq
 
 from flightdata import lake, resources
-from flightdata.orchestration import minutely
+from flightdata.orchestration import lambda_calls, minutely, partitions
 from flightdata_local.services import local_services
 
 HOURS = int(os.environ.get("ENDPOINT_BENCH_HOURS", "2"))
@@ -87,15 +87,15 @@ def tree_rss(process: psutil.Process) -> int:
 
 def run_minute(stack, when: datetime) -> None:
     lam = stack.client("lambda")
-    (event,) = minutely.ingestion_payloads(when, minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
+    (event,) = lambda_calls.ingestion_payloads(when, minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
     landed = lam.invoke(FunctionName=stack.names.ingestion_function, Payload=event)
     assert "FunctionError" not in landed, landed["Payload"].read()
     etl = lam.invoke(
         FunctionName=stack.names.transform_function,
-        Payload=minutely.transform_payload(landed["Payload"].read().decode()),
+        Payload=lambda_calls.transform_payload(landed["Payload"].read().decode()),
     )
     assert "FunctionError" not in etl, etl["Payload"].read()
-    minutely.register_partitions(stack.client("glue"), stack.names, when)
+    partitions.register_partitions(stack.client("glue"), stack.names, when)
 
 
 def main() -> None:

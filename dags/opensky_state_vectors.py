@@ -22,7 +22,7 @@ from airflow.sdk import DAG, Param, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from flightdata import resources
-from flightdata.orchestration import aws, links, metrics, minutely
+from flightdata.orchestration import aws, lambda_calls, lateness, links, metrics, minutely, pacing, partitions
 from flightdata.orchestration.dag_defaults import (
     COMPACTION_DAG,
     DEFAULT_ARGS,
@@ -68,9 +68,9 @@ with DAG(
     @task
     def plan(params=None, logical_date=None, dag_run=None) -> list[str]:
         minute = minutely.snapshot_minute(logical_date, dag_run.run_after)
-        minutely.check_pacing(minute, params["regions"], params["credit_reserve"])
-        known = minutely.remembered_credits(minute)
-        return minutely.ingestion_payloads(minute, params["regions"], params["credit_reserve"], known)
+        pacing.check_pacing(minute, params["regions"], params["credit_reserve"])
+        known = pacing.remembered_credits(minute)
+        return lambda_calls.ingestion_payloads(minute, params["regions"], params["credit_reserve"], known)
 
     ingest = OpenSkyIngestOperator.partial(
         task_id="ingest", function_name="{{ fd.ingestion_function }}", map_index_template=REGION_LABEL
@@ -78,7 +78,7 @@ with DAG(
 
     @task(trigger_rule="none_failed_min_one_success")
     def transform_payloads(ingested: list[dict]) -> list[str]:
-        return [minutely.transform_payload(result) for result in ingested]
+        return [lambda_calls.transform_payload(result) for result in ingested]
 
     transform = TransformOperator.partial(
         task_id="transform", function_name="{{ fd.transform_function }}", map_index_template=REGION_LABEL
@@ -87,20 +87,20 @@ with DAG(
     @task(outlets=[PROCESSED])
     def register_partitions(transformed, logical_date=None, dag_run=None, outlet_events=None) -> list[str]:
         minute = minutely.snapshot_minute(logical_date, dag_run.run_after)
-        added = minutely.register_partitions(aws.glue(), aws.names(), minute)
-        outlet_events[PROCESSED].extra = minutely.committed_extra(minute, transformed)
+        added = partitions.register_partitions(aws.glue(), aws.names(), minute)
+        outlet_events[PROCESSED].extra = lambda_calls.committed_extra(minute, transformed)
         return added
 
     @task(trigger_rule="all_done")  # a skipped or failed region keeps the others' metrics and the credits
     def publish_quality_metrics(ingested, transformed, ti=None) -> int:
         answers = [*ingested, *filter(None, ti.xcom_pull(task_ids=["ingest"], key=SKIPPED_KEY))]
-        minutely.remember_credits(answers)
-        summaries = minutely.quality_summaries(answers, transformed)
+        pacing.remember_credits(answers)
+        summaries = lambda_calls.quality_summaries(answers, transformed)
         return aws.put_metrics(metrics.quality_metric_data(summaries) + metrics.credit_metric_data(answers))
 
     @task.short_circuit
     def committed_after_its_hour(logical_date=None, dag_run=None) -> dict | None:
-        return minutely.recompaction(minutely.snapshot_minute(logical_date, dag_run.run_after))
+        return lateness.recompaction(minutely.snapshot_minute(logical_date, dag_run.run_after))
 
     recompact_hour = TriggerDagRunOperator(
         task_id="recompact_hour",

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from flightdata.orchestration import minutely
+from flightdata.orchestration import pacing
 from flightdata.resources import Resources
 from flightdata_local import replay, segment
 from flightdata_local.provision import provision
@@ -112,7 +112,7 @@ class Scripted:
     """Each case's contacts at the hour's planned minutes, one after another."""
 
     def __init__(self, hour: datetime) -> None:
-        self.minutes = [int(m.timestamp()) for m in minutely.planned_minutes(hour)]
+        self.minutes = [int(m.timestamp()) for m in pacing.planned_minutes(hour)]
 
     def states_at(self, at: int) -> list[list[Any]]:
         k = self.minutes.index(at)

@@ -12,7 +12,7 @@ import pytest
 
 from flightdata.etl.transform import transform
 from flightdata.lake import SnapshotContext
-from flightdata.orchestration import minutely
+from flightdata.orchestration import pacing
 from flightdata.resources import Resources
 from flightdata_local import replay, segment
 from flightdata_local.provision import provision
@@ -39,7 +39,7 @@ def test_every_state_vector_of_the_recording_reaches_the_lake(paris):
     recording, start = paris["recording"], paris["start"]
     fetched = quarantined = 0
     for hour in range(recording.hours):
-        for minute in minutely.planned_minutes(start + timedelta(hours=hour)):
+        for minute in pacing.planned_minutes(start + timedelta(hours=hour)):
             result = transform(replay.body(recording, minute), SnapshotContext(minute, "global"))
             fetched += result.summary.records
             quarantined += result.summary.quarantined

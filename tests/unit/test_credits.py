@@ -10,7 +10,7 @@ import pytest
 
 from flightdata import credits
 from flightdata.cli import main
-from flightdata.orchestration import compaction, metrics, minutely
+from flightdata.orchestration import compaction, metrics, minutely, pacing
 
 ALPS = {"name": "alps", "bbox": {"lamin": 44.0, "lomin": 5.0, "lamax": 48.0, "lomax": 11.0}}  # 24 sq deg
 EUROPE = {"name": "europe", "bbox": {"lamin": 35.0, "lomin": -10.0, "lamax": 60.0, "lomax": 30.0}}
@@ -76,19 +76,19 @@ def test_the_dag_skips_planned_minutes_and_completeness_counts_them(monkeypatch,
     from flightdata.orchestration.compat import AirflowSkipException
 
     monkeypatch.setenv("AIRFLOW__FLIGHTDATA__OPENSKY_TIER", "standard")
-    plan = minutely.credit_plan(minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
+    plan = pacing.credit_plan(minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
     day = datetime(2026, 3, 1, tzinfo=UTC)
     skipped = next(day + timedelta(minutes=m) for m in range(1440) if not plan.fetches_at(m))
     fetched = next(day + timedelta(minutes=m) for m in range(1440) if plan.fetches_at(m))
 
     with caplog.at_level("INFO"):
-        minutely.check_pacing(fetched, minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
+        pacing.check_pacing(fetched, minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
     with pytest.raises(AirflowSkipException, match="planned skip"):
-        minutely.check_pacing(skipped, minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
+        pacing.check_pacing(skipped, minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
     assert "OpenSky standard: 975 calls" in caplog.text
 
     hour = skipped.replace(minute=0)
-    planned = minutely.planned_minutes(hour)
+    planned = pacing.planned_minutes(hour)
     found = compaction.describe_hour(hour, planned)
     assert found["minutes_planned"] == len(planned) < 60
     assert found["completeness"] == 1.0  # the planned skips are not missing
@@ -97,7 +97,7 @@ def test_the_dag_skips_planned_minutes_and_completeness_counts_them(monkeypatch,
 
 def test_credit_metrics_project_the_balance_at_the_next_refill(monkeypatch, caplog):
     monkeypatch.setenv("AIRFLOW__FLIGHTDATA__OPENSKY_TIER", "standard")
-    plan = minutely.credit_plan(minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
+    plan = pacing.credit_plan(minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
     first = next(m for m in range(1440) if plan.fetches_at(m))
     when = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=first)
 
@@ -146,7 +146,7 @@ def test_the_report_and_the_compaction_share_one_completeness(monkeypatch):
     monkeypatch.setenv("AIRFLOW__FLIGHTDATA__OPENSKY_TIER", "standard")
     day = datetime(2026, 3, 1, tzinfo=UTC)
     hour = day + timedelta(hours=7)
-    planned = minutely.planned_minutes(hour)
+    planned = pacing.planned_minutes(hour)
     facts = TemplateFacts(Resources("flightdata-test"), report_filter="TRUE")
     sql = sql_templates().get_template("report_completeness_by_hour.sql").render(fd=facts)
     db = duckdb.connect()

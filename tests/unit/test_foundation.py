@@ -53,12 +53,3 @@ def test_glue_columns_come_from_the_schema():
     assert PROCESSED_SCHEMA.field("latitude").type == pa.float32()
     with pytest.raises(TypeError, match="no Arrow type for Glue type 'binary'"):
         arrow_type("binary")
-
-
-def test_the_readme_reading_order_names_only_files_that_exist():
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("Follow one snapshot through the code, in this order:", 1)[1].split("\n## ", 1)[0]
-    named = re.findall(r"`([\w./-]+\.(?:py|sql))`", table)
-
-    assert len(named) >= 15
-    assert [path for path in named if not (ROOT / path).exists()] == []

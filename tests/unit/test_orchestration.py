@@ -13,7 +13,7 @@ import pytest
 import structlog
 
 from flightdata import checks, lake, reporting
-from flightdata.orchestration import compaction, metrics, minutely, retention
+from flightdata.orchestration import compaction, lambda_calls, lateness, metrics, minutely, pacing, retention
 from flightdata.orchestration.daily_report import plan_day
 from flightdata.reporting import QueryResult, render_html, to_csv
 from flightdata.resources import Resources
@@ -24,7 +24,7 @@ MINUTE = datetime(2026, 3, 1, 14, 7, tzinfo=UTC)
 
 def test_ingestion_payloads_carry_the_minute_region_box_and_reserve():
     box = {"lamin": 35, "lomin": -10, "lamax": 60, "lomax": 30}
-    payloads = [json.loads(p) for p in minutely.ingestion_payloads(MINUTE, [{"name": "europe", "bbox": box}], 50)]
+    payloads = [json.loads(p) for p in lambda_calls.ingestion_payloads(MINUTE, [{"name": "europe", "bbox": box}], 50)]
 
     assert payloads == [
         {"snapshot_time": "2026-03-01T14:07:00+00:00", "region": "europe", "bbox": box, "credit_reserve": 50}
@@ -33,13 +33,13 @@ def test_ingestion_payloads_carry_the_minute_region_box_and_reserve():
 
 def test_region_names_must_be_unique():
     with pytest.raises(ValueError, match="unique"):
-        minutely.ingestion_payloads(MINUTE, [{"name": "a"}, {"name": "a"}], 0)
+        lambda_calls.ingestion_payloads(MINUTE, [{"name": "a"}, {"name": "a"}], 0)
 
 
 def test_transform_payload_follows_the_landed_raw_object():
     landed = {"bucket": "b", "raw_key": "raw/x.json.gz", "snapshot_time": "t", "region": "global", "records": 5}
 
-    assert json.loads(minutely.transform_payload(json.dumps(landed))) == {
+    assert json.loads(lambda_calls.transform_payload(json.dumps(landed))) == {
         "bucket": "b",
         "raw_key": "raw/x.json.gz",
         "snapshot_time": "t",
@@ -178,20 +178,20 @@ def test_credits_remembered_are_handed_on_only_while_fresh(monkeypatch):
     stored: dict[str, str] = {}
     monkeypatch.setattr(Variable, "set", staticmethod(lambda key, value: stored.__setitem__(key, value)))
     monkeypatch.setattr(Variable, "get", staticmethod(lambda key, default=None: stored.get(key, default)))
-    assert minutely.remembered_credits(MINUTE) is None  # nothing stored yet
+    assert pacing.remembered_credits(MINUTE) is None  # nothing stored yet
     answers = [
         {"status": "ok", "region": "a", "snapshot_time": MINUTE.isoformat(), "credits_remaining": 120},
         {"status": "skipped", "region": "b", "snapshot_time": MINUTE.isoformat(), "credits_remaining": 116},
         {"status": "ok", "region": "c", "snapshot_time": MINUTE.isoformat(), "credits_remaining": None},
     ]
 
-    assert minutely.remember_credits(answers) == {"snapshot_time": MINUTE.isoformat(), "credits_remaining": 116}
-    assert minutely.remembered_credits(MINUTE + timedelta(minutes=1)) == 116
+    assert pacing.remember_credits(answers) == {"snapshot_time": MINUTE.isoformat(), "credits_remaining": 116}
+    assert pacing.remembered_credits(MINUTE + timedelta(minutes=1)) == 116
     assert (
-        minutely.remembered_credits(MINUTE + minutely.CREDITS_FRESH + timedelta(minutes=1)) is None
+        pacing.remembered_credits(MINUTE + pacing.CREDITS_FRESH + timedelta(minutes=1)) is None
     )  # a refill may have come
-    assert minutely.remembered_credits(MINUTE - timedelta(minutes=1)) is None  # a rerun of an older minute
-    payload = json.loads(minutely.ingestion_payloads(MINUTE, [{"name": "a"}], 100, 116)[0])
+    assert pacing.remembered_credits(MINUTE - timedelta(minutes=1)) is None  # a rerun of an older minute
+    payload = json.loads(lambda_calls.ingestion_payloads(MINUTE, [{"name": "a"}], 100, 116)[0])
     assert payload["credits_remaining"] == 116
     published = {m["MetricName"]: m["Value"] for m in metrics.credit_metric_data(answers)}
     assert published["CreditsLeft"] == 116
@@ -261,7 +261,7 @@ def test_the_processed_asset_event_says_what_was_committed():
         {"region": "alps", "records": 50, "valid": 50},
     ]
 
-    extra = minutely.committed_extra(when, reports)
+    extra = lambda_calls.committed_extra(when, reports)
 
     assert extra == {
         "snapshot_time": "2026-03-01T10:07:00+00:00",
@@ -276,7 +276,7 @@ def test_the_processed_asset_event_says_what_was_committed():
 
 def test_a_negative_credit_reserve_is_refused_not_clamped():
     with pytest.raises(ValueError, match="credit_reserve must be 0 or more, got -5"):
-        minutely.ingestion_payloads(datetime(2026, 3, 1, tzinfo=UTC), minutely.DEFAULT_REGIONS, -5)
+        lambda_calls.ingestion_payloads(datetime(2026, 3, 1, tzinfo=UTC), minutely.DEFAULT_REGIONS, -5)
 
 
 def test_an_empty_day_says_so_once_and_its_run_is_skipped_with_the_reason():
@@ -416,7 +416,7 @@ def test_verify_names_every_data_check_the_hour_broke_and_one_the_query_left_out
     ],
 )
 def test_a_minute_committed_after_its_hour_asks_for_a_recompaction(now, late):
-    assert minutely.is_late(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), now) is late
+    assert lateness.is_late(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), now) is late
 
 
 class FakeMwaa:
@@ -476,15 +476,15 @@ def test_retention_keeps_at_least_a_day():
 
 def test_late_minutes_of_an_hour_share_one_recompaction_per_ten_minutes():
     hour_end = datetime(2026, 3, 1, 15, tzinfo=UTC)
-    first = minutely.recompaction(datetime(2026, 3, 1, 14, 1, tzinfo=UTC), hour_end + timedelta(minutes=20))
-    same = minutely.recompaction(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end + timedelta(minutes=21))
-    later = minutely.recompaction(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end + timedelta(minutes=31))
+    first = lateness.recompaction(datetime(2026, 3, 1, 14, 1, tzinfo=UTC), hour_end + timedelta(minutes=20))
+    same = lateness.recompaction(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end + timedelta(minutes=21))
+    later = lateness.recompaction(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end + timedelta(minutes=31))
 
     assert first == same
     assert first["run_id"].startswith("recompact__2026-03-01T14__")
     assert first["hour"] == "2026-03-01T14"
     assert later["run_id"] != first["run_id"]
-    assert minutely.recompaction(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end) is None
+    assert lateness.recompaction(datetime(2026, 3, 1, 14, 59, tzinfo=UTC), hour_end) is None
 
 
 def test_a_run_without_a_logical_date_fetches_the_minute_it_was_due():

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flightdata import checks, lake, resources
-from flightdata.orchestration import minutely
+from flightdata.orchestration import minutely, pacing
 from flightdata.orchestration.dag_defaults import STATE_VECTORS_DAG
 from flightdata.orchestration.partitions import discard_staged, publish_staged
 from flightdata.storage import S3Store
@@ -156,7 +156,7 @@ def check_hour(ti: Any, s3: Any, names: resources.Resources, hour: datetime, wai
 def describe_hour(hour: datetime, present: list[datetime]) -> dict[str, Any]:
     """What an hour holds before compaction: minutes committed, and which of the minutes the
     credit plan fetches are missing (a planned skip is not missing)."""
-    planned = minutely.planned_minutes(hour)
+    planned = pacing.planned_minutes(hour)
     missing = sorted(set(planned) - {lake.as_utc(m) for m in present})
     counts = {"minutes_present": len(present), "minutes_planned": len(planned)}
     return {
@@ -198,7 +198,7 @@ def publish(
 ) -> dict[str, Any]:
     """Point the curated hour at the staging files, with its completeness in the partition's
     parameters, then delete what it pointed at before."""
-    counts = {**counts, "minutes_planned": len(minutely.planned_minutes(planned_hour(plan)))}
+    counts = {**counts, "minutes_planned": len(pacing.planned_minutes(planned_hour(plan)))}
     previous, removed = publish_staged(glue, s3, names, resources.CURATED, plan, partition_parameters(counts))
     log.info(
         "compacted %s: %d rows from %d of %d planned minutes (%.1f%% complete) -> %s; %d old objects removed",

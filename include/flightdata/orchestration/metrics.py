@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flightdata import credits, lake
-from flightdata.orchestration import compaction, minutely
+from flightdata.orchestration import compaction, lambda_calls, minutely, pacing
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def credit_metric_data(ingested: list[str] | list[dict[str, Any]]) -> list[dict[
     stack alarms when that falls below the reserve). At the first planned fetch of a refill
     period the remaining credits are checked against the tier's allowance, and a mismatch
     (a wrong tier setting, or credits spent elsewhere) is logged."""
-    answers = [minutely.answer(result) for result in ingested]  # skipped ones say what is left too
+    answers = [lambda_calls.answer(result) for result in ingested]  # skipped ones say what is left too
     landed = [r for r in answers if r.get("status") in ("ok", "skipped") and r.get("credits_remaining") is not None]
     if not landed:
         return []
@@ -76,7 +76,7 @@ def credit_metric_data(ingested: list[str] | list[dict[str, Any]]) -> list[dict[
         {"MetricName": "CreditsSpent", "Timestamp": when, "Value": spent, "Unit": "Count"},
         {"MetricName": "CreditsLeft", "Timestamp": when, "Value": remaining, "Unit": "Count"},
     ]
-    plan = minutely.credit_plan(minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
+    plan = pacing.credit_plan(minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
     if plan is None:
         return data
     minute = credits.minute_of_day(when)
@@ -100,7 +100,7 @@ def credit_metric_data(ingested: list[str] | list[dict[str, Any]]) -> list[dict[
 
 def hour_metric_data(hour: datetime, counts: dict[str, int]) -> list[dict[str, Any]]:
     """CloudWatch ``MetricData`` for a compacted hour: its completeness and rows."""
-    counts = {**counts, "minutes_planned": len(minutely.planned_minutes(hour))}
+    counts = {**counts, "minutes_planned": len(pacing.planned_minutes(hour))}
     return [
         {
             "MetricName": "HourCompleteness",

@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.providers.amazon.aws.operators.lambda_function import LambdaInvokeFunctionOperator
 
-from flightdata.orchestration import minutely
+from flightdata.orchestration import lambda_calls
 from flightdata.orchestration.compat import AirflowSkipException
 from flightdata.orchestration.links import RawSnapshotLink, WrittenObjectsLink
 
@@ -24,7 +24,7 @@ SKIPPED_KEY = "skipped"
 
 class _MinutelyLambdaOperator(LambdaInvokeFunctionOperator):
     def execute(self, context: Any) -> dict[str, Any]:
-        context["region"] = minutely.payload_region(self.payload)
+        context["region"] = lambda_calls.payload_region(self.payload)
         answer = json.loads(super().execute(context))
         if not isinstance(answer, dict):
             raise ValueError(f"{self.function_name} answered {answer!r}, not a JSON object")
@@ -48,7 +48,7 @@ class OpenSkyIngestOperator(_MinutelyLambdaOperator):
             # kept for publish_quality_metrics: the credits left matter most when they run low
             context["ti"].xcom_push(key=SKIPPED_KEY, value=answer)
             raise AirflowSkipException(answer.get("reason", "the ingestion function skipped this minute"))
-        self.log.info("%s", minutely.ingest_summary(answer))
+        self.log.info("%s", lambda_calls.ingest_summary(answer))
         return answer
 
 
@@ -58,5 +58,5 @@ class TransformOperator(_MinutelyLambdaOperator):
     operator_extra_links = (WrittenObjectsLink(),)
 
     def summarize(self, answer: dict[str, Any], context: Any) -> dict[str, Any]:
-        self.log.info("%s", minutely.transform_summary(answer))
+        self.log.info("%s", lambda_calls.transform_summary(answer))
         return answer

@@ -1,4 +1,5 @@
-"""The staged swap that compaction and flight segmentation share: a query writes a run's
+"""Partitions in Glue: the hour a minutely run writes to, registered when it is new; and the
+staged swap that compaction and flight segmentation share, where a query writes a run's
 files to a location of its own, then the table's partition moves there and what it pointed
 at before is deleted. Readers see the old files or the new ones, never a mix, and a failed
 run's files are removed without touching what is published."""
@@ -6,9 +7,14 @@ run's files are removed without touching what is published."""
 from __future__ import annotations
 
 import contextlib
+import copy
+import logging
+from datetime import datetime
 from typing import Any
 
-from flightdata import resources
+from flightdata import lake, resources
+
+log = logging.getLogger(__name__)
 
 
 def publish_staged(
@@ -65,3 +71,23 @@ def delete_prefix(s3: Any, location: str) -> int:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
             removed += len(keys)
     return removed
+
+
+def register_partitions(glue: Any, names: resources.Resources, snapshot_time: datetime) -> list[str]:
+    """Add the hour partition of the processed, quarantine and commit tables when it is new."""
+    values = lake.partition_values(snapshot_time)
+    added = []
+    for kind in (resources.PROCESSED, resources.QUARANTINE, resources.COMMITS):
+        table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[kind])["Table"]
+        descriptor = copy.deepcopy(table["StorageDescriptor"])
+        descriptor["Location"] = f"{names.table_location(kind)}{lake.partition_path(snapshot_time)}/"
+        try:
+            glue.create_partition(
+                DatabaseName=names.glue_database,
+                TableName=table["Name"],
+                PartitionInput={"Values": list(values.values()), "StorageDescriptor": descriptor},
+            )
+            added.append(f"{table['Name']}/{lake.partition_path(snapshot_time)}")
+        except glue.exceptions.AlreadyExistsException:
+            log.info("partition %s of %s exists already", values, table["Name"])
+    return added

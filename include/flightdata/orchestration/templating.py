@@ -86,7 +86,7 @@ class TemplateFacts:
         hourly compaction divides by, so the report's completeness is the one definition."""
         from datetime import UTC, datetime, timedelta
 
-        from flightdata.orchestration.minutely import planned_minutes
+        from flightdata.orchestration.pacing import planned_minutes
 
         day = datetime(2000, 1, 1, tzinfo=UTC)  # the plan repeats every day
         rows = ", ".join(f"('{hour:02d}', {len(planned_minutes(day + timedelta(hours=hour)))})" for hour in range(24))

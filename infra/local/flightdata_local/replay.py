@@ -24,7 +24,7 @@ import pyarrow as pa
 from flightdata import lake, resources
 from flightdata.etl.snapshot import process_snapshot
 from flightdata.etl.transform import to_parquet, transform
-from flightdata.orchestration import minutely
+from flightdata.orchestration import pacing, partitions
 from flightdata.orchestration.partitions import repoint_partition
 from flightdata.storage import S3Store
 
@@ -45,7 +45,7 @@ def body(source: Source, minute: datetime) -> bytes:
 
 def snapshots(source: Source, hour: datetime) -> Iterator[tuple[datetime, bytes]]:
     """The hour's minutes the credit plan fetches, each as the JSON body OpenSky would send."""
-    for minute in minutely.planned_minutes(hour):
+    for minute in pacing.planned_minutes(hour):
         yield minute, body(source, minute)
 
 
@@ -83,5 +83,5 @@ def write_minutes(s3: Any, glue: Any, names: resources.Resources, source: Source
         written = process_snapshot(store, body(source, minute), lake.SnapshotContext(minute, "global"))
         rows += written.result.summary.valid
     for hour in sorted({m.replace(minute=0) for m in minutes}):
-        minutely.register_partitions(glue, names, hour)
+        partitions.register_partitions(glue, names, hour)
     return rows
