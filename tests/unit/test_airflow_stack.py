@@ -144,3 +144,23 @@ def test_a_deferred_tasks_first_result_does_not_end_its_resumed_run(monkeypatch)
     executor.change_state(key, TaskInstanceState.SUCCESS)  # the resumed run's own result
     assert key not in executor.running
     assert executor.event_buffer[key][0] == TaskInstanceState.SUCCESS
+
+
+def test_lists_are_read_page_by_page_since_airflow_cuts_any_limit_to_its_page_size():
+    """run_ids and task_instances asked for limit=1000 and got Airflow's first 100."""
+    runs = [{"dag_run_id": f"run-{i}"} for i in range(250)]
+
+    class Paged(airflow_stack.AirflowApi):
+        def __init__(self) -> None:  # no server: call answers as Airflow's API does
+            self.calls = 0
+
+        def call(self, method, path, **kwargs):
+            self.calls += 1
+            params = kwargs["params"]
+            limit = min(int(params["limit"]), 100)  # [api] maximum_page_limit
+            offset = int(params.get("offset", 0))
+            return {"dag_runs": runs[offset : offset + limit], "total_entries": len(runs)}
+
+    api = Paged()
+    assert api.run_ids("opensky_state_vectors") == [r["dag_run_id"] for r in runs]
+    assert api.calls == 3

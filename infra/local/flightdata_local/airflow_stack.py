@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 HEALTH_KEYS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 FINISHED = ("success", "failed")
+PAGE = 100  # Airflow's default [api] maximum_page_limit: a larger limit is cut to it
 # uvicorn's supervisor says this when it kills a worker that did not answer its health check
 WORKER_DIED = "Child process ["
 CRASH_LOOP_DEATHS = 3
@@ -268,6 +269,34 @@ class AirflowApi:
             raise StackError(f"Airflow API {method} {path}: {response.status_code} {response.text[:500]}")
         return response.json() if response.content else None
 
+    def listed(self, path: str, key: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every item of a paged list: Airflow answers at most ``[api] maximum_page_limit``
+        items a page (100 by default), however large a ``limit`` asks for."""
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self.call("GET", path, params={**(params or {}), "limit": PAGE, "offset": len(items)})
+            items += page[key]
+            if not page[key] or len(items) >= page["total_entries"]:
+                return items
+
+    def dag_runs(self, dag_id: str, **filters: Any) -> list[dict[str, Any]]:
+        """Every run of ``dag_id`` (``~`` for all DAGs) that the API's run filters select."""
+        return self.listed(f"dags/{dag_id}/dagRuns", "dag_runs", filters)
+
+    def count_runs(self, dag_id: str, **filters: Any) -> int:
+        return int(self.call("GET", f"dags/{dag_id}/dagRuns", params={**filters, "limit": 1})["total_entries"])
+
+    def task_instances_where(self, **filters: Any) -> list[dict[str, Any]]:
+        """Every task instance, across runs and DAGs, that the batch list's filters select
+        (``dag_ids``, ``task_ids``, ``state``, dates)."""
+        items: list[dict[str, Any]] = []
+        while True:
+            body = {**filters, "page_limit": PAGE, "page_offset": len(items)}
+            page = self.call("POST", "dags/~/dagRuns/~/taskInstances/list", json=body)
+            items += page["task_instances"]
+            if not page["task_instances"] or len(items) >= page["total_entries"]:
+                return items
+
     def wait_for_dags(self, unpause: frozenset[str] = PIPELINE_DAGS, timeout_s: float = 300) -> None:
         """Until the DAG processor has parsed every DAG of the project; unpause ``unpause``.
         The retention DAG stays paused: ``airflow dags test`` runs a paused DAG beside a live
@@ -338,8 +367,7 @@ class AirflowApi:
         return self.wait(dag_id, run_id)
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        path = f"dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances"
-        return self.call("GET", path, params={"limit": 1000})["task_instances"]
+        return self.listed(f"dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances", "task_instances")
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, key: str = "return_value") -> Any:
         path = f"dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/xcomEntries/{key}"
@@ -355,7 +383,7 @@ class AirflowApi:
         return "\n".join(line.get("event", "") if isinstance(line, dict) else str(line) for line in content)
 
     def run_ids(self, dag_id: str) -> list[str]:
-        return [r["dag_run_id"] for r in self.call("GET", f"dags/{dag_id}/dagRuns", params={"limit": 1000})["dag_runs"]]
+        return [r["dag_run_id"] for r in self.dag_runs(dag_id)]
 
     def wait_idle(self, timeout_s: float = 900) -> None:
         """Until no run of any DAG is queued or running (the runs that runs triggered included)."""
@@ -372,10 +400,7 @@ class AirflowApi:
 
     def asset_events(self, dag_id: str) -> list[dict[str, Any]]:
         """The asset events ``dag_id``'s tasks emitted, oldest first."""
-        found = self.call(
-            "GET", "assets/events", params={"source_dag_id": dag_id, "order_by": "timestamp", "limit": 1000}
-        )
-        return found["asset_events"]
+        return self.listed("assets/events", "asset_events", {"source_dag_id": dag_id, "order_by": "timestamp"})
 
     def failures(self, dag_id: str, run_id: str) -> str:
         """The failed tasks of a run, each with the last lines of its log, for an error message."""

@@ -27,7 +27,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import sys
 import threading
 import time
@@ -86,30 +85,30 @@ def soak(stack: LocalServices, api: AirflowApi, minutes: int, gap: int, kills: i
     chaos.start()
     try:
         _backfill(api, "opensky_state_vectors", window, reprocess="none")
-        _wait_for_runs(stack, "opensky_state_vectors", window)
+        _wait_for_runs(api, "opensky_state_vectors", window)
     finally:
         stop_chaos.set()
         chaos.join()
-    first_pass = _run_states(stack, "opensky_state_vectors", window)
+    first_pass = _run_states(api, "opensky_state_vectors", window)
     failed_first = [m for m, state in first_pass.items() if state == "failed"]
     if failed_first:  # an operator's one rerun of what failed
         _backfill(api, "opensky_state_vectors", failed_first, reprocess="failed")
-        _wait_for_runs(stack, "opensky_state_vectors", window)
+        _wait_for_runs(api, "opensky_state_vectors", window)
 
     hours = sorted({m.replace(minute=0) for m in window})
     compactions = [h + timedelta(hours=1, minutes=5) for h in hours]
     # "completed": a scheduled compaction may have run for one of these hours before
     # all of its minutes were in; each hour is compacted once more after them.
     _backfill(api, "opensky_compaction", compactions, reprocess="completed")
-    _wait_for_runs(stack, "opensky_compaction", compactions)
-    _wait_for_all_runs(stack, "opensky_compaction")  # the recompactions late minutes asked for
+    _wait_for_runs(api, "opensky_compaction", compactions)
+    _wait_for_all_runs(api, "opensky_compaction")  # the recompactions late minutes asked for
     days = sorted({f"{m:%Y-%m-%d}" for m in window})
     for day in days:
         api.trigger("opensky_daily_report", conf={"day": day})
-    _wait_for_all_runs(stack, "opensky_daily_report")
+    _wait_for_all_runs(api, "opensky_daily_report")
 
-    states = _run_states(stack, "opensky_state_vectors", window)
-    skipped = _skipped_minutes(stack, window)
+    states = _run_states(api, "opensky_state_vectors", window)
+    skipped = _skipped_minutes(api, window)
     check = _check_lake(stack, window, hours)
     check["problems"] += _check_reports(stack, days, hours)
     rss_end = psutil.Process(stack.endpoint_process.pid).memory_info().rss
@@ -117,7 +116,7 @@ def soak(stack: LocalServices, api: AirflowApi, minutes: int, gap: int, kills: i
     failed = sum(1 for s in states.values() if s == "failed")
     line = (
         f"soak: minutes={len(window)} committed={check['committed']} skipped={len(skipped)} failed={failed} "
-        f"hours={len(hours)} compactions={_successes(stack, 'opensky_compaction', since)} "
+        f"hours={len(hours)} compactions={_successes(api, 'opensky_compaction', since)} "
         f"reconciled={check['reconciled']} lost_rows={check['lost_rows']} "
         f"half_snapshots={check['half_snapshots']} wall_s={time.monotonic() - started:.0f} "
         f"endpoint_rss_mb_start={endpoint_rss_start / MB:.0f} endpoint_rss_mb_end={rss_end / MB:.0f} "
@@ -209,70 +208,56 @@ def _wait_for_backfills(api: AirflowApi, dag_id: str, timeout_s: float = 6 * 360
     raise StackError(f"{dag_id}: a backfill is still running after {timeout_s:.0f} s")
 
 
-def _wait_for_all_runs(stack: LocalServices, dag_id: str) -> None:
+def _wait_for_all_runs(api: AirflowApi, dag_id: str, timeout_s: float = 6 * 3600) -> None:
     """Until no run of ``dag_id`` is queued or running (triggered ones included)."""
-    _wait_for_none(stack, "SELECT count(*) FROM dag_run WHERE dag_id = ? AND state IN ('queued', 'running')", dag_id)
-
-
-def _wait_for_none(stack: LocalServices, count_sql: str, dag_id: str, timeout_s: float = 6 * 3600) -> None:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with _database(stack) as db:
-            (left,) = db.execute(count_sql, (dag_id,)).fetchone()
-        if not left:
-            return
+    while api.count_runs(dag_id, state=list(UNFINISHED)):
+        if time.monotonic() > deadline:
+            raise StackError(f"{dag_id}: runs still queued or running after {timeout_s:.0f} s")
+        api.airflow.check()
         time.sleep(1)
-    raise StackError(f"{dag_id}: still waiting after {timeout_s:.0f} s for {count_sql}")
 
 
-def _database(stack: LocalServices) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{stack.root / 'airflow' / 'airflow.db'}?mode=ro", uri=True, timeout=30)
-
-
-def _run_states(stack: LocalServices, dag_id: str, logical_dates: list[datetime]) -> dict[datetime, str]:
-    wanted = {when.strftime("%Y-%m-%d %H:%M:%S") for when in logical_dates}
-    with _database(stack) as db:
-        rows = db.execute("SELECT logical_date, state FROM dag_run WHERE dag_id = ?", (dag_id,)).fetchall()
+def _run_states(api: AirflowApi, dag_id: str, logical_dates: list[datetime]) -> dict[datetime, str]:
+    """The state of the run of each of ``logical_dates`` that has one."""
+    wanted = set(logical_dates)
+    runs = api.dag_runs(
+        dag_id, logical_date_gte=min(logical_dates).isoformat(), logical_date_lte=max(logical_dates).isoformat()
+    )
     states = {}
-    for logical_date, state in rows:
-        key = str(logical_date)[:19]
-        if key in wanted:
-            states[datetime.strptime(key, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)] = state
+    for run in runs:
+        when = datetime.fromisoformat(run["logical_date"]).astimezone(UTC)
+        if when in wanted:
+            states[when] = run["state"]
     return states
 
 
 def _wait_for_runs(
-    stack: LocalServices, dag_id: str, logical_dates: list[datetime], quiet: bool = False, timeout_s: float = 6 * 3600
+    api: AirflowApi, dag_id: str, logical_dates: list[datetime], quiet: bool = False, timeout_s: float = 6 * 3600
 ) -> None:
     """Until every backfilled run of these dates has finished (and, unless ``quiet``, exists)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        states = _run_states(stack, dag_id, logical_dates)
+        states = _run_states(api, dag_id, logical_dates)
         unfinished = [s for s in states.values() if s in UNFINISHED]
         if not unfinished and (quiet or len(states) == len(logical_dates)):
             return
+        api.airflow.check()
         time.sleep(1)
     raise StackError(f"{dag_id} runs did not finish in {timeout_s:.0f} s")
 
 
-def _successes(stack: LocalServices, dag_id: str, since: datetime) -> int:
+def _successes(api: AirflowApi, dag_id: str, since: datetime) -> int:
     """Runs of ``dag_id`` that started at ``since`` or later and succeeded."""
-    with _database(stack) as db:
-        rows = db.execute("SELECT start_date FROM dag_run WHERE dag_id = ? AND state = 'success'", (dag_id,)).fetchall()
-    started = [datetime.fromisoformat(str(r[0])).replace(tzinfo=UTC) for r in rows if r[0]]
-    return sum(1 for when in started if when >= since)
+    return api.count_runs(dag_id, state=["success"], start_date_gte=since.isoformat())
 
 
-def _skipped_minutes(stack: LocalServices, window: list[datetime]) -> list[datetime]:
+def _skipped_minutes(api: AirflowApi, window: list[datetime]) -> list[datetime]:
     """Minutes whose ingestion was skipped on purpose (the credit reserve), not failed."""
-    wanted = {m.strftime("%Y-%m-%d %H:%M:%S") for m in window}
-    with _database(stack) as db:
-        rows = db.execute(
-            "SELECT dr.logical_date FROM task_instance ti JOIN dag_run dr ON ti.dag_id = dr.dag_id "
-            "AND ti.run_id = dr.run_id WHERE ti.dag_id = 'opensky_state_vectors' AND ti.task_id = 'ingest' "
-            "AND ti.state = 'skipped'"
-        ).fetchall()
-    return [datetime.fromisoformat(str(r[0])[:19]).replace(tzinfo=UTC) for r in rows if str(r[0])[:19] in wanted]
+    skipped = api.task_instances_where(dag_ids=["opensky_state_vectors"], task_ids=["ingest"], state=["skipped"])
+    wanted = set(window)
+    found = {datetime.fromisoformat(ti["logical_date"]).astimezone(UTC) for ti in skipped if ti.get("logical_date")}
+    return sorted(found & wanted)
 
 
 def _chaos(
