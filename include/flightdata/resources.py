@@ -29,10 +29,29 @@ AIRPORTS = f"{REFERENCE}/airports"
 RUNWAYS = f"{REFERENCE}/runways"
 
 
-# The ingestion function's count of minutes OpenSky refused or could not be reached (its
-# log's embedded metric format); the stack alarms on it.
-BLOCKED_METRIC = "OpenSkyBlocked"
-BLOCKED_MINUTES_TO_ALARM = 5
+class MetricName:
+    """The CloudWatch metrics in the project's namespace: ``flightdata.orchestration.metrics``
+    builds them (and the ingestion function logs OPENSKY_BLOCKED in the embedded metric
+    format); the stack's alarms and dashboard and the plugin's overview page read them."""
+
+    RECORDS = "Records"
+    VALID_RECORDS = "ValidRecords"
+    QUARANTINED_RECORDS = "QuarantinedRecords"
+    QUALITY_SCORE = "QualityScore"
+    COMPLETENESS = "Completeness"
+    END_TO_END_LATENCY = "EndToEndLatency"
+    CREDITS_REMAINING = "CreditsRemaining"  # per region, as its ingestion reported it
+    CREDITS_SPENT = "CreditsSpent"
+    CREDITS_LEFT = "CreditsLeft"  # over all regions: the account's
+    PROJECTED_CREDITS_AT_REFILL = "ProjectedCreditsAtRefill"
+    HOUR_COMPLETENESS = "HourCompleteness"
+    COMPACTED_ROWS = "CompactedRows"
+    HOURS_NOT_RECONCILED = "HoursNotReconciled"
+    DEADLINE_MISSED = "DeadlineMissed"
+    OPENSKY_BLOCKED = "OpenSkyBlocked"  # minutes OpenSky refused or could not be reached
+
+
+BLOCKED_MINUTES_TO_ALARM = 5  # OPENSKY_BLOCKED minutes in a row before the stack alarms
 
 
 class ConfigError(ValueError):

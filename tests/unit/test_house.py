@@ -80,3 +80,21 @@ def test_the_readmes_walk_of_one_snapshot_reads_six_files_that_exist():
     assert 0 < len(files) <= 6, files
     named = re.findall(r"`((?:dags|include|infra|plugins|tests)/[\w/.*-]+)`", readme)
     assert [f for f in named if not any(ROOT.glob(f))] == []
+
+
+def test_each_cloudwatch_metric_name_is_spelled_in_one_place():
+    """The writers, the stack's alarms and the overview page read MetricName; a name spelled
+    again elsewhere would drift from it unnoticed."""
+    from flightdata.resources import MetricName
+
+    spelled = {value for key, value in vars(MetricName).items() if key.isupper()}
+    home = PACKAGES["flightdata"] / "resources.py"
+    again = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for root in PACKAGES.values()
+        for path in root.rglob("*.py")
+        if path != home
+        for name in spelled
+        if f'"{name}"' in path.read_text()
+    }
+    assert again == set()

@@ -186,7 +186,7 @@ def test_a_blocked_minute_fails_and_is_counted_for_the_alarm(aws_env, monkeypatc
     from moto import mock_aws
 
     from flightdata.lambdas import ingestion
-    from flightdata.resources import BLOCKED_METRIC, Resources
+    from flightdata.resources import MetricName, Resources
 
     monkeypatch.setenv("LAKE_BUCKET", "flightdata-test-lake")
     monkeypatch.setenv("OPENSKY_BASE_URL", opensky_sim.url)
@@ -205,7 +205,7 @@ def test_a_blocked_minute_fails_and_is_counted_for_the_alarm(aws_env, monkeypatc
 
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     emf = [line for line in lines if "_aws" in line]
-    assert [line[BLOCKED_METRIC] for line in emf] == [[1.0]]  # powertools writes values as a list
+    assert [line[MetricName.OPENSKY_BLOCKED] for line in emf] == [[1.0]]  # powertools writes values as a list
     (directive,) = emf[0]["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == Resources.from_env().metrics_namespace
     assert directive["Dimensions"] == [["service"]]

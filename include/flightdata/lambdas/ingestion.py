@@ -21,7 +21,7 @@ from flightdata.lambdas.events import IngestionEvent
 from flightdata.opensky.api import HISTORY_LIMIT_S, Endpoints
 from flightdata.opensky.client import ClientCredentials, OpenSkyClient
 from flightdata.opensky.errors import CreditBudgetExceeded, OpenSkyForbidden, OpenSkyUnreachable
-from flightdata.resources import BLOCKED_METRIC, Resources
+from flightdata.resources import MetricName, Resources
 from flightdata.storage import S3Store, default_s3_client
 
 # The function's name, which the stack sets in POWERTOOLS_SERVICE_NAME; this one only elsewhere.
@@ -68,7 +68,7 @@ def count_blocked(region: str) -> None:
     from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
     metrics = Metrics(namespace=Resources.from_env().metrics_namespace)
-    metrics.add_metric(name=BLOCKED_METRIC, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=MetricName.OPENSKY_BLOCKED, unit=MetricUnit.Count, value=1)
     metrics.add_metadata(key="region", value=region)
     metrics.flush_metrics()
 

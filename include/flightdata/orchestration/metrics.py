@@ -11,6 +11,7 @@ from typing import Any
 
 from flightdata import credits, lake
 from flightdata.orchestration import compaction, lambda_calls, minutely, pacing
+from flightdata.resources import MetricName
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +24,13 @@ def quality_metric_data(summaries: list[dict[str, Any]], now: datetime | None = 
         when = lake.parse_snapshot_time(s["snapshot_time"])
         dims = [{"Name": "Region", "Value": s["region"]}]
         values = {
-            ("Records", "Count"): s["records"],
-            ("ValidRecords", "Count"): s["valid"],
-            ("QuarantinedRecords", "Count"): s["quarantined"],
-            ("QualityScore", "Percent"): None if s["quality_score"] is None else 100 * s["quality_score"],
-            ("Completeness", "Percent"): None if s["completeness"] is None else 100 * s["completeness"],
-            ("EndToEndLatency", "Seconds"): (now - when).total_seconds(),
-            ("CreditsRemaining", "Count"): s.get("credits_remaining"),
+            (MetricName.RECORDS, "Count"): s["records"],
+            (MetricName.VALID_RECORDS, "Count"): s["valid"],
+            (MetricName.QUARANTINED_RECORDS, "Count"): s["quarantined"],
+            (MetricName.QUALITY_SCORE, "Percent"): None if s["quality_score"] is None else 100 * s["quality_score"],
+            (MetricName.COMPLETENESS, "Percent"): None if s["completeness"] is None else 100 * s["completeness"],
+            (MetricName.END_TO_END_LATENCY, "Seconds"): (now - when).total_seconds(),
+            (MetricName.CREDITS_REMAINING, "Count"): s.get("credits_remaining"),
         }
         for (name, unit), value in values.items():
             if value is not None:
@@ -47,10 +48,10 @@ def all_regions_metric_data(summaries: list[dict[str, Any]]) -> list[dict[str, A
     records = sum(int(s["records"]) for s in summaries)
     valid = sum(int(s["valid"]) for s in summaries)
     values = {
-        ("Records", "Count"): records,
-        ("ValidRecords", "Count"): valid,
-        ("QuarantinedRecords", "Count"): sum(int(s["quarantined"]) for s in summaries),
-        ("QualityScore", "Percent"): 100 * valid / records if records else None,
+        (MetricName.RECORDS, "Count"): records,
+        (MetricName.VALID_RECORDS, "Count"): valid,
+        (MetricName.QUARANTINED_RECORDS, "Count"): sum(int(s["quarantined"]) for s in summaries),
+        (MetricName.QUALITY_SCORE, "Percent"): 100 * valid / records if records else None,
     }
     return [
         {"MetricName": name, "Timestamp": when, "Value": value, "Unit": unit}
@@ -73,8 +74,8 @@ def credit_metric_data(ingested: list[str] | list[dict[str, Any]]) -> list[dict[
     remaining = min(int(r["credits_remaining"]) for r in landed)
     spent = sum(int(r.get("credits_spent") or 0) for r in landed if r.get("status") == "ok")
     data = [
-        {"MetricName": "CreditsSpent", "Timestamp": when, "Value": spent, "Unit": "Count"},
-        {"MetricName": "CreditsLeft", "Timestamp": when, "Value": remaining, "Unit": "Count"},
+        {"MetricName": MetricName.CREDITS_SPENT, "Timestamp": when, "Value": spent, "Unit": "Count"},
+        {"MetricName": MetricName.CREDITS_LEFT, "Timestamp": when, "Value": remaining, "Unit": "Count"},
     ]
     plan = pacing.credit_plan(minutely.DEFAULT_REGIONS, minutely.DEFAULT_CREDIT_RESERVE)
     if plan is None:
@@ -84,7 +85,9 @@ def credit_metric_data(ingested: list[str] | list[dict[str, Any]]) -> list[dict[
     start = minute - minute % period
     later = sum(plan.fetches_at(m) for m in range(minute + 1, start + period))
     projected = remaining - later * plan.credits_per_fetch
-    data.append({"MetricName": "ProjectedCreditsAtRefill", "Timestamp": when, "Value": projected, "Unit": "Count"})
+    data.append(
+        {"MetricName": MetricName.PROJECTED_CREDITS_AT_REFILL, "Timestamp": when, "Value": projected, "Unit": "Count"}
+    )
     first = next((m for m in range(start, start + period) if plan.fetches_at(m)), None)
     if minute == first and remaining + spent != plan.tier.credits:
         log.warning(
@@ -103,12 +106,12 @@ def hour_metric_data(hour: datetime, counts: dict[str, int]) -> list[dict[str, A
     counts = {**counts, "minutes_planned": len(pacing.planned_minutes(hour))}
     return [
         {
-            "MetricName": "HourCompleteness",
+            "MetricName": MetricName.HOUR_COMPLETENESS,
             "Timestamp": hour,
             "Value": 100 * compaction.completeness(counts),
             "Unit": "Percent",
         },
-        {"MetricName": "CompactedRows", "Timestamp": hour, "Value": counts["rows"], "Unit": "Count"},
+        {"MetricName": MetricName.COMPACTED_ROWS, "Timestamp": hour, "Value": counts["rows"], "Unit": "Count"},
     ]
 
 
@@ -118,7 +121,7 @@ def reconciliation_metric_data(summary: dict[str, Any]) -> list[dict[str, Any]]:
     day = datetime.strptime(summary["day"], "%Y-%m-%d").replace(tzinfo=UTC)
     return [
         {
-            "MetricName": "HoursNotReconciled",
+            "MetricName": MetricName.HOURS_NOT_RECONCILED,
             "Timestamp": day,
             "Value": len(summary["hours_not_reconciled"]),
             "Unit": "Count",
@@ -129,5 +132,5 @@ def reconciliation_metric_data(summary: dict[str, Any]) -> list[dict[str, Any]]:
 def deadline_metric_data(dag_id: str) -> list[dict[str, Any]]:
     """CloudWatch ``MetricData``: one missed freshness deadline, for ``dag_id`` and over every DAG
     (the series the stack alarms on)."""
-    datum = {"MetricName": "DeadlineMissed", "Value": 1, "Unit": "Count"}
+    datum = {"MetricName": MetricName.DEADLINE_MISSED, "Value": 1, "Unit": "Count"}
     return [{**datum, "Dimensions": [{"Name": "dag_id", "Value": dag_id}]}, datum]

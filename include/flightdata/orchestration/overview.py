@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flightdata import lake, resources, schema
-from flightdata.resources import Resources
+from flightdata.resources import MetricName, Resources
 from flightdata.storage import S3Store
 
 HOURS = 24
@@ -41,7 +41,7 @@ def _hourly(cloudwatch: Any, names: Resources, metric: str, since: datetime, unt
 def _credits_left(cloudwatch: Any, names: Resources, since: datetime, until: datetime) -> float | None:
     points = cloudwatch.get_metric_statistics(
         Namespace=names.metrics_namespace,
-        MetricName="CreditsLeft",
+        MetricName=MetricName.CREDITS_LEFT,
         StartTime=since,
         EndTime=until,
         Period=60,
@@ -83,8 +83,8 @@ def last_day(s3: Any, glue: Any, cloudwatch: Any, names: Resources, now: datetim
     until = (now or datetime.now(UTC)).astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     since = until - timedelta(hours=HOURS)
     hours = [since + timedelta(hours=i) for i in range(HOURS)]
-    records = _hourly(cloudwatch, names, "Records", since, until)
-    valid = _hourly(cloudwatch, names, "ValidRecords", since, until)
+    records = _hourly(cloudwatch, names, MetricName.RECORDS, since, until)
+    valid = _hourly(cloudwatch, names, MetricName.VALID_RECORDS, since, until)
     compacted = _compactions(glue, names, hours)
     rows = []
     for hour in reversed(hours):
@@ -102,7 +102,7 @@ def last_day(s3: Any, glue: Any, cloudwatch: Any, names: Resources, now: datetim
         "hours": rows,
         "credits_left": _credits_left(cloudwatch, names, since, until),
         # freshness deadlines missed by any DAG (Airflow 3.1 and later: flightdata.orchestration.deadlines)
-        "deadlines_missed": int(sum(_hourly(cloudwatch, names, "DeadlineMissed", since, until).values())),
+        "deadlines_missed": int(sum(_hourly(cloudwatch, names, MetricName.DEADLINE_MISSED, since, until).values())),
         "reports": reports(s3, names),
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

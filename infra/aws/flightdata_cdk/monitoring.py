@@ -15,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from flightdata import credits
-from flightdata.resources import BLOCKED_METRIC, BLOCKED_MINUTES_TO_ALARM, Resources
+from flightdata.resources import BLOCKED_MINUTES_TO_ALARM, MetricName, Resources
 
 
 class Monitoring(Construct):
@@ -60,7 +60,7 @@ class Monitoring(Construct):
                 self,
                 "QualityScoreLow",
                 alarm_description="Data quality score under 95% for 5 minutes",
-                metric=metric("QualityScore", "Average", 5),
+                metric=metric(MetricName.QUALITY_SCORE, "Average", 5),
                 threshold=95,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -70,7 +70,7 @@ class Monitoring(Construct):
                 self,
                 "NoRecords",
                 alarm_description="No state vectors processed for 5 minutes",
-                metric=metric("Records", "Sum", 5),
+                metric=metric(MetricName.RECORDS, "Sum", 5),
                 threshold=1,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -92,7 +92,7 @@ class Monitoring(Construct):
                     "At this rate the OpenSky credits left at the next refill fall below the reserve: "
                     "check flightdata.opensky_tier and the regions (flightdata plan)"
                 ),
-                metric=metric("ProjectedCreditsAtRefill", "Minimum", 5),
+                metric=metric(MetricName.PROJECTED_CREDITS_AT_REFILL, "Minimum", 5),
                 threshold=credits.DEFAULT_RESERVE,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -100,7 +100,7 @@ class Monitoring(Construct):
             ),
             cloudwatch.Alarm(
                 self,
-                "OpenSkyBlocked",
+                MetricName.OPENSKY_BLOCKED,
                 alarm_description=(
                     f"OpenSky refused the ingestion function or could not be reached for "
                     f"{BLOCKED_MINUTES_TO_ALARM} minutes in a row (it may block AWS addresses: set https_proxy "
@@ -108,7 +108,7 @@ class Monitoring(Construct):
                 ),
                 metric=cloudwatch.Metric(
                     namespace=names.metrics_namespace,
-                    metric_name=BLOCKED_METRIC,
+                    metric_name=MetricName.OPENSKY_BLOCKED,
                     # Powertools' Metrics adds the function's service name as a dimension.
                     dimensions_map={"service": names.ingestion_function},
                     statistic="Sum",
@@ -122,12 +122,12 @@ class Monitoring(Construct):
             ),
             cloudwatch.Alarm(
                 self,
-                "DeadlineMissed",
+                MetricName.DEADLINE_MISSED,
                 alarm_description=(
                     "A DAG run had not finished within its freshness deadline (Airflow deadline alerts, "
                     "flightdata.orchestration.deadlines); the dag_id dimension names which"
                 ),
-                metric=metric("DeadlineMissed", "Sum", 5),
+                metric=metric(MetricName.DEADLINE_MISSED, "Sum", 5),
                 threshold=0,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -135,11 +135,11 @@ class Monitoring(Construct):
             ),
             cloudwatch.Alarm(
                 self,
-                "HoursNotReconciled",
+                MetricName.HOURS_NOT_RECONCILED,
                 alarm_description="The daily report found hours whose curated rows differ from their committed rows",
                 metric=cloudwatch.Metric(
                     namespace=names.metrics_namespace,
-                    metric_name="HoursNotReconciled",
+                    metric_name=MetricName.HOURS_NOT_RECONCILED,
                     statistic="Maximum",
                     period=cdk.Duration.days(1),
                 ),
@@ -167,9 +167,13 @@ class Monitoring(Construct):
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=names.dashboard)
         dashboard.add_widgets(
-            cloudwatch.GraphWidget(title="Records per minute", left=[metric("Records", "Sum")], width=8),
-            cloudwatch.GraphWidget(title="Quality score (%)", left=[metric("QualityScore", "Average")], width=8),
-            cloudwatch.GraphWidget(title="OpenSky credits left", left=[metric("CreditsLeft", "Minimum")], width=8),
+            cloudwatch.GraphWidget(title="Records per minute", left=[metric(MetricName.RECORDS, "Sum")], width=8),
+            cloudwatch.GraphWidget(
+                title="Quality score (%)", left=[metric(MetricName.QUALITY_SCORE, "Average")], width=8
+            ),
+            cloudwatch.GraphWidget(
+                title="OpenSky credits left", left=[metric(MetricName.CREDITS_LEFT, "Minimum")], width=8
+            ),
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
