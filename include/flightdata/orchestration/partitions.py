@@ -2,7 +2,11 @@
 staged swap that compaction and flight segmentation share, where a query writes a run's
 files to a location of its own, then the table's partition moves there and what it pointed
 at before is deleted. Readers see the old files or the new ones, never a mix, and a failed
-run's files are removed without touching what is published."""
+run's files are removed without touching what is published.
+
+They take boto3 clients, not the provider's GlueCatalogHook and S3Hook: the hook has no
+UpdatePartition or DeleteTable, which the swap needs, and the local harness (replay,
+segment) runs these same functions outside Airflow."""
 
 from __future__ import annotations
 
