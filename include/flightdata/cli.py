@@ -18,8 +18,6 @@ from pathlib import Path
 import orjson
 
 from flightdata import credits, lake
-from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot
-from flightdata.etl.snapshot import process_snapshot
 from flightdata.lake import SnapshotContext
 from flightdata.storage import DirectoryStore
 
@@ -27,6 +25,10 @@ COMMANDS_GROUP = "flightdata.commands"
 
 
 def _transform(args: argparse.Namespace) -> int:
+    # The ETL (pyarrow, numpy) loads when a snapshot is transformed, not for every command.
+    from flightdata.etl.parse import MalformedSnapshotError, parse_snapshot
+    from flightdata.etl.snapshot import process_snapshot
+
     try:
         body = Path(args.snapshot).read_bytes()
     except OSError as exc:
