@@ -4,6 +4,9 @@ Airflow computes a task's links when the task finishes, in the worker, and keeps
 the task instance. Each link here reads what the task returned (the ingestion or transform
 function's answer, the Athena query id) or what its run planned (the report's day), so it
 points at something that exists, and at nothing (no button) when the task wrote nothing.
+Not the provider's way of storing link parameters as the task runs and reading them back
+by key: what a link needs is the task's return value, which is stored anyway, and a second
+copy of it could disagree with the first.
 
 On AWS a link opens the AWS console in the region of the ``aws_default`` connection. On
 the local stack (the connection names an ``endpoint_url``) it opens the flightdata plugin's
