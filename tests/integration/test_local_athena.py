@@ -228,6 +228,19 @@ def test_a_sequence_within_the_limit_runs(lake):
     assert rows(lake["athena"], execution["QueryExecutionId"])[1] == ["10000", "1441"]
 
 
+def test_count_if_over_no_rows_is_zero_as_on_athena(lake):
+    """Trino's count_if counts from 0; DuckDB's gave null over no rows, and an empty day's
+    data checks then read as checks that gave no result."""
+    execution = run_query(
+        lake["athena"],
+        "SELECT 'none' AS hours, count_if(origin_country = 'US') AS us FROM flights WHERE hour = '09'"
+        " UNION ALL SELECT 'one', count_if(origin_country = 'US') FROM flights WHERE hour = '00'",
+        lake["database"],
+    )
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    assert sorted(rows(lake["athena"], execution["QueryExecutionId"])[1:]) == [["none", "0"], ["one", "2"]]
+
+
 def test_output_location_comes_from_the_workgroup(lake):
     athena = lake["athena"]
     group = f"wg-{uuid.uuid4().hex[:6]}"

@@ -103,6 +103,20 @@ def guard_sequences(query: exp.Expression) -> exp.Expression:
     return query
 
 
+def count_if_counts(query: exp.Expression) -> exp.Expression:
+    """Every ``count_if(condition)`` counts as Athena's does: 0 over no rows, where DuckDB's
+    gives null. It becomes ``count(*) FILTER (WHERE condition)``, which DuckDB counts from 0
+    (and which may still take an OVER clause)."""
+    for node in list(query.find_all(exp.CountIf)):
+        node.replace(
+            exp.Filter(
+                this=exp.Count(this=exp.Star()),
+                expression=exp.Where(this=node.this.copy()),
+            )
+        )
+    return query
+
+
 class Engine:
     """Runs SELECTs for one query; ``client(service)`` gives boto3 clients of the query's region."""
 
@@ -132,7 +146,7 @@ class Engine:
         )
 
     def select(self, query: exp.Expression, database: str, con: duckdb.DuckDBPyConnection, scan: Scan) -> Rows:
-        query = guard_sequences(query.copy())
+        query = count_if_counts(guard_sequences(query.copy()))
         ctes = {cte.alias_or_name for cte in query.find_all(exp.CTE)}
         for n, table_node in enumerate(list(query.find_all(exp.Table))):
             if not table_node.db and table_node.name in ctes:
