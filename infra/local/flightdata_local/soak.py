@@ -21,46 +21,25 @@ written and every hour reconciles.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import os
 import random
-import signal
 import sys
 import threading
 import time
-from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import psutil
-import pyarrow.parquet as pq
-import requests
 
-from flightdata import lake, resources
-from flightdata.etl.commit import Commit, sha256
-from flightdata.storage import S3Store
-from flightdata_local import airflow_stack
+from flightdata_local import airflow_stack, chaos, lake_audit
 from flightdata_local.airflow_stack import AirflowApi
 from flightdata_local.services import LocalServices, StackError, free_port, local_services
 
-FAULTS = ("429", "503", "slow", "truncated")
 BACKFILL_CHUNK = 30
 ATTEMPTS = 10
 UNFINISHED = ("queued", "running")
 MB = 1024 * 1024
-
-
-@dataclass
-class Faults:
-    """What the chaos thread did."""
-
-    opensky: int = 0
-    endpoint_kills: int = 0
-    lambda_kills: int = 0
 
 
 def run(minutes: int, gap: int, kills: int, root: Path, seed: int = 7) -> int:
@@ -77,18 +56,20 @@ def soak(stack: LocalServices, api: AirflowApi, minutes: int, gap: int, kills: i
     started, since = time.monotonic(), datetime.now(UTC)
     endpoint_rss_start = psutil.Process(stack.endpoint_process.pid).memory_info().rss
     window = _window(minutes, gap)
-    faults = Faults()
-    stop_chaos = threading.Event()
-    chaos = threading.Thread(
-        target=_chaos, args=(stack, faults, stop_chaos, kills, len(window), random.Random(seed)), daemon=True
+    faults = chaos.Faults()
+    stop_faults = threading.Event()
+    injector = threading.Thread(
+        target=chaos.inject,
+        args=(stack, faults, stop_faults, kills, len(window), random.Random(seed)),
+        daemon=True,
     )
-    chaos.start()
+    injector.start()
     try:
         _backfill(api, "opensky_state_vectors", window, reprocess="none")
         _wait_for_runs(api, "opensky_state_vectors", window)
     finally:
-        stop_chaos.set()
-        chaos.join()
+        stop_faults.set()
+        injector.join()
     first_pass = _run_states(api, "opensky_state_vectors", window)
     failed_first = [m for m, state in first_pass.items() if state == "failed"]
     if failed_first:  # an operator's one rerun of what failed
@@ -109,8 +90,8 @@ def soak(stack: LocalServices, api: AirflowApi, minutes: int, gap: int, kills: i
 
     states = _run_states(api, "opensky_state_vectors", window)
     skipped = _skipped_minutes(api, window)
-    check = _check_lake(stack, window, hours)
-    check["problems"] += _check_reports(stack, days, hours)
+    check = lake_audit.audit_lake(stack, window, hours)
+    check["problems"] += lake_audit.audit_reports(stack, days, hours)
     rss_end = psutil.Process(stack.endpoint_process.pid).memory_info().rss
     state_mb = sum(p.stat().st_size for p in (stack.root / "aws-state").rglob("*") if p.is_file()) / MB
     failed = sum(1 for s in states.values() if s == "failed")
@@ -258,149 +239,6 @@ def _skipped_minutes(api: AirflowApi, window: list[datetime]) -> list[datetime]:
     wanted = set(window)
     found = {datetime.fromisoformat(ti["logical_date"]).astimezone(UTC) for ti in skipped if ti.get("logical_date")}
     return sorted(found & wanted)
-
-
-def _chaos(
-    stack: LocalServices, faults: Faults, done: threading.Event, kills: int, runs: int, rng: random.Random
-) -> None:
-    """An OpenSky fault every 10-25 s; ``kills`` SIGKILLs spread over the run, alternating
-    between the endpoint itself and a Lambda process it is running."""
-    kill_times = sorted(rng.uniform(0.1, 0.8) for _ in range(kills))
-    started = time.monotonic()
-    expected_s = max(60.0, runs * 2.5)  # the rough length of the flights backfill
-    while not done.wait(rng.uniform(10, 25)):
-        kind = rng.choice(FAULTS)
-        try:
-            requests.post(f"{stack.sim_url}/_sim/faults", json={"kind": kind, "count": 1}, timeout=5)
-            faults.opensky += 1
-        except requests.RequestException:
-            pass
-        if kill_times and (time.monotonic() - started) / expected_s >= kill_times[0]:
-            kill_times.pop(0)
-            if (faults.endpoint_kills + faults.lambda_kills) % 2 == 0:
-                stack.kill_endpoint()
-                faults.endpoint_kills += 1
-            elif _kill_a_lambda(stack, done):
-                faults.lambda_kills += 1
-
-
-def _kill_a_lambda(stack: LocalServices, done: threading.Event) -> bool:
-    """SIGKILL the first Lambda process the endpoint starts from now on (within a minute)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not done.is_set():
-        for child in psutil.Process(stack.endpoint_process.pid).children(recursive=True):
-            try:
-                if "localaws.lambda_runner" in " ".join(child.cmdline()):
-                    os.kill(child.pid, signal.SIGKILL)
-                    return True
-            except psutil.Error:
-                continue
-        time.sleep(0.05)
-    return False
-
-
-def _check_lake(stack: LocalServices, window: list[datetime], hours: list[datetime]) -> dict[str, Any]:
-    s3 = stack.client("s3")
-    store = S3Store(stack.names.lake_bucket, s3)
-    keys, body = store.list, store.get
-    minutes = set(window)
-    problems: list[str] = []
-    lost = half = committed = 0
-    committed_rows: dict[datetime, int] = defaultdict(int)
-    named: set[str] = set()
-    for hour in hours:
-        for key in keys(lake.hour_prefix(resources.COMMITS, hour)):
-            commit = Commit.from_parquet(body(key))
-            if commit.snapshot_time not in minutes:
-                continue
-            committed += 1
-            committed_rows[hour] += commit.valid
-            named.update(commit.keys)
-            if commit.records != commit.valid + commit.quarantined:
-                lost += commit.records - commit.valid - commit.quarantined
-                problems.append(f"{key}: fetched {commit.records} != valid + quarantined")
-            for object_key, digest in (
-                (commit.processed_key, commit.processed_sha256),
-                (commit.quarantine_key, commit.quarantine_sha256),
-            ):
-                try:
-                    if sha256(body(object_key)) != digest:
-                        half += 1
-                        problems.append(f"{object_key}: checksum differs from its commit")
-                except s3.exceptions.NoSuchKey:
-                    half += 1
-                    problems.append(f"{object_key}: named by {key} but missing")
-        for kind in (resources.PROCESSED, resources.QUARANTINE):
-            for key in keys(lake.hour_prefix(kind, hour)):
-                if lake.minute_of_key(key) in minutes and key not in named:
-                    half += 1
-                    problems.append(f"{key}: no commit names it")
-        for key in keys(lake.hour_prefix(resources.RAW, hour)):
-            minute = lake.minute_of_key(key)
-            region = key.rsplit("/", 1)[-1].split("_", 1)[1].split(".", 1)[0]
-            if minute in minutes and not store.exists(lake.commit_key(minute, region)):
-                rows = len(json.loads(gzip.decompress(body(key))).get("states") or [])
-                lost += rows
-                problems.append(f"{key}: landed with {rows} rows, never committed")
-    reconciled = 0
-    for hour in hours:
-        # each hour was compacted more than once (a late minute's recompaction, then the
-        # backfill's): only the last compaction's files may stay
-        runs = {
-            key.split("/run=")[1].split("/")[0] for key in keys(f"{resources.CURATED}/{lake.partition_path(hour)}/")
-        }
-        curated = _curated_rows(stack, hour)
-        if len(runs) > 1:
-            problems.append(f"hour {hour:%H}: the files of {len(runs)} compactions stay: {sorted(runs)}")
-        elif curated != committed_rows[hour]:
-            problems.append(f"hour {hour:%H}: curated {curated} != committed {committed_rows[hour]}")
-        else:
-            reconciled += 1
-    return {
-        "committed": committed,
-        "lost_rows": lost,
-        "half_snapshots": half,
-        "reconciled": reconciled,
-        "problems": problems,
-    }
-
-
-def _check_reports(stack: LocalServices, days: list[str], hours: list[datetime]) -> list[str]:
-    """The daily report of each day exists and finds every soaked hour reconciled."""
-    s3 = stack.client("s3")
-    problems = []
-    for day in days:
-        key = f"{resources.REPORTS}/date={day}/summary.json"
-        try:
-            summary = json.loads(s3.get_object(Bucket=stack.names.lake_bucket, Key=key)["Body"].read())
-        except s3.exceptions.NoSuchKey:
-            problems.append(f"no daily report for {day}")
-            continue
-        ours = {f"{h:%H}" for h in hours if f"{h:%Y-%m-%d}" == day}
-        flagged = sorted(ours & set(summary["hours_not_reconciled"]))
-        if flagged:
-            problems.append(f"the report of {day} finds hours {flagged} not reconciled")
-    return problems
-
-
-def _curated_rows(stack: LocalServices, hour: datetime) -> int:
-    """Rows in the curated hour, read from the files its Glue partition points at."""
-    glue, s3 = stack.client("glue"), stack.client("s3")
-    try:
-        partition = glue.get_partition(
-            DatabaseName=stack.names.glue_database,
-            TableName=stack.names.tables[resources.CURATED],
-            PartitionValues=list(lake.partition_values(hour).values()),
-        )["Partition"]
-    except glue.exceptions.EntityNotFoundException:
-        return 0
-    bucket, _, prefix = partition["StorageDescriptor"]["Location"].removeprefix("s3://").partition("/")
-    total = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            data = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-            total += pq.ParquetFile(io.BytesIO(data)).metadata.num_rows
-    return total
 
 
 def main() -> int:
