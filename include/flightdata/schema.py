@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 METRES_TO_FEET = 3.28084
+EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG), for great-circle distances
 
 
 @dataclass(frozen=True)

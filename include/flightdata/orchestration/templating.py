@@ -11,8 +11,9 @@ from typing import Any
 import jinja2
 from jinja2 import pass_context
 
+from flightdata.schema import EARTH_RADIUS_KM
+
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
-EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG)
 
 
 @cache

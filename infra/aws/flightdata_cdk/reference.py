@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from flightdata import resources, schema
-from flightdata.orchestration.templating import EARTH_RADIUS_KM
+from flightdata.schema import EARTH_RADIUS_KM
 
 BUILD = Path(__file__).resolve().parents[3] / "build" / resources.REFERENCE  # the CDK asset's folder
 _ICAO = re.compile(r"^[A-Z]{4}$")

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from flightdata.orchestration.templating import EARTH_RADIUS_KM
+from flightdata.schema import EARTH_RADIUS_KM
 
 SAMPLES = {"quickstart": "traffic/data/samples/collections/quickstart.json.gz"}
 FEET_M = 0.3048
