@@ -123,3 +123,26 @@ def test_a_cold_start_compiles_nothing_from_the_lambda_zip(lambda_zip, tmp_path)
     pyc = zipfile.ZipFile(package.ZIP_PATH).read("flightdata/lambdas/__pycache__/ingestion.cpython-312.pyc")
     assert b"/var/task/flightdata/lambdas/ingestion.py" in pyc  # tracebacks name Lambda's paths
     assert str(package.ROOT).encode() not in pyc
+
+
+def test_the_lambda_package_pins_what_the_default_airflow_versions_constraints_pin():
+    """The functions run the ETL on the versions the tests run it on (the default venv's)."""
+    from flightdata_cdk.versions import DEFAULT_AIRFLOW_VERSION
+
+    constraints = package.ROOT / "constraints" / f"constraints-{DEFAULT_AIRFLOW_VERSION}-python3.12.txt"
+    pinned = dict(line.split("==", 1) for line in constraints.read_text().splitlines() if "==" in line)
+    pinned = {name.lower(): version.strip() for name, version in pinned.items()}
+    ours = {}
+    for line in package.REQUIREMENTS.read_text().splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if requirement:
+            name, version = requirement.split("==")
+            ours[name.lower()] = version
+    assert {name: version for name, version in ours.items() if pinned.get(name, version) != version} == {}
+    assert {"numpy", "pyarrow", "orjson"} <= set(ours) & set(pinned)
+
+
+def test_the_unpacked_lambda_package_stays_under_lambdas_limit():
+    """Lambda refuses a function whose unzipped code passes 250 MB (bytecode included)."""
+    unpacked = sum(info.file_size for info in zipfile.ZipFile(package.build()).infolist())
+    assert unpacked < 250 * 1024 * 1024 * 0.95, f"{unpacked / 1024 / 1024:.0f} MB"

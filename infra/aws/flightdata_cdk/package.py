@@ -32,7 +32,9 @@ REQUIREMENTS = HERE / "lambda-requirements.txt"
 PACKAGE_SOURCE = ROOT / "include" / "flightdata"
 BUILD = ROOT / "build" / "lambda"
 ZIP_PATH = BUILD / "flightdata-lambda.zip"
-PLATFORM = "aarch64-manylinux_2_17"
+# Lambda's python3.12 runtime is Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels run
+# there, and numpy 2.5 ships no older ones for arm64.
+PLATFORM = "aarch64-manylinux_2_28"
 RUNTIME_PYTHON = (3, 12)  # bytecode only loads on the version that wrote it
 TASK_ROOT = "/var/task"  # where Lambda unpacks a zip
 UV = Path(sys.executable).with_name("uv")
@@ -66,7 +68,7 @@ def _inputs_digest() -> str:
 
 def host_platform() -> str:
     """This machine's platform in uv's spelling, for a copy of the package that runs here."""
-    return f"{platform.machine()}-manylinux_2_17"
+    return f"{platform.machine()}-manylinux_2_28"
 
 
 def populate(site: Path, target_platform: str = PLATFORM, bytecode: bool = True) -> None:
