@@ -20,7 +20,10 @@ def test_a_short_soak_loses_nothing_and_every_hour_reconciles(shared_stack, caps
     assert figures["lost_rows"] == "0"
     assert figures["half_snapshots"] == "0"
     assert figures["reconciled"] == figures["hours"] == "2"
-    assert int(figures["compactions"]) >= 2 * 2  # so "one compaction's files stay" is tested
+    # so that "only one compaction's files stay" is tested: some hour was compacted twice. Each
+    # hour is usually compacted twice (a late minute's recompaction, then the backfill's), but
+    # a SIGKILL can fail a recompaction, which the backfill's run then makes good.
+    assert int(figures["compactions"]) > int(figures["hours"])
     assert int(figures["committed"]) + int(figures["skipped"]) + int(figures["failed"]) >= 10
     assert "endpoint_kills=1" in out
     assert "report" not in out.split("problems:")[1]
