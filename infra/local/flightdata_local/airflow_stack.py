@@ -25,7 +25,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -241,6 +241,16 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _every_page(key: str, page: Callable[[int], Any]) -> list[dict[str, Any]]:
+    """The ``key`` items of every page ``page(offset)`` answers, until ``total_entries``."""
+    items: list[dict[str, Any]] = []
+    while True:
+        found = page(len(items))
+        items += found[key]
+        if not found[key] or len(items) >= found["total_entries"]:
+            return items
+
+
 class AirflowApi:
     """Airflow's REST API (``/api/v2``) as the admin user, with the DAG run calls the harness
     and the tests need."""
@@ -272,12 +282,9 @@ class AirflowApi:
     def listed(self, path: str, key: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every item of a paged list: Airflow answers at most ``[api] maximum_page_limit``
         items a page (100 by default), however large a ``limit`` asks for."""
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self.call("GET", path, params={**(params or {}), "limit": PAGE, "offset": len(items)})
-            items += page[key]
-            if not page[key] or len(items) >= page["total_entries"]:
-                return items
+        return _every_page(
+            key, lambda offset: self.call("GET", path, params={**(params or {}), "limit": PAGE, "offset": offset})
+        )
 
     def dag_runs(self, dag_id: str, **filters: Any) -> list[dict[str, Any]]:
         """Every run of ``dag_id`` (``~`` for all DAGs) that the API's run filters select."""
@@ -289,13 +296,11 @@ class AirflowApi:
     def task_instances_where(self, **filters: Any) -> list[dict[str, Any]]:
         """Every task instance, across runs and DAGs, that the batch list's filters select
         (``dag_ids``, ``task_ids``, ``state``, dates)."""
-        items: list[dict[str, Any]] = []
-        while True:
-            body = {**filters, "page_limit": PAGE, "page_offset": len(items)}
-            page = self.call("POST", "dags/~/dagRuns/~/taskInstances/list", json=body)
-            items += page["task_instances"]
-            if not page["task_instances"] or len(items) >= page["total_entries"]:
-                return items
+        path = "dags/~/dagRuns/~/taskInstances/list"
+        return _every_page(
+            "task_instances",
+            lambda offset: self.call("POST", path, json={**filters, "page_limit": PAGE, "page_offset": offset}),
+        )
 
     def wait_for_dags(self, unpause: frozenset[str] = PIPELINE_DAGS, timeout_s: float = 300) -> None:
         """Until the DAG processor has parsed every DAG of the project; unpause ``unpause``.
@@ -385,11 +390,12 @@ class AirflowApi:
     def run_ids(self, dag_id: str) -> list[str]:
         return [r["dag_run_id"] for r in self.dag_runs(dag_id)]
 
-    def wait_idle(self, timeout_s: float = 900) -> None:
-        """Until no run of any DAG is queued or running (the runs that runs triggered included)."""
+    def wait_idle(self, dag_id: str = "~", timeout_s: float = 900) -> None:
+        """Until no run of ``dag_id`` (``~``: of any DAG) is queued or running, the runs that
+        runs triggered included."""
         deadline = time.monotonic() + timeout_s
         while True:
-            found = self.call("GET", "dags/~/dagRuns", params={"state": ["queued", "running"], "limit": 100})
+            found = self.call("GET", f"dags/{dag_id}/dagRuns", params={"state": ["queued", "running"], "limit": PAGE})
             if not found["dag_runs"]:
                 return
             self.airflow.check()

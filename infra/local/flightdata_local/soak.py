@@ -82,11 +82,11 @@ def soak(stack: LocalServices, api: AirflowApi, minutes: int, gap: int, kills: i
     # all of its minutes were in; each hour is compacted once more after them.
     _backfill(api, "opensky_compaction", compactions, reprocess="completed")
     _wait_for_runs(api, "opensky_compaction", compactions)
-    _wait_for_all_runs(api, "opensky_compaction")  # the recompactions late minutes asked for
+    api.wait_idle("opensky_compaction", timeout_s=6 * 3600)  # the recompactions late minutes asked for
     days = sorted({f"{m:%Y-%m-%d}" for m in window})
     for day in days:
         api.trigger("opensky_daily_report", conf={"day": day})
-    _wait_for_all_runs(api, "opensky_daily_report")
+    api.wait_idle("opensky_daily_report", timeout_s=6 * 3600)
 
     states = _run_states(api, "opensky_state_vectors", window)
     skipped = _skipped_minutes(api, window)
@@ -187,16 +187,6 @@ def _wait_for_backfills(api: AirflowApi, dag_id: str, timeout_s: float = 6 * 360
         api.airflow.check()
         time.sleep(2)
     raise StackError(f"{dag_id}: a backfill is still running after {timeout_s:.0f} s")
-
-
-def _wait_for_all_runs(api: AirflowApi, dag_id: str, timeout_s: float = 6 * 3600) -> None:
-    """Until no run of ``dag_id`` is queued or running (triggered ones included)."""
-    deadline = time.monotonic() + timeout_s
-    while api.count_runs(dag_id, state=list(UNFINISHED)):
-        if time.monotonic() > deadline:
-            raise StackError(f"{dag_id}: runs still queued or running after {timeout_s:.0f} s")
-        api.airflow.check()
-        time.sleep(1)
 
 
 def _run_states(api: AirflowApi, dag_id: str, logical_dates: list[datetime]) -> dict[datetime, str]:
