@@ -58,9 +58,10 @@ def accepted(name: str, condition: str, says: str) -> Check:
 
 def exists_in(column: str, table: str, key: str) -> Check:
     """Every value of ``column`` is a ``key`` of the reference ``table`` (a null is no value)."""
+    name = table.rpartition(".")[2]  # without its database
     return Check(
-        f"{column}_in_{table.rpartition('.')[2]}",
-        f"{column} is an {table.rpartition('.')[2]}.{key}",
+        f"{column}_in_{name}",
+        f"{column} is an {name}.{key}",
         f"(SELECT count(*) FROM {{table}} WHERE {column} IS NOT NULL"
         f" AND {column} NOT IN (SELECT {key} FROM {table} WHERE {key} IS NOT NULL))",
     )

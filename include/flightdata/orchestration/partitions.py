@@ -11,7 +11,6 @@ segment) runs these same functions outside Airflow."""
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 from datetime import datetime
 from typing import Any
@@ -45,9 +44,8 @@ def repoint_partition(
 ) -> str | None:
     """Point the partition ``values`` of the ``kind`` table at ``location`` (creating it if
     need be); returns where it pointed before, if it existed."""
-    table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[kind])["Table"]
-    descriptor = {**table["StorageDescriptor"], "Location": location}
-    partition = {"Values": values, "StorageDescriptor": descriptor, "Parameters": parameters}
+    table = _table(glue, names, kind)
+    partition = {"Values": values, "StorageDescriptor": _located(table, location), "Parameters": parameters}
     try:
         existing = glue.get_partition(
             DatabaseName=names.glue_database, TableName=table["Name"], PartitionValues=values
@@ -82,9 +80,8 @@ def register_partitions(glue: Any, names: resources.Resources, snapshot_time: da
     values = lake.partition_values(snapshot_time)
     added = []
     for kind in (resources.PROCESSED, resources.QUARANTINE, resources.COMMITS):
-        table = glue.get_table(DatabaseName=names.glue_database, Name=names.tables[kind])["Table"]
-        descriptor = copy.deepcopy(table["StorageDescriptor"])
-        descriptor["Location"] = f"{names.table_location(kind)}{lake.partition_path(snapshot_time)}/"
+        table = _table(glue, names, kind)
+        descriptor = _located(table, f"{names.table_location(kind)}{lake.partition_path(snapshot_time)}/")
         try:
             glue.create_partition(
                 DatabaseName=names.glue_database,
@@ -95,3 +92,12 @@ def register_partitions(glue: Any, names: resources.Resources, snapshot_time: da
         except glue.exceptions.AlreadyExistsException:
             log.info("partition %s of %s exists already", values, table["Name"])
     return added
+
+
+def _table(glue: Any, names: resources.Resources, kind: str) -> dict[str, Any]:
+    return glue.get_table(DatabaseName=names.glue_database, Name=names.tables[kind])["Table"]
+
+
+def _located(table: dict[str, Any], location: str) -> dict[str, Any]:
+    """The table's storage descriptor (columns, formats, SerDe) for a partition at ``location``."""
+    return {**table["StorageDescriptor"], "Location": location}
