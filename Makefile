@@ -16,10 +16,15 @@ DEV_CONSTRAINTS := constraints/dev-$(AIRFLOW_VERSION).txt
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 SAMPLES := $(VENV)/samples/.downloaded
 UV := $(BIN)/uv
+# The ETL's C reader, built for this machine (the Lambda package builds its own for arm64).
+READER := include/flightdata/etl/_flat_arrays-$(shell uname -m).so
 
 .PHONY: setup test lint unit demo up bench clean docs
 
-setup: $(STAMP) $(SAMPLES)
+setup: $(STAMP) $(SAMPLES) $(READER)
+
+$(READER): include/flightdata/etl/flat_arrays.c infra/aws/flightdata_cdk/native.py | $(STAMP)
+	$(BIN)/python -m flightdata_cdk.native
 
 $(STAMP): pyproject.toml infra/local/pyproject.toml infra/aws/pyproject.toml requirements.txt requirements-dev.txt infra/aws/requirements.txt $(CONSTRAINTS) $(DEV_CONSTRAINTS)
 	@py=$$(scripts/find-python) && echo "creating $(VENV) with $$py" && rm -rf $(VENV) && $$py -m venv $(VENV)
@@ -55,7 +60,7 @@ lint: $(STAMP) $(NPM_STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --quiet
 
-unit: $(STAMP) $(SAMPLES)
+unit: $(STAMP) $(SAMPLES) $(READER)
 	$(BIN)/pytest tests/unit -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
 
 # Coverage of what ships (include/flightdata), subprocesses included; below the floor fails.
@@ -63,7 +68,7 @@ unit: $(STAMP) $(SAMPLES)
 # The checks run beside the tests (build/lint.log, printed at the end): the shared stack's
 # worker spends much of its time waiting on Airflow, so they cost no wall time there.
 PYTEST_WORKERS ?= auto
-test: $(STAMP) $(NPM_STAMP) $(SAMPLES)
+test: $(STAMP) $(NPM_STAMP) $(SAMPLES) $(READER)
 	@mkdir -p build
 	@$(MAKE) --no-print-directory lint > build/lint.log 2>&1 & lint=$$!; \
 	$(BIN)/pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
@@ -72,13 +77,13 @@ test: $(STAMP) $(NPM_STAMP) $(SAMPLES)
 	cat build/lint.log; if [ $$linted -ne 0 ]; then echo "make lint failed (exit $$linted)"; fi; \
 	echo "--- the tests:"; tail -n 1 build/pytest.log; exit $$(( tests != 0 ? tests : linted ))
 
-demo: $(STAMP)
+demo: $(STAMP) $(READER)
 	$(BIN)/flightdata-local demo
 
-up: $(STAMP)
+up: $(STAMP) $(READER)
 	$(BIN)/flightdata-local up
 
-bench: $(STAMP) $(SAMPLES)
+bench: $(STAMP) $(SAMPLES) $(READER)
 	$(BIN)/python benchmarks/run.py
 
 clean:
@@ -105,5 +110,5 @@ deploy: bundle
 
 # A simulated day under the real scheduler, with faults (SOAK_MINUTES, SOAK_GAP_MINUTES, SOAK_KILLS).
 .PHONY: soak
-soak: $(STAMP)
+soak: $(STAMP) $(READER)
 	$(BIN)/python -m flightdata_local.soak

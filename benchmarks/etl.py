@@ -2,7 +2,7 @@
 minute: 7,306 state vectors), against orjson parsing of the same bytes.
 
 Prints one ``name value`` line per figure. Ratios compare figures measured in this run.
-The ETL puts the second core to work (the CSV read, a byte scan, the Parquet encode), so
+The ETL puts the second core to work (half of the C reader's rows, the Parquet encode), so
 ``etl_seconds`` is wall time on this machine; ``etl_cpu_seconds`` adds up every thread's
 time, which is what a single vCPU (a Lambda under 1,769 MB) would take.
 """

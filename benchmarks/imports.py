@@ -25,7 +25,7 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-from flightdata_cdk import package
+from flightdata_cdk import native, package
 
 REPEATS = 9
 # What the ingestion handler imported before: itself, plus the ETL modules it took
@@ -68,7 +68,7 @@ def cold_import_s(site: Path, modules: tuple[str, ...], preload: tuple[str, ...]
 def lambda_copies(workdir: Path) -> tuple[Path, Path]:
     """The Lambda package for this machine, as it was (sources only) and as it is now."""
     sources, compiled = workdir / "sources", workdir / "compiled"
-    package.populate(sources, package.host_platform(), bytecode=False)
+    package.populate(sources, native.host_platform(), bytecode=False)
     shutil.copytree(sources, compiled, copy_function=os.link)  # bytecode goes into new files
     package.compile_bytecode(compiled)
     return sources, compiled

@@ -6,6 +6,7 @@ The Lambda zip and the MWAA bundle are built for real and their entries listed.
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 import sysconfig
@@ -92,9 +93,26 @@ def test_the_local_deploy_ships_the_same_flightdata_sources_as_the_aws_lambda_zi
     local.write_bytes(build_code_zip())
 
     # Bytecode is the AWS zip's alone: a local function's directory is writable, so Python
-    # keeps its own after the first import.
+    # keeps its own after the first import. Each carries the C reader built for its machine.
     sources = [n for n in lambda_zip if n.startswith("flightdata/") and "__pycache__" not in n]
-    assert zipfile.ZipFile(local).namelist() == sources
+    aws_reader, local_reader = (f"flightdata/etl/_flat_arrays-{m}.so" for m in ("aarch64", platform.machine()))
+    assert sorted(zipfile.ZipFile(local).namelist()) == sorted(
+        [local_reader if n == aws_reader else n for n in sources]
+    )
+
+
+# ELF's e_machine (bytes 18-19, little-endian) for each architecture a reader is built for
+ELF_MACHINES = {"aarch64": 183, "x86_64": 62}
+
+
+def test_the_lambda_zip_carries_the_c_reader_built_for_lambdas_arm64_alone(lambda_zip):
+    """Built by zig for Lambda's platform, whatever machine builds the zip; no other build
+    (this machine's, from make setup) rides along."""
+    readers = [n for n in lambda_zip if n.startswith("flightdata/etl/") and n.endswith(".so")]
+    assert readers == ["flightdata/etl/_flat_arrays-aarch64.so"]
+    header = zipfile.ZipFile(package.ZIP_PATH).read(readers[0])[:20]
+    assert header[:4] == b"\x7fELF"
+    assert int.from_bytes(header[18:20], "little") == ELF_MACHINES["aarch64"]
 
 
 def test_a_cold_start_compiles_nothing_from_the_lambda_zip(lambda_zip, tmp_path):
@@ -102,8 +120,9 @@ def test_a_cold_start_compiles_nothing_from_the_lambda_zip(lambda_zip, tmp_path)
     it imports on every cold start (numpy's and pyarrow's too, for the transform function)."""
     task_root = tmp_path / "task"
     # The handlers' own modules and the pure-Python libraries: those with native code are
-    # built for arm64, so this machine takes them from the venv instead.
-    native = {PurePosixPath(n).parts[0] for n in lambda_zip if ".so" in PurePosixPath(n).suffixes}
+    # built for arm64, so this machine takes them from the venv instead (flightdata's C reader
+    # is loaded when a snapshot is read, not at import).
+    native = {PurePosixPath(n).parts[0] for n in lambda_zip if ".so" in PurePosixPath(n).suffixes} - {"flightdata"}
     with zipfile.ZipFile(package.ZIP_PATH) as archive:
         archive.extractall(task_root, [n for n in lambda_zip if PurePosixPath(n).parts[0] not in native])
     paths = sysconfig.get_paths()

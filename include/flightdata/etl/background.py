@@ -1,5 +1,6 @@
-"""The ETL's second thread. pyarrow and numpy release the GIL while they work on whole
-arrays, so a byte scan or a Parquet encode can run beside the main thread's next step."""
+"""The ETL's second thread. The C reader, pyarrow and numpy release the GIL while they work
+on whole arrays, so half of the rows' reading or a Parquet encode can run beside the main
+thread's next step."""
 
 from __future__ import annotations
 

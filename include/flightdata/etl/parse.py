@@ -1,7 +1,7 @@
 """OpenSky ``/states/all`` JSON bytes → a typed Arrow table, one row per state vector.
 
 Bodies in the flat-array form OpenSky sends go through ``flat_arrays.read`` (JSON to Arrow in
-C++). Everything else is parsed strictly with orjson: the rows are transposed with
+one C pass). Everything else is parsed strictly with orjson: the rows are transposed with
 ``zip`` and Arrow converts whole columns. Rows that are not state vectors, and values of
 the wrong type, take a slow path that keeps them (as nulls plus a reason) so the ETL can
 quarantine them instead of failing.

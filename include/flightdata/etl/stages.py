@@ -2,7 +2,9 @@
 
 Off unless a benchmark records: then each stage adds its elapsed time, on whichever thread
 ran it (the Parquet encode runs beside the quarantine build, so the stages can add up to
-more than the wall time)."""
+more than the wall time). The C reader checks validity and types in the same pass that reads,
+so for it ``read`` is that pass and ``validity_and_types`` the Arrow arrays made over its
+buffers; for the strict path, orjson's parse and the typing of its values."""
 
 from __future__ import annotations
 

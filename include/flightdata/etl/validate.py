@@ -11,7 +11,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-ICAO24_PATTERN = "^[0-9a-f]{6}$"
+ICAO24_LENGTH = 6  # lowercase hex digits
+_HEX_DIGIT = np.zeros(256, bool)
+_HEX_DIGIT[np.frombuffer(b"0123456789abcdef", np.uint8)] = True
 LATITUDE_RANGE = (-90.0, 90.0)
 LONGITUDE_RANGE = (-180.0, 180.0)
 ALTITUDE_RANGE_M = (-1_000.0, 30_000.0)  # Dead Sea shores to the highest balloons
@@ -40,9 +42,8 @@ def rule_masks(table: pa.Table, api_time: int) -> dict[str, np.ndarray]:
     about 0.9 ms of CPU in handing the interpreter back and forth (make bench)."""
     latitude, longitude = _numbers(table, "latitude"), _numbers(table, "longitude")
     last_contact, time_position = _numbers(table, "last_contact"), _numbers(table, "time_position")
-    icao24 = pc.match_substring_regex(table["icao24"], ICAO24_PATTERN)
     masks = {
-        "bad_icao24": ~pc.fill_null(icao24, False).to_numpy(),
+        "bad_icao24": ~np.concatenate([_is_icao24(chunk) for chunk in table["icao24"].chunks] or [np.zeros(0, bool)]),
         "bad_latitude": _outside(latitude, *LATITUDE_RANGE),
         "bad_longitude": _outside(longitude, *LONGITUDE_RANGE),
         "partial_position": np.isnan(latitude) != np.isnan(longitude),
@@ -62,6 +63,21 @@ def rule_masks(table: pa.Table, api_time: int) -> dict[str, np.ndarray]:
     return masks
 
 
+def _is_icao24(values: pa.StringArray) -> np.ndarray:
+    """Whether each value is six lowercase hex digits, read off the array's buffers: a
+    table lookup per byte, where a regular expression cost five times as much (make bench)."""
+    validity, offsets_buffer, data_buffer = values.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int32, len(values) + 1, values.offset * 4)
+    fits = np.diff(offsets) == ICAO24_LENGTH
+    if validity is not None:
+        fits &= values.is_valid().to_numpy(zero_copy_only=False)
+    starts = offsets[:-1][fits]
+    if len(starts):
+        data = np.frombuffer(data_buffer, np.uint8)
+        fits[fits] = _HEX_DIGIT[data[starts[:, None] + np.arange(ICAO24_LENGTH)]].all(axis=1)
+    return fits
+
+
 def duplicate_mask(table: pa.Table) -> np.ndarray:
     """True for every row whose icao24 another row of the snapshot also has, except the one
     kept per icao24: the row with the latest ``last_contact`` (the first one on a tie).
@@ -74,16 +90,11 @@ def duplicate_mask(table: pa.Table) -> np.ndarray:
     shared = np.flatnonzero((codes >= 0) & (counts[codes] > 1))
     flags = np.zeros(n, dtype=bool)
     if len(shared):
-        repeats = pa.table(
-            {
-                "code": pa.array(codes[shared]),
-                "last_contact": pc.take(table["last_contact"], pa.array(shared)),
-                "row": pa.array(shared),
-            }
-        )
-        order = pc.sort_indices(
-            repeats, sort_keys=[("code", "ascending"), ("last_contact", "descending"), ("row", "ascending")]
-        ).to_numpy()
+        # the few rows that share an icao24, ordered by it, then latest contact first (a
+        # missing one last), then by row: the first of each icao24 is kept
+        last_contact = pc.take(table["last_contact"], pa.array(shared)).to_numpy(zero_copy_only=False)
+        latest_first = -np.nan_to_num(last_contact.astype(float), nan=-np.inf)
+        order = np.lexsort((shared, latest_first, codes[shared]))
         ranked = codes[shared][order]
         later = np.concatenate([[False], ranked[1:] == ranked[:-1]])
         flags[shared[order][later]] = True
@@ -93,9 +104,9 @@ def duplicate_mask(table: pa.Table) -> np.ndarray:
 def reasons_by_row(masks: dict[str, np.ndarray]) -> tuple[pa.Array, pa.ListArray]:
     """(row indices that broke any rule, ascending; their reason codes as a list per row, in
     rule order)."""
-    broken = np.stack(list(masks.values()), axis=1)  # row × rule
-    rows = np.flatnonzero(broken.any(axis=1))
-    row, rule = np.nonzero(broken[rows])  # row by row, each row's rules in order
+    rows = np.flatnonzero(np.logical_or.reduce(list(masks.values())))
+    broken = np.stack([mask[rows] for mask in masks.values()], axis=1)  # broken row × rule
+    row, rule = np.nonzero(broken)  # row by row, each row's rules in order
     offsets = np.zeros(len(rows) + 1, np.int32)
     np.cumsum(np.bincount(row, minlength=len(rows)), out=offsets[1:])
     codes = pc.take(pa.array(list(masks), pa.string()), pa.array(rule, pa.int64()))

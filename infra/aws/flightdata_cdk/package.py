@@ -1,8 +1,8 @@
 """``make package``: the Lambda deployment package, built without Docker.
 
 uv (pinned by the MWAA constraints) fetches manylinux wheels for the functions' platform
-(arm64, CPython 3.12) with ``--only-binary``, so nothing compiles here; the flightdata modules
-the handlers import are copied beside them.
+(arm64, CPython 3.12) with ``--only-binary``; the flightdata modules the handlers import are copied beside
+them, and the ETL's C reader is compiled for that platform (``native.py``).
 
 Every module ships with its bytecode. Lambda's /var/task is read-only, so without it each
 cold start compiles every module it imports (numpy and pyarrow's Python parts for the
@@ -17,7 +17,6 @@ from __future__ import annotations
 import compileall
 import fcntl
 import hashlib
-import platform
 import py_compile
 import re
 import shutil
@@ -25,6 +24,8 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+from flightdata_cdk import native
 
 HERE = Path(__file__).resolve().parents[1]
 ROOT = HERE.parents[1]
@@ -41,6 +42,8 @@ UV = Path(sys.executable).with_name("uv")
 # Left out: test suites and type stubs nobody imports at run time.
 SKIP_PARTS = {"tests", "test"}
 SKIP_SUFFIXES = {".pyi"}
+# Libraries built from the sources, for one machine each: populate builds the target's own.
+BUILT_SUFFIXES = {".so", ".partial"}
 # Parts of the flightdata package no Lambda handler imports (the import contracts in
 # pyproject.toml keep it so): the Airflow adapter, its SQL, and the command line.
 NOT_IN_LAMBDA = ("orchestration", "sql", "reporting.py", "cli.py")
@@ -53,27 +56,25 @@ def lambda_sources() -> list[Path]:
         for path in sorted(PACKAGE_SOURCE.rglob("*"))
         if path.is_file()
         and "__pycache__" not in path.parts
+        and path.suffix not in BUILT_SUFFIXES
         and path.relative_to(PACKAGE_SOURCE).parts[0] not in NOT_IN_LAMBDA
     ]
 
 
 def _inputs_digest() -> str:
     digest = hashlib.sha256(REQUIREMENTS.read_bytes())
-    digest.update(Path(__file__).read_bytes())  # a change of recipe is a change of inputs
+    for recipe in (Path(__file__), Path(native.__file__)):  # a change of recipe is a change of inputs
+        digest.update(recipe.read_bytes())
     for path in lambda_sources():
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def host_platform() -> str:
-    """This machine's platform in uv's spelling, for a copy of the package that runs here."""
-    return f"{platform.machine()}-manylinux_2_28"
-
-
 def populate(site: Path, target_platform: str = PLATFORM, bytecode: bool = True) -> None:
     """Install the requirements for ``target_platform`` into the empty directory ``site``,
-    copy the flightdata modules beside them and, unless told not to, compile them all."""
+    copy the flightdata modules beside them, build the ETL's C reader for that platform and,
+    unless told not to, compile the modules' bytecode."""
     site.mkdir(parents=True)
     subprocess.run(  # noqa: S603 - uv from our own venv
         [
@@ -98,6 +99,7 @@ def populate(site: Path, target_platform: str = PLATFORM, bytecode: bool = True)
         target = site / "flightdata" / path.relative_to(PACKAGE_SOURCE)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
+    native.build(target_platform, site / "flightdata" / "etl")
     if bytecode:
         compile_bytecode(site)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import platform
 import time
 import zipfile
 from typing import Any
@@ -17,6 +18,7 @@ import orjson
 import requests
 
 from flightdata import catalog, resources
+from flightdata.etl import flat_arrays
 from flightdata.orchestration.named_queries import named_queries
 from flightdata_cdk import reference
 from flightdata_cdk.package import PACKAGE_SOURCE, lambda_sources
@@ -31,11 +33,15 @@ RUNTIME = "python3.12"
 
 
 def build_code_zip() -> bytes:
-    """The functions' code: the flightdata modules the AWS Lambda zip carries (its
-    dependencies come from this environment, as a layer would give them)."""
+    """The functions' code: the flightdata modules the AWS Lambda zip carries, with the ETL's
+    C reader as ``make setup`` built it for this machine (the dependencies come from this
+    environment, as a layer would give them)."""
+    library = flat_arrays.library_path(platform.machine())
+    if not library.exists():
+        raise FileNotFoundError(f"{library} is missing: make setup builds it")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in lambda_sources():
+        for path in [*lambda_sources(), library]:
             info = zipfile.ZipInfo(f"flightdata/{path.relative_to(PACKAGE_SOURCE)}", date_time=(2020, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)

@@ -1,0 +1,43 @@
+"""The ETL's C reader (``flightdata/etl/flat_arrays.c``), compiled for this machine and for Lambda.
+
+zig's C compiler (the ``ziglang`` wheel) builds for any target from any host, against the
+glibc version named: one compiler makes the library for this machine (``make setup``: the
+tests, the demo, the local Lambda functions) and for Lambda's arm64, for the same
+manylinux platform as the wheels in the zip (``package.PLATFORM``). The library has no
+Python header in it, so one build serves every Python.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from flightdata.etl.flat_arrays import SOURCE, library_path
+
+# No -march: the library runs on any CPU of its architecture, as the wheels beside it do.
+FLAGS = ("-O2", "-shared", "-fPIC", "-g0", "-Wall", "-Wextra", "-Werror")
+
+
+def build(target_platform: str, directory: Path = SOURCE.parent) -> Path:
+    """Compile the reader for ``target_platform`` (uv's spelling, ``aarch64-manylinux_2_28``)
+    into ``directory``; return the library's path."""
+    machine, _, glibc = target_platform.partition("-manylinux_")
+    if not glibc:
+        raise ValueError(f"not a manylinux platform: {target_platform!r}")
+    output = directory / library_path(machine).name
+    partial = output.with_suffix(".partial")  # the finished library appears at once, or not at all
+    zig = [sys.executable, "-m", "ziglang", "cc", "-target", f"{machine}-linux-gnu.{glibc.replace('_', '.')}"]
+    subprocess.run([*zig, *FLAGS, "-o", str(partial), str(SOURCE)], check=True)  # noqa: S603 - our own compiler
+    partial.replace(output)
+    return output
+
+
+def host_platform() -> str:
+    """This machine's platform in uv's spelling."""
+    return f"{platform.machine()}-manylinux_2_28"
+
+
+if __name__ == "__main__":
+    print(build(host_platform()))
