@@ -211,37 +211,44 @@ static const uint8_t *read_value(const uint8_t *p, const uint8_t *end, char kind
     return p;
 }
 
-/* Where the pass writes: column i's values at values + i * values_stride (a bitmap for a
+/* Where the passes write: column i's values at values + i * values_stride (a bitmap for a
  * boolean column, int32 offsets for a string column), its validity bitmap at validity +
- * i * validity_stride, a string column's bytes at data + (its rank among the string
- * columns) * data_stride, and its count of nulls at nulls[i]. The pass zeroes what it needs
- * zeroed, so the caller's memory may hold anything. */
+ * i * validity_stride, and a string column's bytes at data + (its rank among the string
+ * columns) * data_stride. */
 struct layout {
     uint8_t *values, *validity, *data;
     int64_t values_stride, validity_stride, data_stride;
-    int64_t *nulls;
 };
 
+static inline uint8_t *values_of(const struct layout *layout, int i) { return layout->values + i * layout->values_stride; }
+static inline uint8_t *validity_of(const struct layout *layout, int i) {
+    return layout->validity + i * layout->validity_stride;
+}
+static int value_size(char kind) { return kind == INT64 ? 8 : kind == FLOAT || kind == INT32 ? 4 : 0; }
+
 /* Reads the rows body[start:stop], "[v,...],[v,...]" with nothing before, between or after
- * but the commas that join them, into at most capacity rows. kinds[i] is column i's kind;
- * row_starts gets where each row's '[' is, and *width the number of values in a row (all
- * rows have the first one's). Returns the number of rows, or -1 when the bytes are not in
- * this form or a value is not its column's type. */
+ * but the commas that join them, as rows first_row (a multiple of 8) onwards, at most
+ * capacity of them; a string column's bytes go from data_offset onwards in its region.
+ * kinds[i] is column i's kind. Fills nulls (per column), row_starts (where each row's '['
+ * is) and *width (the values in a row: every row has the first one's). Returns the number
+ * of rows, or -1 when the bytes are not in this form or a value is not its column's type.
+ * The pass zeroes the bitmap bytes of its own rows, so the memory may hold anything. */
 int64_t flightdata_read_rows(const uint8_t *body, int64_t start, int64_t stop, const char *kinds, int min_width,
-                             int max_width, int64_t capacity, const struct layout *layout, int64_t *row_starts,
-                             int32_t *width) {
+                             int max_width, const struct layout *layout, int64_t first_row, int64_t capacity,
+                             int32_t data_offset, int64_t *nulls, int64_t *row_starts, int32_t *width) {
     const uint8_t *p = body + start, *end = body + stop;
     struct column columns[64];
-    int32_t used[64] = {0}; /* each string column's bytes so far */
-    if (max_width > 64) return -1;
+    int32_t used[64]; /* each string column's end of data so far */
+    if (max_width > 64 || first_row % 8) return -1;
     for (int i = 0, strings = 0; i < max_width; i++) {
-        columns[i].values = layout->values + i * layout->values_stride;
-        columns[i].validity = layout->validity + i * layout->validity_stride;
+        columns[i].values = values_of(layout, i);
+        columns[i].validity = validity_of(layout, i);
         columns[i].data = kinds[i] == STRING ? layout->data + strings++ * layout->data_stride : NULL;
         columns[i].nulls = 0;
-        memset(columns[i].validity, 0, (size_t)(capacity + 7) / 8);
-        if (kinds[i] == BOOL) memset(columns[i].values, 0, (size_t)(capacity + 7) / 8);
-        if (kinds[i] == STRING) ((int32_t *)columns[i].values)[0] = 0;
+        used[i] = data_offset;
+        memset(columns[i].validity + first_row / 8, 0, (size_t)(capacity + 7) / 8);
+        if (kinds[i] == BOOL) memset((uint8_t *)columns[i].values + first_row / 8, 0, (size_t)(capacity + 7) / 8);
+        if (kinds[i] == STRING) ((int32_t *)columns[i].values)[first_row] = data_offset;
     }
     *width = 0;
     for (int64_t row = 0;; row++) {
@@ -251,7 +258,8 @@ int64_t flightdata_read_rows(const uint8_t *body, int64_t start, int64_t stop, c
         int column = 0;
         for (;;) {
             if (column >= max_width || p >= end) return -1;
-            if (!(p = read_value(p, end, kinds[column], &columns[column], row, &used[column]))) return -1;
+            p = read_value(p, end, kinds[column], &columns[column], first_row + row, &used[column]);
+            if (!p) return -1;
             column++;
             if (p >= end) return -1;
             if (*p == ',') {
@@ -264,9 +272,41 @@ int64_t flightdata_read_rows(const uint8_t *body, int64_t start, int64_t stop, c
         if (row == 0 && column >= min_width) *width = column;
         if (column != *width) return -1;
         if (p == end) {
-            for (int i = 0; i < max_width; i++) layout->nulls[i] = columns[i].nulls;
+            for (int i = 0; i < max_width; i++) nulls[i] = columns[i].nulls;
             return row + 1;
         }
         if (*p++ != ',') return -1;
+    }
+}
+
+static void move_bits(uint8_t *bits, int64_t to, int64_t from, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        int64_t source = from + i, target = to + i;
+        uint8_t bit = (uint8_t)(1u << (target & 7));
+        if (bits[source >> 3] >> (source & 7) & 1) bits[target >> 3] |= bit;
+        else bits[target >> 3] &= (uint8_t)~bit;
+    }
+}
+
+/* Moves the rows a second pass read from row second_row (its strings' bytes from
+ * data_offset) down to row rows, right after the first pass's, so that each column is one
+ * run of rows: the values and bitmaps move, and the string offsets shift. */
+void flightdata_join_rows(const struct layout *layout, const char *kinds, int width, int64_t rows,
+                          int64_t second_row, int64_t second_rows, int32_t data_offset) {
+    for (int i = 0, strings = 0; i < width; i++) {
+        uint8_t *values = values_of(layout, i);
+        move_bits(validity_of(layout, i), rows, second_row, second_rows);
+        if (kinds[i] == BOOL) {
+            move_bits(values, rows, second_row, second_rows);
+        } else if (kinds[i] == STRING) {
+            int32_t *offsets = (int32_t *)values;
+            uint8_t *data = layout->data + strings++ * layout->data_stride;
+            int32_t joined = offsets[rows], length = offsets[second_row + second_rows] - data_offset;
+            memmove(data + joined, data + data_offset, (size_t)length);
+            for (int64_t r = 1; r <= second_rows; r++) offsets[rows + r] = offsets[second_row + r] - data_offset + joined;
+        } else if (value_size(kinds[i])) {
+            int size = value_size(kinds[i]);
+            memmove(values + rows * size, values + second_row * size, (size_t)(second_rows * size));
+        }
     }
 }

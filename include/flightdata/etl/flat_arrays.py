@@ -38,6 +38,7 @@ _DOCUMENT_END = b"]]}"
 _ROW_SEPARATOR = b"],["
 # "[" + 17 one-byte values + 16 commas + "]" + the comma to the next row: no row is shorter.
 _SHORTEST_ROW = 2 * API_COLUMNS_MIN + 1
+_LONGEST_TEXT = 2**31 - 1  # Arrow's string offsets are 32-bit
 SOURCE = Path(__file__).with_suffix(".c")
 # Each column's kind, as flat_arrays.c names them, in the API's order.
 _KINDS = {pa.float32(): b"f", pa.int64(): b"l", pa.int32(): b"i", pa.bool_(): b"b", pa.string(): b"s"}
@@ -62,7 +63,6 @@ class _Layout(ctypes.Structure):
         ("values_stride", ctypes.c_int64),
         ("validity_stride", ctypes.c_int64),
         ("data_stride", ctypes.c_int64),
-        ("nulls", ctypes.c_void_p),
     )
 
 
@@ -77,16 +77,30 @@ def _library() -> ctypes.CDLL | None:
     read_rows = library.flightdata_read_rows
     read_rows.restype = ctypes.c_int64
     read_rows.argtypes = (
-        ctypes.c_char_p,
-        ctypes.c_int64,
-        ctypes.c_int64,
-        ctypes.c_char_p,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_int64,
+        ctypes.c_char_p,  # body
+        ctypes.c_int64,  # start
+        ctypes.c_int64,  # stop
+        ctypes.c_char_p,  # kinds
+        ctypes.c_int,  # min_width
+        ctypes.c_int,  # max_width
         ctypes.POINTER(_Layout),
-        ctypes.c_void_p,
-        ctypes.POINTER(ctypes.c_int32),
+        ctypes.c_int64,  # first_row
+        ctypes.c_int64,  # capacity
+        ctypes.c_int32,  # data_offset
+        ctypes.c_void_p,  # nulls
+        ctypes.c_void_p,  # row_starts
+        ctypes.POINTER(ctypes.c_int32),  # width
+    )
+    join_rows = library.flightdata_join_rows
+    join_rows.restype = None
+    join_rows.argtypes = (
+        ctypes.POINTER(_Layout),
+        ctypes.c_char_p,  # kinds
+        ctypes.c_int,  # width
+        ctypes.c_int64,  # rows
+        ctypes.c_int64,  # second_row
+        ctypes.c_int64,  # second_rows
+        ctypes.c_int32,  # data_offset
     )
     return library
 
@@ -121,80 +135,101 @@ def read(body: bytes) -> FlatArrayStates | None:
     that form, or holds a value a JSON parser would read otherwise (the caller then parses
     it strictly)."""
     start = _DOCUMENT_START.match(body)
-    if _library() is None or start is None or not body.endswith(_DOCUMENT_END):
+    if _library() is None or start is None or not body.endswith(_DOCUMENT_END) or len(body) > _LONGEST_TEXT:
         return None
     # from the first row's '[' to the last row's ']'
     rows_start, rows_stop = start.end() - 1, len(body) - len(_DOCUMENT_END) + 1
     with stage(READ):
-        # Two halves, one per core, split between two rows. Should the split fall inside a
-        # string, a half cannot end there and refuses: then one pass reads them all.
-        split = body.find(_ROW_SEPARATOR, (rows_start + rows_stop) // 2, rows_stop)
-        second = None if split < 0 else background.submit(_Rows.read, body, split + 2, rows_stop)
-        halves = [_Rows.read(body, rows_start, rows_stop if second is None else split + 1)]
-        if second is not None:
-            halves.append(second.result())
-        if any(half is None for half in halves) or len({half.width for half in halves if half}) != 1:
-            halves = [_Rows.read(body, rows_start, rows_stop)]
-    if halves[0] is None:
-        return None
+        rows = _Rows(body, rows_start, rows_stop)
+        if not rows.read_in_halves() and not rows.read_at_once():
+            return None
     with stage(TYPES):
-        read = [half for half in halves if half is not None]
-        table = pa.Table.from_arrays(
-            [pa.chunked_array([half.array(i) for half in read], t) for i, t in enumerate(_TYPES)], schema=API_SCHEMA
-        )
-        row_starts = np.concatenate([half.row_starts for half in read])
-    return FlatArrayStates(int(start.group(1)), table, read[0].width, body, row_starts)
+        table = pa.Table.from_arrays([rows.array(i) for i in range(len(_TYPES))], schema=API_SCHEMA)
+    return FlatArrayStates(int(start.group(1)), table, rows.width, body, rows.row_starts)
 
 
 class _Rows:
-    """Rows the C pass read, and the memory it wrote them into: one block each for the
-    values, the validity bitmaps and the strings' bytes, a stride per column."""
+    """The memory the C passes write the rows ``body[start:stop]`` into, one column after
+    another: a block each for the values, the validity bitmaps and the strings' bytes."""
 
-    def __init__(self, capacity: int, text_length: int) -> None:
-        self.capacity, self.text_length = capacity, text_length
-        self.values = np.empty(len(_TYPES) * capacity * 8, np.uint8)  # 8 bytes a row holds any kind
+    def __init__(self, body: bytes, start: int, stop: int) -> None:
+        self.body, self.start, self.stop = body, start, stop
+        # room for every row of each half (a multiple of 8, so the second half's bitmaps
+        # start on a byte) and one more, the first half's end offset for a string column
+        self.capacity = _rows_at_most(stop - start) + 16
+        self.text_length = stop - start  # no column's text is longer than the rows'
+        self.values = np.empty(len(_TYPES) * self.capacity * 8, np.uint8)  # 8 bytes hold any kind
         self.validity = np.empty(len(_TYPES) * self.validity_stride, np.uint8)
-        self.data = np.empty(len(_STRING_INDEXES) * text_length, np.uint8)
-        self.nulls = np.zeros(len(_TYPES), np.int64)
+        self.data = np.empty(len(_STRING_INDEXES) * self.text_length, np.uint8)
+        self.layout = _Layout(
+            self.values.ctypes.data,
+            self.validity.ctypes.data,
+            self.data.ctypes.data,
+            self.capacity * 8,
+            self.validity_stride,
+            self.text_length,
+        )
         self.rows = self.width = 0
-        self.row_starts = np.empty(capacity, np.int64)
+        self.nulls = np.zeros(len(_TYPES), np.int64)
+        self.row_starts = np.empty(0, np.int64)
 
     @property
     def validity_stride(self) -> int:
         return (self.capacity + 7) // 8
 
-    @classmethod
-    def read(cls, body: bytes, start: int, stop: int) -> _Rows | None:
-        """The rows ``body[start:stop]``, or ``None`` where the C pass refused them."""
-        library = _library()
-        assert library is not None
-        rows = cls((stop - start + 1) // _SHORTEST_ROW + 1, stop - start)
-        layout = _Layout(
-            rows.values.ctypes.data,
-            rows.validity.ctypes.data,
-            rows.data.ctypes.data,
-            rows.capacity * 8,
-            rows.validity_stride,
-            rows.text_length,
-            rows.nulls.ctypes.data,
+    def read_in_halves(self) -> bool:
+        """Two passes, one per core, split between two rows; the second half's rows then move
+        down beside the first's. Should the split fall inside a string, the first pass
+        cannot end there and refuses."""
+        split = self.body.find(_ROW_SEPARATOR, (self.start + self.stop) // 2, self.stop)
+        if split < 0:
+            return False
+        second_row = (_rows_at_most(split + 1 - self.start) + 1 + 7) // 8 * 8
+        data_offset = split + 1 - self.start
+        second = background.submit(self._pass, split + 2, self.stop, second_row, data_offset)
+        first = self._pass(self.start, split + 1, 0, 0)
+        second_read = second.result()
+        if first is None or second_read is None or first[1] != second_read[1]:
+            return False
+        (rows, width, nulls, starts), (second_rows, _, second_nulls, second_starts) = first, second_read
+        _library().flightdata_join_rows(  # type: ignore[union-attr]
+            ctypes.byref(self.layout), _KIND_CODES, width, rows, second_row, second_rows, data_offset
         )
-        width = ctypes.c_int32(0)
-        read = library.flightdata_read_rows(
-            body,
+        self.rows, self.width = rows + second_rows, width
+        self.nulls, self.row_starts = nulls + second_nulls, np.concatenate([starts, second_starts])
+        return True
+
+    def read_at_once(self) -> bool:
+        read = self._pass(self.start, self.stop, 0, 0)
+        if read is None:
+            return False
+        self.rows, self.width, self.nulls, self.row_starts = read
+        return True
+
+    def _pass(
+        self, start: int, stop: int, first_row: int, data_offset: int
+    ) -> tuple[int, int, np.ndarray, np.ndarray] | None:
+        """One C pass over ``body[start:stop]`` into rows ``first_row`` onwards: (rows, width,
+        nulls by column, where each row starts), or ``None`` where it refused."""
+        nulls, width = np.zeros(len(_TYPES), np.int64), ctypes.c_int32(0)
+        capacity = min(_rows_at_most(stop - start), self.capacity - first_row)
+        row_starts = np.empty(capacity, np.int64)
+        rows = _library().flightdata_read_rows(  # type: ignore[union-attr]
+            self.body,
             start,
             stop,
             _KIND_CODES,
             API_COLUMNS_MIN,
             API_COLUMNS_MAX,
-            rows.capacity,
-            ctypes.byref(layout),
-            rows.row_starts.ctypes.data,
+            ctypes.byref(self.layout),
+            first_row,
+            capacity,
+            data_offset,
+            nulls.ctypes.data,
+            row_starts.ctypes.data,
             ctypes.byref(width),
         )
-        if read < 0:
-            return None
-        rows.rows, rows.width, rows.row_starts = int(read), width.value, rows.row_starts[:read]
-        return rows
+        return None if rows < 0 else (int(rows), width.value, nulls, row_starts[:rows])
 
     def array(self, index: int) -> pa.Array:
         arrow_type, rows = _TYPES[index], self.rows
@@ -212,3 +247,8 @@ class _Rows:
         at = _STRING_INDEXES.index(index) * self.text_length
         data = pa.py_buffer(self.data)[at : at + self.text_length]
         return pa.Array.from_buffers(arrow_type, rows, [validity, values, data], null_count=nulls)
+
+
+def _rows_at_most(length: int) -> int:
+    """The most rows ``length`` bytes of rows can hold."""
+    return (length + 1) // _SHORTEST_ROW + 1

@@ -5,6 +5,7 @@ Invariant, checked on every snapshot: fetched = valid + quarantined.
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -184,19 +185,23 @@ def to_parquet(table: pa.Table) -> bytes:
     """Parquet bytes for a minutely file, each column encoded and compressed the way that
     measured smallest for the time it takes (see ``make bench``)."""
     sink = pa.BufferOutputStream()
-    encodings = {f.name: _encoding(f) for f in table.schema}
-    compression = {f.name: _compression(f) for f in table.schema}
     with stage(ENCODE):
-        pq.write_table(
-            table,
-            sink,
-            compression=compression,
-            compression_level={name: ZSTD_LEVEL for name, codec in compression.items() if codec == "zstd"},
-            use_dictionary=[name for name, encoding in encodings.items() if encoding is None],
-            column_encoding={name: encoding for name, encoding in encodings.items() if encoding},
-            write_statistics=list(STATISTICS_COLUMNS & set(table.column_names)),
-        )
+        pq.write_table(table, sink, **_writer_options(table.schema))
         return sink.getvalue().to_pybytes()
+
+
+@functools.cache
+def _writer_options(schema: pa.Schema) -> dict[str, Any]:
+    """``pq.write_table``'s options for a schema, worked out once per schema."""
+    encodings = {f.name: _encoding(f) for f in schema}
+    compression = {f.name: _compression(f) for f in schema}
+    return {
+        "compression": compression,
+        "compression_level": {name: ZSTD_LEVEL for name, codec in compression.items() if codec == "zstd"},
+        "use_dictionary": [name for name, encoding in encodings.items() if encoding is None],
+        "column_encoding": {name: encoding for name, encoding in encodings.items() if encoding},
+        "write_statistics": [name for name in schema.names if name in STATISTICS_COLUMNS],
+    }
 
 
 def _compression(field: pa.Field) -> str:
