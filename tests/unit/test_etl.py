@@ -236,3 +236,30 @@ def test_quality_summary_counts():
     assert s.countries == 2
     assert s.on_ground_share == pytest.approx(1 / 3, abs=1e-6)
     assert s.reasons == {"bad_icao24": 1}
+
+
+# icao24 values against which the rule and the duplicate check read the string buffers:
+# lengths either side of 6 and of the 7 bytes a key holds, bytes beside the hex digits,
+# multi-byte characters, a NUL (JSON can send one as \u0000), empty strings and nulls.
+TRICKY_ICAO24 = [
+    "a1b2c3", "a1b2c3", "A1B2C3", "a1b2c", "a1b2c34", "a1b2c/", "a1b2c:", "a1b2c`", "a1b2cg", "", "", None, None,
+    "ab", "ab\u0000", "ab\u0000", "abcdefg", "abcdefg", "abcdefgh", "abcdefgh", "abcdefghi", "abcdé", "abcdé",
+    "0fffff", "ffffff", "000000",
+]  # fmt: skip
+
+
+def test_the_icao24_rule_and_the_duplicate_check_agree_with_plain_python():
+    rows = [
+        state(icao24=icao24, last_contact=API_TIME - 1 - i, time_position=API_TIME - 1 - i)
+        for i, icao24 in enumerate(TRICKY_ICAO24)
+    ]
+    result = run(*rows)
+
+    reasons = dict(zip(result.quarantine["record"].to_pylist(), result.quarantine["reasons"].to_pylist(), strict=True))
+    seen: set[object] = set()
+    for row, icao24 in zip(rows, TRICKY_ICAO24, strict=True):
+        bad = not (isinstance(icao24, str) and len(icao24) == 6 and set(icao24) <= set("0123456789abcdef"))
+        repeated = icao24 is not None and icao24 in seen  # the earlier row has the later contact
+        seen.add(icao24)
+        expected = ["bad_icao24"] * bad + ["duplicate_icao24"] * repeated
+        assert reasons.get(orjson.dumps(row).decode(), []) == expected, icao24
