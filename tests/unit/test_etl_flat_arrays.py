@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import orjson
@@ -122,6 +124,10 @@ def test_a_quarantined_row_keeps_the_text_exactly_as_sent():
         (b"false,0]", b"false,0,3,4]", "19 columns"),
         (b"false,0]", b"false]", "16 columns"),
         (b"231.47", b"true", "a boolean where a number belongs"),
+        (b",false,231.47", b",tru,231.47", "a boolean cut short"),
+        (b",false,231.47", b",fals,231.47", "false cut short"),
+        (b",false,231.47", b",t", "a body that ends inside a boolean"),
+        (b",null,11049.0", b",nul,11049.0", "null cut short"),
         (b"231.47", b"+231.47", "a plus sign"),
         (b"false,0]", b"false,0] ", "whitespace between rows"),
         (b"false,0]", b"false,0 ]", "whitespace before a row's end"),
@@ -307,3 +313,51 @@ def test_whenever_the_flat_array_reader_answers_the_strict_parser_agrees():
         assert fast.table.equals(strict.table), bytes(body)
         assert not strict.type_reasons, bytes(body)
     assert answered > 500  # the mutations do exercise the flat-array reader
+
+
+# Run in a fresh interpreter, with the C reader built with the undefined-behaviour sanitizer
+# in trap mode: any undefined behaviour kills the process (SIGILL), where the optimised
+# build may carry on with whatever the compiler made of it.
+SANITIZED_RUN = """
+import random, sys
+from pathlib import Path
+from flightdata.etl import flat_arrays
+flat_arrays.library_path = lambda machine: Path(sys.argv[1])
+assert flat_arrays.available()
+rng = random.Random(20261207)
+alphabet = b'"[],: \\\\0123456789.eE-+tfalsenu{}x\\xc3\\xa9\\xff\\x00'
+answered = 0
+for body in sys.stdin.buffer.read().split(b"\\n"):
+    for _ in range(1_500):
+        mutated = bytearray(body)
+        for _ in range(rng.choice((1, 2, 3))):
+            at = rng.randrange(len(mutated))
+            if rng.random() < 0.5:
+                mutated[at] = alphabet[rng.randrange(len(alphabet))]
+            else:
+                del mutated[at : at + rng.randrange(1, 4)]
+        answered += flat_arrays.read(bytes(mutated)) is not None
+print(answered)
+"""
+
+
+def test_the_c_reader_has_no_undefined_behaviour_on_mutated_bodies(tmp_path):
+    """A value cut short (``tru``) once read through a null pointer: harmless in the optimised
+    build, which the compiler had rearranged, but undefined, and a crash in the sanitised one."""
+    from flightdata_cdk import native
+
+    library = native.build(native.host_platform(), tmp_path, native.SANITIZED)
+    bodies = [
+        body_of(ROW, ROW.replace(b"a1b2c3", b"b00001")),
+        body_of(*[ROW.replace(b"a1b2c3", b"b%05d" % i) for i in range(9)]),
+        simulated(7, extended=True, aircraft=60),
+    ]
+    run = subprocess.run(
+        [sys.executable, "-c", SANITIZED_RUN, str(library)],
+        input=b"\n".join(bodies),
+        capture_output=True,
+        check=False,
+    )
+
+    assert run.returncode == 0, f"exit {run.returncode} (-4 is SIGILL: the sanitizer trapped) {run.stderr[-2000:]!r}"
+    assert int(run.stdout) > 500  # the mutations do reach the reader's every branch, often enough

@@ -197,13 +197,16 @@ static const uint8_t *read_value(const uint8_t *p, const uint8_t *end, char kind
         }
         break;
     }
-    case BOOL:
-        if (*p == 't' && (p = literal(p, end, "true", 4))) {
+    case BOOL: {
+        const uint8_t *after = literal(p, end, "true", 4);
+        if (after) {
             set_bit((uint8_t *)column->values, row);
-        } else if (!(*p == 'f' && (p = literal(p, end, "false", 5)))) {
+        } else if (!(after = literal(p, end, "false", 5))) {
             return NULL;
         }
+        p = after;
         break;
+    }
     default: /* NULL_ONLY: sensors is never sent on /states/all */
         return NULL;
     }

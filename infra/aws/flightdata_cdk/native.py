@@ -18,9 +18,12 @@ from flightdata.etl.flat_arrays import SOURCE, library_path
 
 # No -march: the library runs on any CPU of its architecture, as the wheels beside it do.
 FLAGS = ("-O2", "-shared", "-fPIC", "-g0", "-Wall", "-Wextra", "-Werror")
+# For the tests: any undefined behaviour (a null or misaligned pointer, an index out of its
+# array, an overflow) stops the process at once, with no runtime library to load.
+SANITIZED = (*FLAGS, "-fsanitize=undefined", "-fsanitize-trap=undefined")
 
 
-def build(target_platform: str, directory: Path = SOURCE.parent) -> Path:
+def build(target_platform: str, directory: Path = SOURCE.parent, flags: tuple[str, ...] = FLAGS) -> Path:
     """Compile the reader for ``target_platform`` (uv's spelling, ``aarch64-manylinux_2_28``)
     into ``directory``; return the library's path."""
     machine, _, glibc = target_platform.partition("-manylinux_")
@@ -29,7 +32,7 @@ def build(target_platform: str, directory: Path = SOURCE.parent) -> Path:
     output = directory / library_path(machine).name
     partial = output.with_suffix(".partial")  # the finished library appears at once, or not at all
     zig = [sys.executable, "-m", "ziglang", "cc", "-target", f"{machine}-linux-gnu.{glibc.replace('_', '.')}"]
-    subprocess.run([*zig, *FLAGS, "-o", str(partial), str(SOURCE)], check=True)  # noqa: S603 - our own compiler
+    subprocess.run([*zig, *flags, "-o", str(partial), str(SOURCE)], check=True)  # noqa: S603 - our own compiler
     partial.replace(output)
     return output
 
