@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 _DOCUMENT_START = re.compile(rb'\{"time":(0|[1-9]\d*),"states":\[\[')
 _DOCUMENT_END = b"]]}"
 _ROW_SEPARATOR = b"],["
-# "[" + 17 one-byte values + 16 commas + "]" + the comma to the next row: no row is shorter.
+# "[", 17 one-byte values, 16 commas and "]": no row is shorter (a comma joins it to the next).
 _SHORTEST_ROW = 2 * API_COLUMNS_MIN + 1
 _LONGEST_TEXT = 2**31 - 1  # Arrow's string offsets are 32-bit
 SOURCE = Path(__file__).with_suffix(".c")
