@@ -190,7 +190,7 @@ class _Rows:
         data_offset = split + 1 - self.start
         second = background.submit(self._pass, split + 2, self.stop, second_row, data_offset)
         first = self._pass(self.start, split + 1, 0, 0)
-        second_read = second.result()
+        second_read = background.result_or_run(second, self._pass, split + 2, self.stop, second_row, data_offset)
         if first is None or second_read is None or first[1] != second_read[1]:
             return False
         (rows, width, nulls, starts), (second_rows, _, second_nulls, second_starts) = first, second_read

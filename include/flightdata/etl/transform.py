@@ -6,7 +6,6 @@ Invariant, checked on every snapshot: fetched = valid + quarantined.
 from __future__ import annotations
 
 import functools
-from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -59,13 +58,12 @@ class SnapshotResult:
     processed: pa.Table
     quarantine: pa.Table
     summary: QualitySummary
-    # The processed rows as Parquet, encoding on a worker thread since they were known.
-    processed_parquet: Future[bytes]
+    processed_parquet: bytes
+    quarantine_parquet: bytes
 
     def parquet(self) -> tuple[bytes, bytes]:
-        """(processed, quarantine) as Parquet bytes; the quarantine is encoded meanwhile."""
-        quarantine = to_parquet(self.quarantine)
-        return self.processed_parquet.result(), quarantine
+        """(processed, quarantine) as Parquet bytes."""
+        return self.processed_parquet, self.quarantine_parquet
 
 
 def transform(body: bytes, context: SnapshotContext) -> SnapshotResult:
@@ -88,19 +86,35 @@ def transform_parsed(parsed: ParsedSnapshot, context: SnapshotContext) -> Snapsh
     with stage(BUILD):
         metadata = _metadata(context, parsed.api_time)
         processed = _processed(table.filter(valid_mask), metadata)
-    processed_parquet = background.submit(to_parquet, processed)  # while the quarantine is built
+    # The quarantine and the summary on the second core while this one encodes the processed
+    # rows, the longest step; should the worker not have started by then, this core does it.
+    rest = (parsed, table, processed, masks, metadata, context)
+    side = background.submit(_quarantine_and_summary, *rest)
+    processed_parquet = to_parquet(processed)
+    quarantine, quarantine_parquet, summary = background.result_or_run(side, _quarantine_and_summary, *rest)
+    if processed.num_rows + quarantine.num_rows != parsed.record_count:
+        raise InvariantError(
+            f"snapshot {context.snapshot_time.isoformat()} {context.region}: fetched {parsed.record_count} "
+            f"!= valid {processed.num_rows} + quarantined {quarantine.num_rows}"
+        )
+    return SnapshotResult(processed, quarantine, summary, processed_parquet, quarantine_parquet)
 
+
+def _quarantine_and_summary(
+    parsed: ParsedSnapshot,
+    table: pa.Table,
+    processed: pa.Table,
+    masks: dict[str, np.ndarray],
+    metadata: dict[str, pa.Scalar],
+    context: SnapshotContext,
+) -> tuple[pa.Table, bytes, QualitySummary]:
+    """The rows that broke a rule, with their reasons, as a table and as Parquet; the summary."""
     with stage(RULES):
         bad_rows, reasons = reasons_by_row(masks)
     with stage(BUILD):
         quarantine = _quarantine(parsed, table, bad_rows, reasons, metadata)
-        if processed.num_rows + quarantine.num_rows != parsed.record_count:
-            raise InvariantError(
-                f"snapshot {context.snapshot_time.isoformat()} {context.region}: fetched {parsed.record_count} "
-                f"!= valid {processed.num_rows} + quarantined {quarantine.num_rows}"
-            )
         summary = _summary(parsed, table, processed, masks, context)
-    return SnapshotResult(processed, quarantine, summary, processed_parquet)
+    return quarantine, to_parquet(quarantine), summary
 
 
 def _normalise(table: pa.Table) -> pa.Table:
