@@ -81,6 +81,24 @@ def test_rows_are_read_alike_wherever_the_split_between_the_two_halves_falls(at)
     assert_same_reading(body)
 
 
+def test_every_row_count_reads_alike_so_the_second_halfs_bits_land_at_every_offset():
+    """The second half's validity and boolean bits move down to right after the first
+    half's rows, which end at any bit of a byte: nulls and booleans vary row by row."""
+    rng = random.Random(20261208)
+    for count in range(2, 42):
+        rows = []
+        for i in range(count):
+            row = ROW.replace(b"a1b2c3", b"c%05d" % i)
+            if rng.random() < 0.5:
+                row = row.replace(b'"TST101  "', b"null")
+            if rng.random() < 0.5:
+                row = row.replace(b",false,231.47", b",true,231.47")
+            if rng.random() < 0.3:
+                row = row.replace(b"-0.33", b"null")
+            rows.append(row)
+        assert_same_reading(body_of(*rows))
+
+
 def test_without_the_c_reader_every_body_takes_the_strict_path(monkeypatch):
     body = simulated(6)
     monkeypatch.setattr(flat_arrays, "_library", lambda: None)

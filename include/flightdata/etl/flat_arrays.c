@@ -282,13 +282,25 @@ int64_t flightdata_read_rows(const uint8_t *body, int64_t start, int64_t stop, c
     }
 }
 
+/* Moves n bits from bit `from` (a multiple of 8) down to bit `to`, a byte at a time. Each
+ * source byte is read before the byte it lands in is written, since the target lies below. */
 static void move_bits(uint8_t *bits, int64_t to, int64_t from, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        int64_t source = from + i, target = to + i;
-        uint8_t bit = (uint8_t)(1u << (target & 7));
-        if (bits[source >> 3] >> (source & 7) & 1) bits[target >> 3] |= bit;
-        else bits[target >> 3] &= (uint8_t)~bit;
+    int shift = (int)(to & 7);
+    uint8_t *out = bits + (to >> 3);
+    const uint8_t *in = bits + (from >> 3);
+    int64_t bytes = (n + 7) / 8;
+    if (n <= 0) return;
+    if (shift == 0) {
+        memmove(out, in, (size_t)bytes);
+        return;
     }
+    uint8_t carry = out[0] & (uint8_t)((1u << shift) - 1); /* the first pass's last bits stay */
+    for (int64_t i = 0; i < bytes; i++) {
+        uint8_t byte = in[i];
+        out[i] = carry | (uint8_t)(byte << shift);
+        carry = (uint8_t)(byte >> (8 - shift));
+    }
+    if (n > bytes * 8 - shift) out[bytes] = carry; /* the last bits spill into one more byte */
 }
 
 /* Moves the rows a second pass read from row second_row (its strings' bytes from
