@@ -4,24 +4,27 @@ thread's next step."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-# Two workers, so that one snapshot's scan never waits behind another snapshot's encode
-# when several threads of one process run the ETL.
+# Two workers, so that one snapshot's half of the rows never waits behind another snapshot's
+# quarantine when several threads of one process run the ETL.
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flightdata-etl")
 
 
-def submit(fn: Callable[..., T], *args: Any) -> Future[T]:  # noqa: UP047 (the pinned mypy lacks PEP 695)
-    return _POOL.submit(fn, *args)
+class Job(Generic[T]):  # noqa: UP046 (the pinned mypy lacks PEP 695)
+    """``fn(*args)``, started on a worker. Its ``result`` is the worker's, or, if no worker
+    has started it by then, this thread runs it itself. A worker wakes in tens of
+    microseconds on a quiet machine, but on a busy host a sleeping core can take a
+    millisecond or more to wake, and the caller would wait for it instead of working."""
 
+    def __init__(self, fn: Callable[..., T], *args: Any) -> None:
+        self._call = functools.partial(fn, *args)
+        self._future = _POOL.submit(self._call)
 
-def result_or_run(future: Future[T], fn: Callable[..., T], *args: Any) -> T:
-    """``future``'s result, where ``future`` is ``submit(fn, *args)``: if no worker has
-    started it yet, this thread runs ``fn`` itself. A worker wakes in tens of microseconds
-    on a quiet machine, but on a busy host a sleeping core can take a millisecond or more
-    to wake, and then the caller would wait for it instead of doing the work."""
-    return fn(*args) if future.cancel() else future.result()
+    def result(self) -> T:
+        return self._call() if self._future.cancel() else self._future.result()

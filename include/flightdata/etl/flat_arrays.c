@@ -27,7 +27,7 @@ enum kind { STRING = 's', FLOAT = 'f', INT64 = 'l', INT32 = 'i', BOOL = 'b', NUL
 
 struct column {
     void *values;      /* float, int64_t or int32_t per row; a bit per row (bool); int32_t offsets (string) */
-    uint8_t *validity; /* a bit per row, zeroed by the caller: set where the value is not null */
+    uint8_t *validity; /* a bit per row, set where the value is not null */
     uint8_t *data;     /* a string column's bytes, end to end */
     int64_t nulls;
 };

@@ -43,7 +43,6 @@ SOURCE = Path(__file__).with_suffix(".c")
 # Each column's kind, as flat_arrays.c names them, in the API's order.
 _KINDS = {pa.float32(): b"f", pa.int64(): b"l", pa.int32(): b"i", pa.bool_(): b"b", pa.string(): b"s"}
 _TYPES = [type_of(c) for c in STATE_VECTOR]
-_BUFFERED = set(_KINDS)
 _KIND_CODES = b"".join(_KINDS.get(t, b"n") for t in _TYPES)  # sensors (a list) can only be null
 _STRING_INDEXES = [i for i, t in enumerate(_TYPES) if t == pa.string()]
 
@@ -188,9 +187,9 @@ class _Rows:
             return False
         second_row = (_rows_at_most(split + 1 - self.start) + 1 + 7) // 8 * 8
         data_offset = split + 1 - self.start
-        second = background.submit(self._pass, split + 2, self.stop, second_row, data_offset)
+        second = background.Job(self._pass, split + 2, self.stop, second_row, data_offset)
         first = self._pass(self.start, split + 1, 0, 0)
-        second_read = background.result_or_run(second, self._pass, split + 2, self.stop, second_row, data_offset)
+        second_read = second.result()
         if first is None or second_read is None or first[1] != second_read[1]:
             return False
         (rows, width, nulls, starts), (second_rows, _, second_nulls, second_starts) = first, second_read
@@ -235,7 +234,7 @@ class _Rows:
 
     def array(self, index: int) -> pa.Array:
         arrow_type, rows = _TYPES[index], self.rows
-        if index >= self.width or arrow_type not in _BUFFERED:  # category of 17-value rows; sensors
+        if index >= self.width or arrow_type not in _KINDS:  # category of 17-value rows; sensors
             return pa.nulls(rows, arrow_type)
         nulls = int(self.nulls[index])
         validity = self.validity[index * self.validity_stride : (index + 1) * self.validity_stride] if nulls else None

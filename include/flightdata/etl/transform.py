@@ -88,10 +88,9 @@ def transform_parsed(parsed: ParsedSnapshot, context: SnapshotContext) -> Snapsh
         processed = _processed(table.filter(valid_mask), metadata)
     # The quarantine and the summary on the second core while this one encodes the processed
     # rows, the longest step; should the worker not have started by then, this core does it.
-    rest = (parsed, table, processed, masks, metadata, context)
-    side = background.submit(_quarantine_and_summary, *rest)
+    side = background.Job(_quarantine_and_summary, parsed, table, processed, masks, metadata, context)
     processed_parquet = to_parquet(processed)
-    quarantine, quarantine_parquet, summary = background.result_or_run(side, _quarantine_and_summary, *rest)
+    quarantine, quarantine_parquet, summary = side.result()
     if processed.num_rows + quarantine.num_rows != parsed.record_count:
         raise InvariantError(
             f"snapshot {context.snapshot_time.isoformat()} {context.region}: fetched {parsed.record_count} "

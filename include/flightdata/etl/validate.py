@@ -97,7 +97,7 @@ class _Texts:
         """An int64 per value, equal exactly where the values are: a value of up to 7 bytes
         is its bytes and its length (>= 0), a longer one its rank among the longer ones
         (<= -2), a null -1."""
-        keys = (self.words.astype(np.int64) | (self.lengths << 56)).astype(np.int64)
+        keys = self.words.astype(np.int64) | (self.lengths << 56)
         long = np.flatnonzero(self.lengths > 7)
         if len(long):
             codes = pc.dictionary_encode(self.values.take(pa.array(long))).indices.to_numpy()

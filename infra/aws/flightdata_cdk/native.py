@@ -16,6 +16,9 @@ from pathlib import Path
 
 from flightdata.etl.flat_arrays import SOURCE, library_path
 
+# The wheels' platform and the reader's glibc: Lambda's python3.12 runtime is Amazon Linux 2023
+# (glibc 2.34), so manylinux_2_28 wheels run there, and numpy 2.5 ships no older ones for arm64.
+MANYLINUX = "manylinux_2_28"
 # No -march: the library runs on any CPU of its architecture, as the wheels beside it do.
 FLAGS = ("-O2", "-shared", "-fPIC", "-g0", "-Wall", "-Wextra", "-Werror")
 # For the tests: any undefined behaviour (a null or misaligned pointer, an index out of its
@@ -26,7 +29,7 @@ SANITIZED = (*FLAGS, "-fsanitize=undefined", "-fsanitize-trap=undefined")
 def build(target_platform: str, directory: Path = SOURCE.parent, flags: tuple[str, ...] = FLAGS) -> Path:
     """Compile the reader for ``target_platform`` (uv's spelling, ``aarch64-manylinux_2_28``)
     into ``directory``; return the library's path."""
-    machine, _, glibc = target_platform.partition("-manylinux_")
+    machine, _, glibc = target_platform.partition("-manylinux_")  # glibc: "2_28"
     if not glibc:
         raise ValueError(f"not a manylinux platform: {target_platform!r}")
     output = directory / library_path(machine).name
@@ -39,7 +42,7 @@ def build(target_platform: str, directory: Path = SOURCE.parent, flags: tuple[st
 
 def host_platform() -> str:
     """This machine's platform in uv's spelling."""
-    return f"{platform.machine()}-manylinux_2_28"
+    return f"{platform.machine()}-{MANYLINUX}"
 
 
 if __name__ == "__main__":

@@ -33,9 +33,7 @@ REQUIREMENTS = HERE / "lambda-requirements.txt"
 PACKAGE_SOURCE = ROOT / "include" / "flightdata"
 BUILD = ROOT / "build" / "lambda"
 ZIP_PATH = BUILD / "flightdata-lambda.zip"
-# Lambda's python3.12 runtime is Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels run
-# there, and numpy 2.5 ships no older ones for arm64.
-PLATFORM = "aarch64-manylinux_2_28"
+PLATFORM = f"aarch64-{native.MANYLINUX}"  # Lambda's arm64
 RUNTIME_PYTHON = (3, 12)  # bytecode only loads on the version that wrote it
 TASK_ROOT = "/var/task"  # where Lambda unpacks a zip
 UV = Path(sys.executable).with_name("uv")
